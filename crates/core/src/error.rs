@@ -1,0 +1,104 @@
+//! Errors with a stable code, a kind that tells the binding which JavaScript
+//! error class to throw, and a message that names the argument, what was
+//! expected and what was received.
+
+use std::fmt;
+
+/// Which JavaScript error class an error maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+  /// A value of the wrong type or form (`TypeError`).
+  Type,
+  /// A value of the right type outside the accepted range (`RangeError`).
+  Range,
+  /// A call that the builder's lifecycle does not allow now (`Error`).
+  State,
+  /// An operating-system failure (`Error` with the errno name as `code`).
+  Io,
+}
+
+/// Stable error codes, shared with the TypeScript backend.
+pub mod codes {
+  pub const OPTION_TYPE: &str = "ERR_WSI_OPTION_TYPE";
+  pub const OPTION_RANGE: &str = "ERR_WSI_OPTION_RANGE";
+  pub const DIMS_MISMATCH: &str = "ERR_WSI_DIMS_MISMATCH";
+  pub const DTYPE: &str = "ERR_WSI_DTYPE";
+  pub const MASK_TOO_LARGE: &str = "ERR_WSI_MASK_TOO_LARGE";
+  pub const BATCH_TYPE: &str = "ERR_WSI_BATCH_TYPE";
+  pub const BATCH_SHAPE: &str = "ERR_WSI_BATCH_SHAPE";
+  pub const COORDS_TYPE: &str = "ERR_WSI_COORDS_TYPE";
+  pub const COORDS_SHAPE: &str = "ERR_WSI_COORDS_SHAPE";
+  pub const COORDS_VALUE: &str = "ERR_WSI_COORDS_VALUE";
+  pub const TILE_OUTSIDE_MASK: &str = "ERR_WSI_TILE_OUTSIDE_MASK";
+  pub const EDGE_CLIPPING: &str = "ERR_WSI_EDGE_CLIPPING";
+  pub const COUNTER_OVERFLOW: &str = "ERR_WSI_COUNTER_OVERFLOW";
+  pub const FINALIZED: &str = "ERR_WSI_FINALIZED";
+  pub const CLEANED_UP: &str = "ERR_WSI_CLEANED_UP";
+  pub const VIEW_TOO_LARGE: &str = "ERR_WSI_VIEW_TOO_LARGE";
+  pub const NPY_FORMAT: &str = "ERR_WSI_NPY_FORMAT";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+  pub kind: ErrorKind,
+  pub code: &'static str,
+  pub message: String,
+}
+
+impl Error {
+  pub fn type_error(code: &'static str, message: impl Into<String>) -> Self {
+    Self { kind: ErrorKind::Type, code, message: message.into() }
+  }
+
+  pub fn range(code: &'static str, message: impl Into<String>) -> Self {
+    Self { kind: ErrorKind::Range, code, message: message.into() }
+  }
+
+  pub fn state(code: &'static str, message: impl Into<String>) -> Self {
+    Self { kind: ErrorKind::State, code, message: message.into() }
+  }
+
+  /// An I/O error; `code` is the errno name (`EEXIST`, `ENOSPC`, ...) when known.
+  pub fn io(context: &str, err: &std::io::Error) -> Self {
+    Self { kind: ErrorKind::Io, code: errno_name(err), message: format!("{context}: {err}") }
+  }
+}
+
+impl fmt::Display for Error {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(f, "{} [{}]", self.message, self.code)
+  }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+fn errno_name(err: &std::io::Error) -> &'static str {
+  use std::io::ErrorKind as K;
+  match err.raw_os_error() {
+    Some(libc::EEXIST) => "EEXIST",
+    Some(libc::ENOSPC) => "ENOSPC",
+    Some(libc::ENOENT) => "ENOENT",
+    Some(libc::EACCES) => "EACCES",
+    Some(libc::EPERM) => "EPERM",
+    Some(libc::ENOMEM) => "ENOMEM",
+    Some(libc::EFBIG) => "EFBIG",
+    Some(libc::EISDIR) => "EISDIR",
+    Some(libc::ENOTDIR) => "ENOTDIR",
+    Some(libc::EROFS) => "EROFS",
+    _ => match err.kind() {
+      K::AlreadyExists => "EEXIST",
+      K::NotFound => "ENOENT",
+      K::PermissionDenied => "EACCES",
+      K::OutOfMemory => "ENOMEM",
+      _ => "EIO",
+    },
+  }
+}
+
+/// Formats a list of numbers as `[a, b, c]` for messages.
+pub(crate) fn list<T: fmt::Display>(values: &[T]) -> String {
+  let parts: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+  format!("[{}]", parts.join(", "))
+}

@@ -1,0 +1,18 @@
+//! wsi-mask-core: assembles masks from per-tile model outputs of whole-slide
+//! images. Pure Rust; the Node.js binding lives in `crates/node`.
+
+pub mod builder;
+pub mod element;
+pub mod error;
+pub mod geometry;
+pub mod kernels;
+pub mod npy;
+pub mod plan;
+pub mod sequencer;
+pub mod storage;
+
+pub use builder::{AnyMaskBuilder, Aggregation, BatchData, BuilderConfig, Counter, MaskBuilder, RawArray, StorageConfig};
+pub use element::{CounterDtype, Dtype};
+pub use error::{Error, ErrorKind, Result};
+pub use geometry::Geometry;
+pub use plan::{BatchPlan, Coords, EdgeClipping};

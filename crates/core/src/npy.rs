@@ -1,0 +1,447 @@
+//! NPY files: header encoding (versions 1.0, 2.0, 3.0) and a strict parser
+//! that never panics on arbitrary bytes.
+
+use std::path::Path;
+
+use crate::error::{codes, Error, Result};
+use crate::geometry::MAX_SAFE_INTEGER;
+
+const MAGIC: &[u8; 6] = b"\x93NUMPY";
+/// Data starts on this boundary, as numpy writes it.
+pub const ALIGNMENT: usize = 64;
+/// Headers larger than this are refused when parsing.
+pub const MAX_HEADER_LEN: usize = 1 << 20;
+const MAX_NDIM: usize = 64;
+
+/// NPY format version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NpyVersion {
+  V1,
+  V2,
+  V3,
+}
+
+impl NpyVersion {
+  pub fn pair(self) -> (u8, u8) {
+    match self {
+      NpyVersion::V1 => (1, 0),
+      NpyVersion::V2 => (2, 0),
+      NpyVersion::V3 => (3, 0),
+    }
+  }
+}
+
+/// Element types this crate reads and writes (little-endian or byte-sized).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NpyType {
+  F32,
+  F64,
+  U8,
+  U16,
+  U32,
+  I32,
+  I64,
+}
+
+impl NpyType {
+  pub fn from_descr(descr: &str) -> Option<Self> {
+    Some(match descr {
+      "<f4" => NpyType::F32,
+      "<f8" => NpyType::F64,
+      "|u1" | "<u1" => NpyType::U8,
+      "<u2" => NpyType::U16,
+      "<u4" => NpyType::U32,
+      "<i4" => NpyType::I32,
+      "<i8" => NpyType::I64,
+      _ => return None,
+    })
+  }
+
+  pub fn descr(self) -> &'static str {
+    match self {
+      NpyType::F32 => "<f4",
+      NpyType::F64 => "<f8",
+      NpyType::U8 => "|u1",
+      NpyType::U16 => "<u2",
+      NpyType::U32 => "<u4",
+      NpyType::I32 => "<i4",
+      NpyType::I64 => "<i8",
+    }
+  }
+
+  pub fn size(self) -> usize {
+    match self {
+      NpyType::U8 => 1,
+      NpyType::U16 => 2,
+      NpyType::F32 | NpyType::U32 | NpyType::I32 => 4,
+      NpyType::F64 | NpyType::I64 => 8,
+    }
+  }
+
+  /// numpy's name for the type (`float32`, `uint16`, ...).
+  pub fn name(self) -> &'static str {
+    match self {
+      NpyType::F32 => "float32",
+      NpyType::F64 => "float64",
+      NpyType::U8 => "uint8",
+      NpyType::U16 => "uint16",
+      NpyType::U32 => "uint32",
+      NpyType::I32 => "int32",
+      NpyType::I64 => "int64",
+    }
+  }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NpyHeader {
+  pub version: (u8, u8),
+  pub descr: String,
+  pub fortran_order: bool,
+  pub shape: Vec<u64>,
+  /// Byte offset of the first element.
+  pub data_offset: usize,
+}
+
+impl NpyHeader {
+  /// Number of elements, if it fits in 2^53 - 1.
+  pub fn element_count(&self) -> Option<u64> {
+    self.shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).filter(|&n| n <= MAX_SAFE_INTEGER)
+  }
+
+  pub fn element_type(&self) -> Result<NpyType> {
+    NpyType::from_descr(&self.descr)
+      .ok_or_else(|| format_error(format!("unsupported NPY dtype '{}' (little-endian float32/float64/uint8/uint16/uint32/int32/int64 only)", self.descr)))
+  }
+
+  /// Byte length of the data, when the element type is known.
+  pub fn data_len(&self) -> Result<u64> {
+    let count = self.element_count().ok_or_else(|| format_error("the NPY shape has too many elements".into()))?;
+    count.checked_mul(self.element_type()?.size() as u64).ok_or_else(|| format_error("the NPY data size overflows".into()))
+  }
+}
+
+fn format_error(message: String) -> Error {
+  Error::range(codes::NPY_FORMAT, message)
+}
+
+/// Encodes a header so that the data starts on a 64-byte boundary.
+pub fn encode_header(descr: &str, shape: &[u64], version: NpyVersion) -> Result<Vec<u8>> {
+  let shape_text = match shape.len() {
+    1 => format!("({},)", shape[0]),
+    _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+  };
+  let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+  let prefix = MAGIC.len() + 2 + if version == NpyVersion::V1 { 2 } else { 4 };
+  // Pad with spaces and end with a newline.
+  let unpadded = prefix + dict.len() + 1;
+  let total = unpadded.div_ceil(ALIGNMENT) * ALIGNMENT;
+  let header_len = total - prefix;
+  if version == NpyVersion::V1 && header_len > u16::MAX as usize {
+    return Err(format_error("the NPY header is too long for version 1.0; use version 2.0 or 3.0".into()));
+  }
+  let mut out = Vec::with_capacity(total);
+  out.extend_from_slice(MAGIC);
+  let (major, minor) = version.pair();
+  out.extend_from_slice(&[major, minor]);
+  if version == NpyVersion::V1 {
+    out.extend_from_slice(&(header_len as u16).to_le_bytes());
+  } else {
+    out.extend_from_slice(&(header_len as u32).to_le_bytes());
+  }
+  out.extend_from_slice(dict.as_bytes());
+  out.resize(total - 1, b' ');
+  out.push(b'\n');
+  Ok(out)
+}
+
+/// Parses the header at the start of `bytes`. Never panics; every
+/// malformation is an `ERR_WSI_NPY_FORMAT` error.
+pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader> {
+  if bytes.len() < 10 || &bytes[..6] != MAGIC {
+    return Err(format_error("not an NPY file (missing the \\x93NUMPY magic)".into()));
+  }
+  let (major, minor) = (bytes[6], bytes[7]);
+  let (len_size, utf8) = match (major, minor) {
+    (1, 0) => (2, false),
+    (2, 0) => (4, false),
+    (3, 0) => (4, true),
+    _ => return Err(format_error(format!("unsupported NPY version {major}.{minor}"))),
+  };
+  let header_len = if len_size == 2 {
+    u16::from_le_bytes([bytes[8], bytes[9]]) as usize
+  } else {
+    if bytes.len() < 12 {
+      return Err(format_error("truncated NPY header".into()));
+    }
+    u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize
+  };
+  if header_len > MAX_HEADER_LEN {
+    return Err(format_error(format!("NPY header of {header_len} bytes is larger than {MAX_HEADER_LEN}")));
+  }
+  let start = 8 + len_size;
+  let end = start + header_len;
+  let raw = bytes.get(start..end).ok_or_else(|| format_error("truncated NPY header".into()))?;
+  let text = if utf8 {
+    std::str::from_utf8(raw).map_err(|_| format_error("NPY 3.0 header is not UTF-8".into()))?.to_string()
+  } else {
+    raw.iter().map(|&b| b as char).collect()
+  };
+  let (descr, fortran_order, shape) = parse_dict(&text)?;
+  Ok(NpyHeader { version: (major, minor), descr, fortran_order, shape, data_offset: end })
+}
+
+/// Minimal parser for the Python literal numpy writes:
+/// `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
+fn parse_dict(text: &str) -> Result<(String, bool, Vec<u64>)> {
+  let mut p = Parser { s: text.as_bytes(), i: 0 };
+  let mut descr = None;
+  let mut fortran = None;
+  let mut shape = None;
+  p.expect(b'{')?;
+  loop {
+    p.skip_ws();
+    if p.eat(b'}') {
+      break;
+    }
+    let key = p.string()?;
+    p.expect(b':')?;
+    match key.as_str() {
+      "descr" => descr = Some(p.string()?),
+      "fortran_order" => fortran = Some(p.boolean()?),
+      "shape" => shape = Some(p.tuple()?),
+      other => return Err(format_error(format!("unexpected key '{other}' in the NPY header"))),
+    }
+    p.skip_ws();
+    if p.eat(b',') {
+      continue;
+    }
+    p.expect(b'}')?;
+    break;
+  }
+  p.skip_ws();
+  if p.i != p.s.len() {
+    return Err(format_error("trailing characters after the NPY header dictionary".into()));
+  }
+  match (descr, fortran, shape) {
+    (Some(d), Some(f), Some(s)) => Ok((d, f, s)),
+    _ => Err(format_error("the NPY header lacks 'descr', 'fortran_order' or 'shape'".into())),
+  }
+}
+
+struct Parser<'a> {
+  s: &'a [u8],
+  i: usize,
+}
+
+impl Parser<'_> {
+  fn skip_ws(&mut self) {
+    while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+      self.i += 1;
+    }
+  }
+
+  fn eat(&mut self, c: u8) -> bool {
+    if self.s.get(self.i) == Some(&c) {
+      self.i += 1;
+      true
+    } else {
+      false
+    }
+  }
+
+  fn expect(&mut self, c: u8) -> Result<()> {
+    self.skip_ws();
+    if self.eat(c) {
+      Ok(())
+    } else {
+      Err(format_error(format!("malformed NPY header: expected '{}' at byte {}", c as char, self.i)))
+    }
+  }
+
+  fn string(&mut self) -> Result<String> {
+    self.skip_ws();
+    let quote = match self.s.get(self.i) {
+      Some(&q @ (b'\'' | b'"')) => q,
+      _ => return Err(format_error(format!("malformed NPY header: expected a string at byte {}", self.i))),
+    };
+    self.i += 1;
+    let start = self.i;
+    while self.i < self.s.len() && self.s[self.i] != quote {
+      if self.s[self.i] == b'\\' {
+        return Err(format_error("escaped characters are not supported in NPY headers".into()));
+      }
+      self.i += 1;
+    }
+    if self.i >= self.s.len() {
+      return Err(format_error("unterminated string in the NPY header".into()));
+    }
+    let value = String::from_utf8_lossy(&self.s[start..self.i]).into_owned();
+    self.i += 1;
+    Ok(value)
+  }
+
+  fn boolean(&mut self) -> Result<bool> {
+    self.skip_ws();
+    let rest = &self.s[self.i..];
+    if rest.starts_with(b"True") {
+      self.i += 4;
+      Ok(true)
+    } else if rest.starts_with(b"False") {
+      self.i += 5;
+      Ok(false)
+    } else {
+      Err(format_error("malformed NPY header: fortran_order must be True or False".into()))
+    }
+  }
+
+  fn integer(&mut self) -> Result<u64> {
+    self.skip_ws();
+    let start = self.i;
+    let mut value: u64 = 0;
+    while let Some(&c) = self.s.get(self.i) {
+      if !c.is_ascii_digit() {
+        break;
+      }
+      value = value
+        .checked_mul(10)
+        .and_then(|v| v.checked_add((c - b'0') as u64))
+        .filter(|&v| v <= MAX_SAFE_INTEGER)
+        .ok_or_else(|| format_error("an NPY shape entry is larger than 2^53 - 1".into()))?;
+      self.i += 1;
+    }
+    if self.i == start {
+      return Err(format_error(format!("malformed NPY header: expected an integer at byte {}", self.i)));
+    }
+    // Python 2 long suffix.
+    self.eat(b'L');
+    Ok(value)
+  }
+
+  fn tuple(&mut self) -> Result<Vec<u64>> {
+    self.expect(b'(')?;
+    let mut dims = Vec::new();
+    loop {
+      self.skip_ws();
+      if self.eat(b')') {
+        return Ok(dims);
+      }
+      if dims.len() >= MAX_NDIM {
+        return Err(format_error(format!("NPY shape has more than {MAX_NDIM} dimensions")));
+      }
+      dims.push(self.integer()?);
+      self.skip_ws();
+      if !self.eat(b',') {
+        self.expect(b')')?;
+        return Ok(dims);
+      }
+    }
+  }
+}
+
+/// A whole NPY file read into memory.
+#[derive(Debug, Clone)]
+pub struct NpyFile {
+  pub header: NpyHeader,
+  pub data: Vec<u8>,
+}
+
+impl NpyFile {
+  pub fn read(path: impl AsRef<Path>) -> Result<Self> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(&format!("cannot read {}", path.display()), &e))?;
+    Self::from_bytes(bytes)
+  }
+
+  pub fn from_bytes(mut bytes: Vec<u8>) -> Result<Self> {
+    let header = parse_header(&bytes)?;
+    let len = header.data_len()?;
+    let available = (bytes.len() - header.data_offset) as u64;
+    if available < len {
+      return Err(format_error(format!("the NPY data is truncated: {available} of {len} bytes present")));
+    }
+    bytes.drain(..header.data_offset);
+    bytes.truncate(len as usize);
+    Ok(Self { header, data: bytes })
+  }
+
+  /// Every element converted to `f64`, in file (C) order.
+  pub fn to_f64(&self) -> Result<Vec<f64>> {
+    let t = self.header.element_type()?;
+    let chunks = self.data.chunks_exact(t.size());
+    Ok(match t {
+      NpyType::F32 => chunks.map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
+      NpyType::F64 => chunks.map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default())).collect(),
+      NpyType::U8 => self.data.iter().map(|&b| b as f64).collect(),
+      NpyType::U16 => chunks.map(|c| u16::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
+      NpyType::U32 => chunks.map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
+      NpyType::I32 => chunks.map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
+      NpyType::I64 => chunks.map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
+    })
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn round_trips_every_version_with_aligned_data() {
+    for version in [NpyVersion::V1, NpyVersion::V2, NpyVersion::V3] {
+      let header = encode_header("<f4", &[3, 4, 5], version).unwrap();
+      assert_eq!(header.len() % ALIGNMENT, 0);
+      let parsed = parse_header(&header).unwrap();
+      assert_eq!(parsed.version, version.pair());
+      assert_eq!(parsed.descr, "<f4");
+      assert!(!parsed.fortran_order);
+      assert_eq!(parsed.shape, vec![3, 4, 5]);
+      assert_eq!(parsed.data_offset, header.len());
+    }
+    let one = parse_header(&encode_header("<u2", &[7], NpyVersion::V1).unwrap()).unwrap();
+    assert_eq!(one.shape, vec![7]);
+    let scalar = parse_header(&encode_header("<f8", &[], NpyVersion::V1).unwrap()).unwrap();
+    assert_eq!(scalar.shape, Vec::<u64>::new());
+  }
+
+  #[test]
+  fn reads_numpy_style_headers() {
+    let dict = b"{'descr': '<i8', 'fortran_order': False, 'shape': (10, 2), }";
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    let mut header = dict.to_vec();
+    while (10 + header.len() + 1) % 64 != 0 {
+      header.push(b' ');
+    }
+    header.push(b'\n');
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(&header);
+    bytes.extend((0..20i64).flat_map(|v| v.to_le_bytes()));
+    let f = NpyFile::from_bytes(bytes).unwrap();
+    assert_eq!(f.header.shape, vec![10, 2]);
+    assert_eq!(f.to_f64().unwrap()[19], 19.0);
+  }
+
+  #[test]
+  fn rejects_malformed_headers() {
+    let good = encode_header("<f4", &[2, 2], NpyVersion::V1).unwrap();
+    for cut in 0..good.len() {
+      assert!(parse_header(&good[..cut]).is_err() || cut >= good.len());
+    }
+    let bad = [
+      "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), }",
+      "{'descr': '<f4', 'shape': (2,), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}",
+      "['descr']",
+    ];
+    for dict in bad {
+      let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+      bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+      bytes.extend_from_slice(dict.as_bytes());
+      let e = parse_header(&bytes).unwrap_err();
+      assert_eq!(e.code, codes::NPY_FORMAT, "{dict}");
+    }
+    let mut v4 = good.clone();
+    v4[6] = 4;
+    assert!(parse_header(&v4).is_err());
+  }
+}
