@@ -355,22 +355,11 @@ impl AnyMaskBuilder {
     each!(self, b => b.counter())
   }
 
-  fn check_data(&self, data: &BatchData<'_>) -> Result<()> {
-    match (self, data) {
-      (AnyMaskBuilder::F32(_), BatchData::F32(_)) | (AnyMaskBuilder::F64(_), BatchData::F64(_)) => Ok(()),
-      _ => Err(Error::type_error(
-        codes::BATCH_TYPE,
-        format!(
-          "batch data must be a {} for dtype '{}'; received a {}",
-          match self.dtype() {
-            Dtype::Float32 => "Float32Array",
-            Dtype::Float64 => "Float64Array",
-          },
-          self.dtype().name(),
-          data.type_name()
-        ),
-      )),
-    }
+  /// What planning needs, detached from the storage so that batches can be
+  /// validated while another thread writes the mask.
+  pub fn spec(&self) -> BuilderSpec {
+    let config = self.config();
+    BuilderSpec { geometry: config.geometry.clone(), channels: config.channels, dtype: self.dtype() }
   }
 
   pub fn plan(
@@ -382,12 +371,11 @@ impl AnyMaskBuilder {
     clipping: &EdgeClipping,
   ) -> Result<BatchPlan> {
     each!(self, b => b.check_building("updateBatch"))?;
-    self.check_data(data)?;
-    each!(self, b => b.plan(batch_shape, data.len(), coords, coords_shape, clipping))
+    self.spec().plan(data, batch_shape, coords, coords_shape, clipping)
   }
 
   pub fn apply(&mut self, plan: &BatchPlan, data: BatchData<'_>) -> Result<()> {
-    self.check_data(&data)?;
+    check_data(self.dtype(), &data)?;
     match (self, data) {
       (AnyMaskBuilder::F32(b), BatchData::F32(d)) => b.apply(plan, d),
       (AnyMaskBuilder::F64(b), BatchData::F64(d)) => b.apply(plan, d),
@@ -410,6 +398,46 @@ impl AnyMaskBuilder {
       Counter::U16(a) => RawArray::of(a),
       Counter::U32(a) => RawArray::of(a),
     })
+  }
+}
+
+/// The immutable part of a builder: enough to validate and place a batch.
+#[derive(Debug, Clone)]
+pub struct BuilderSpec {
+  pub geometry: Geometry,
+  pub channels: usize,
+  pub dtype: Dtype,
+}
+
+impl BuilderSpec {
+  pub fn plan(
+    &self,
+    data: &BatchData<'_>,
+    batch_shape: &[usize],
+    coords: Coords<'_>,
+    coords_shape: &[usize],
+    clipping: &EdgeClipping,
+  ) -> Result<BatchPlan> {
+    check_data(self.dtype, data)?;
+    plan_batch(&self.geometry, self.channels, batch_shape, data.len(), coords, coords_shape, clipping)
+  }
+}
+
+fn check_data(dtype: Dtype, data: &BatchData<'_>) -> Result<()> {
+  match (dtype, data) {
+    (Dtype::Float32, BatchData::F32(_)) | (Dtype::Float64, BatchData::F64(_)) => Ok(()),
+    _ => Err(Error::type_error(
+      codes::BATCH_TYPE,
+      format!(
+        "batch data must be a {} for dtype '{}'; received a {}",
+        match dtype {
+          Dtype::Float32 => "Float32Array",
+          Dtype::Float64 => "Float64Array",
+        },
+        dtype.name(),
+        data.type_name()
+      ),
+    )),
   }
 }
 

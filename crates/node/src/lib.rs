@@ -1,1 +1,13 @@
-fn _x(){}
+//! napi-rs binding of `wsi-mask-core`: argument conversion and error mapping.
+//! The TypeScript facade in `src-ts/` is the public API; this module is its
+//! native backend.
+
+#![deny(clippy::all)]
+
+mod errors;
+mod mask_builder;
+mod options;
+mod update_task;
+mod views;
+
+pub use mask_builder::NativeMaskBuilder;

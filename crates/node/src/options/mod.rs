@@ -1,0 +1,95 @@
+//! Option objects crossing the boundary, as the TypeScript facade sends them
+//! (already validated for form and broadcast to one entry per dimension).
+
+use napi_derive::napi;
+use wsi_mask_core::{Aggregation, CounterDtype, Dtype, Error, Geometry};
+use wsi_mask_core::error::codes;
+
+/// Options of a native mask builder, normalized by the facade.
+#[napi(object)]
+pub struct NativeBuilderOptions {
+  pub source_extents: Vec<f64>,
+  pub source_tile_extent: Vec<f64>,
+  pub output_tile_extent: Vec<f64>,
+  pub stride: Vec<f64>,
+  pub n_channels: f64,
+  /// `'mean'` or `'max'`.
+  pub aggregation: String,
+  /// `'float32'` or `'float64'`.
+  pub dtype: String,
+  /// `'uint16'` or `'uint32'`.
+  pub counter_dtype: String,
+  /// Refuse in-memory masks (with counter) above this many bytes.
+  pub max_in_memory_bytes: Option<f64>,
+  /// Largest ArrayBuffer this runtime can hold; views above it are refused.
+  pub max_view_bytes: Option<f64>,
+}
+
+/// The builder's geometry, one entry per spatial dimension.
+#[napi(object)]
+pub struct NativeGeometry {
+  pub source_extents: Vec<f64>,
+  pub source_tile_extent: Vec<f64>,
+  pub output_tile_extent: Vec<f64>,
+  pub stride: Vec<f64>,
+  pub span: Vec<f64>,
+  pub mask_extents: Vec<f64>,
+  pub mask_stride: Vec<f64>,
+  pub upscale_factor: Vec<f64>,
+}
+
+fn floats(values: &[u64]) -> Vec<f64> {
+  values.iter().map(|&v| v as f64).collect()
+}
+
+impl From<&Geometry> for NativeGeometry {
+  fn from(g: &Geometry) -> Self {
+    Self {
+      source_extents: floats(&g.source_extents),
+      source_tile_extent: floats(&g.source_tile_extent),
+      output_tile_extent: floats(&g.output_tile_extent),
+      stride: floats(&g.stride),
+      span: floats(&g.span),
+      mask_extents: floats(&g.mask_extents),
+      mask_stride: floats(&g.mask_stride),
+      upscale_factor: floats(&g.upscale_factor),
+    }
+  }
+}
+
+/// A JavaScript number that must be a non-negative integer.
+pub fn to_u64(name: &str, value: f64) -> Result<u64, Error> {
+  if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= wsi_mask_core::geometry::MAX_SAFE_INTEGER as f64 {
+    Ok(value as u64)
+  } else {
+    Err(Error::range(codes::OPTION_RANGE, format!("{name} must be a non-negative integer; received {value}")))
+  }
+}
+
+pub fn to_u64_vec(name: &str, values: &[f64]) -> Result<Vec<u64>, Error> {
+  values.iter().enumerate().map(|(i, &v)| to_u64(&format!("{name}[{i}]"), v)).collect()
+}
+
+pub fn parse_dtype(value: &str) -> Result<Dtype, Error> {
+  match value {
+    "float32" => Ok(Dtype::Float32),
+    "float64" => Ok(Dtype::Float64),
+    other => Err(Error::type_error(codes::DTYPE, format!("dtype must be 'float32' or 'float64'; received '{other}'"))),
+  }
+}
+
+pub fn parse_counter_dtype(value: &str) -> Result<CounterDtype, Error> {
+  match value {
+    "uint16" => Ok(CounterDtype::Uint16),
+    "uint32" => Ok(CounterDtype::Uint32),
+    other => Err(Error::type_error(codes::DTYPE, format!("counterDtype must be 'uint16' or 'uint32'; received '{other}'"))),
+  }
+}
+
+pub fn parse_aggregation(value: &str) -> Result<Aggregation, Error> {
+  match value {
+    "mean" => Ok(Aggregation::Mean),
+    "max" => Ok(Aggregation::Max),
+    other => Err(Error::type_error(codes::OPTION_TYPE, format!("aggregation must be 'mean' or 'max'; received '{other}'"))),
+  }
+}

@@ -1,0 +1,129 @@
+//! Zero-copy ArrayBuffers over the accumulator.
+//!
+//! Each buffer's finalizer holds an `Arc` of the mapping it reads, so the
+//! memory outlives every view. The builder also keeps a weak reference to
+//! each buffer so that `cleanup()` can detach them (reads then see an empty
+//! array) and release the memory at once.
+
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{JsObjectValue, Object};
+use napi::{sys, Env, Status};
+use wsi_mask_core::error::codes;
+use wsi_mask_core::storage::Region;
+use wsi_mask_core::{Error, RawArray};
+
+/// Node 20 holds ArrayBuffers up to 4 GiB; asking for more aborts the process.
+pub const DEFAULT_MAX_VIEW_BYTES: usize = 1 << 32;
+
+unsafe extern "C" fn release_hint(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+  // SAFETY: `hint` is the Box created in `create` and is finalized once.
+  drop(unsafe { Box::from_raw(hint.cast::<Arc<Region>>()) });
+}
+
+fn check(status: sys::napi_status) -> napi::Result<()> {
+  if status == sys::Status::napi_ok {
+    Ok(())
+  } else {
+    Err(napi::Error::new(Status::from(status), "cannot create a view of the mask".to_string()))
+  }
+}
+
+#[derive(Default)]
+pub struct Views {
+  weak: Vec<sys::napi_ref>,
+  regions: Vec<Arc<Region>>,
+}
+
+impl Views {
+  /// `{ buffer, live }`: an external ArrayBuffer over `raw` (`live: true`),
+  /// or a copy where the runtime refuses external buffers (`live: false`).
+  pub fn create<'env>(&mut self, env: &'env Env, raw: RawArray, what: &str, max_bytes: usize) -> napi::Result<Object<'env>> {
+    if raw.byte_len > max_bytes {
+      return Err(crate::errors::throw(
+        env,
+        &Error::range(
+          codes::VIEW_TOO_LARGE,
+          format!(
+            "the {what} takes {} bytes, more than the {max_bytes} bytes one ArrayBuffer can hold in this runtime; read it in parts with readRegion()",
+            raw.byte_len
+          ),
+        ),
+      ));
+    }
+    let mut buffer = std::ptr::null_mut();
+    let hint = Box::into_raw(Box::new(Arc::clone(&raw.region)));
+    // SAFETY: `raw.ptr` is valid for `byte_len` bytes while the region lives,
+    // and the finalizer keeps the region alive.
+    let status = unsafe {
+      sys::napi_create_external_arraybuffer(env.raw(), raw.ptr.cast(), raw.byte_len, Some(release_hint), hint.cast(), &mut buffer)
+    };
+    let live = status != sys::Status::napi_no_external_buffers_allowed;
+    if live {
+      if status != sys::Status::napi_ok {
+        // SAFETY: not handed to the engine; reclaim it.
+        drop(unsafe { Box::from_raw(hint) });
+      }
+      check(status)?;
+      let mut weak = std::ptr::null_mut();
+      // SAFETY: `buffer` is a live value in this scope.
+      check(unsafe { sys::napi_create_reference(env.raw(), buffer, 0, &mut weak) })?;
+      self.weak.push(weak);
+      if !self.regions.iter().any(|r| Arc::ptr_eq(r, &raw.region)) {
+        self.regions.push(Arc::clone(&raw.region));
+      }
+    } else {
+      // SAFETY: the engine refused the hint; reclaim it.
+      drop(unsafe { Box::from_raw(hint) });
+      let mut data = std::ptr::null_mut();
+      // SAFETY: plain allocation and copy of `byte_len` bytes.
+      check(unsafe { sys::napi_create_arraybuffer(env.raw(), raw.byte_len, &mut data, &mut buffer) })?;
+      unsafe { std::ptr::copy_nonoverlapping(raw.ptr, data.cast::<u8>(), raw.byte_len) };
+    }
+    let mut result = Object::new(env)?;
+    // SAFETY: `buffer` is a live ArrayBuffer value.
+    result.set_named_property("buffer", unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(env.raw(), buffer) })?;
+    result.set_named_property("live", live)?;
+    Ok(result)
+  }
+
+  /// Detaches every view still alive, then releases the memory when all of
+  /// them are gone. Returns false if some view could not be detached (its
+  /// memory then stays until that view is garbage-collected).
+  pub fn detach_all(&mut self, env: &Env) -> bool {
+    let mut all = true;
+    for weak in self.weak.drain(..) {
+      let mut value = std::ptr::null_mut();
+      // SAFETY: references created in `create` on this env.
+      unsafe {
+        if sys::napi_get_reference_value(env.raw(), weak, &mut value) == sys::Status::napi_ok && !value.is_null() {
+          let mut detached = false;
+          sys::napi_is_detached_arraybuffer(env.raw(), value, &mut detached);
+          if !detached && sys::napi_detach_arraybuffer(env.raw(), value) != sys::Status::napi_ok {
+            all = false;
+          }
+        }
+        sys::napi_delete_reference(env.raw(), weak);
+      }
+    }
+    if all {
+      for region in self.regions.drain(..) {
+        // SAFETY: every view over the region is detached and the builder
+        // that wrote it has been dropped by the caller.
+        unsafe { region.release() };
+      }
+    }
+    self.regions.clear();
+    all
+  }
+
+  /// Drops the weak references without detaching (builder finalized by GC).
+  pub fn forget(&mut self, env: &Env) {
+    for weak in self.weak.drain(..) {
+      // SAFETY: references created on this env.
+      unsafe { sys::napi_delete_reference(env.raw(), weak) };
+    }
+    self.regions.clear();
+  }
+}
