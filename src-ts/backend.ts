@@ -1,0 +1,33 @@
+/** What the facade needs from a backend; implemented in Rust (native) and in TypeScript (js). */
+
+import type { Batch, Clipping, CoordsTable } from './inputs';
+import type { CounterArray, NdArray } from './ndarray';
+
+/** The builder's geometry, one entry per spatial dimension. */
+export interface Geometry {
+  sourceExtents: number[];
+  sourceTileExtent: number[];
+  outputTileExtent: number[];
+  stride: number[];
+  span: number[];
+  maskExtents: number[];
+  maskStride: number[];
+  upscaleFactor: number[];
+}
+
+export interface Backend {
+  readonly name: 'native' | 'js';
+  readonly geometry: Geometry;
+  /** Updates accepted but not yet applied. */
+  readonly pending: number;
+  /** Live view of the accumulator `[C, ...maskExtents]`. */
+  storage(): NdArray;
+  /** Live view of the mean overlap counter `[1, ...maskExtents]`, if any. */
+  overlapCounter(): NdArray<CounterArray> | null;
+  updateBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void;
+  updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping): Promise<void>;
+  /** Finishes the mask in place; returns what the aggregation returns. */
+  finalize(): unknown;
+  finalizeAsync(): Promise<unknown>;
+  cleanup(): void;
+}

@@ -1,0 +1,189 @@
+/**
+ * The forms `updateBatch` accepts for its arguments, brought to one form
+ * before a backend sees them. Only form is checked here; values are checked
+ * against the geometry by the backend.
+ */
+
+import { describe, ErrorCode, list, rangeError, typeError } from './errors';
+import type { FloatArray, FloatDtype } from './ndarray';
+
+/** A batch: `{ data, shape }`, or an object with `dims` (onnxruntime-node tensors). */
+export interface BatchInput {
+  data: FloatArray;
+  shape?: readonly number[];
+  dims?: readonly number[];
+}
+
+export type CoordsArray = Int32Array | BigInt64Array | Float64Array;
+
+/** Top-left source coordinates `[y, x, ...]` of each tile. */
+export type CoordsInput =
+  | { data: CoordsArray; shape?: readonly number[]; dims?: readonly number[] }
+  | ReadonlyArray<ReadonlyArray<number> | ArrayLike<number>>;
+
+/** Output-tile pixels to drop: one number, one per dimension, or `[start, end]` per dimension. */
+export type EdgeClippingInput = number | ArrayLike<number> | ReadonlyArray<readonly [number, number] | ArrayLike<number>>;
+
+export interface Batch {
+  data: FloatArray;
+  shape: number[];
+}
+
+export interface CoordsTable {
+  data: CoordsArray;
+  /** `[B, N]`. */
+  shape: number[];
+}
+
+export interface Clipping {
+  start: number[];
+  end: number[];
+}
+
+const isSharedBuffer = (b: ArrayBufferLike) => typeof SharedArrayBuffer !== 'undefined' && b instanceof SharedArrayBuffer;
+const isDetached = (b: ArrayBufferLike) => (b as ArrayBuffer & { detached?: boolean }).detached === true;
+
+function checkBuffer(name: string, data: ArrayBufferView): void {
+  if (isSharedBuffer(data.buffer)) {
+    throw typeError(ErrorCode.BUFFER, `${name} must not live in a SharedArrayBuffer (another thread could change it mid-update); copy it first`);
+  }
+  if (isDetached(data.buffer)) {
+    throw typeError(ErrorCode.BUFFER, `${name} lives in a detached ArrayBuffer (it was transferred)`);
+  }
+}
+
+function shapeOf(name: string, value: { shape?: unknown; dims?: unknown }, code: ErrorCode): number[] {
+  const shape = value.shape ?? value.dims;
+  if (!Array.isArray(shape) && !(ArrayBuffer.isView(shape) && !(shape instanceof DataView))) {
+    throw typeError(code, `${name} needs a shape (or dims) array; received ${describe(shape)}`);
+  }
+  const dims = Array.from(shape as ArrayLike<unknown>, (d) => (typeof d === 'bigint' ? Number(d) : d));
+  dims.forEach((d, i) => {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0 || d > 0xffffffff) {
+      throw rangeError(code, `${name}.shape[${i}] must be a non-negative integer; received ${describe(d)}`);
+    }
+  });
+  return dims as number[];
+}
+
+export function normalizeBatch(batch: unknown, dtype: FloatDtype): Batch {
+  if (batch === null || typeof batch !== 'object' || ArrayBuffer.isView(batch) || Array.isArray(batch)) {
+    throw typeError(ErrorCode.BATCH_TYPE, `batch must be { data, shape } (or a tensor with data and dims); received ${describe(batch)}`);
+  }
+  const b = batch as { data?: unknown; shape?: unknown; dims?: unknown };
+  const data = b.data;
+  const expected = dtype === 'float32' ? Float32Array : Float64Array;
+  if (!(data instanceof expected)) {
+    throw typeError(ErrorCode.BATCH_TYPE, `batch.data must be a ${expected.name} for dtype '${dtype}'; received ${describe(data)}`);
+  }
+  checkBuffer('batch.data', data);
+  const shape = shapeOf('batch', b, ErrorCode.BATCH_SHAPE);
+  const count = shape.reduce((a, d) => a * d, 1);
+  if (count !== data.length) {
+    throw rangeError(
+      ErrorCode.BATCH_SHAPE,
+      `batch.data length must equal the product of its shape ${list(shape)} (${count}); received ${data.length} elements`,
+    );
+  }
+  return { data, shape };
+}
+
+export function normalizeCoords(coords: unknown): CoordsTable {
+  if (Array.isArray(coords)) {
+    const rows = coords.length;
+    const n = rows > 0 && coords[0] != null ? (coords[0] as ArrayLike<unknown>).length : 0;
+    const data = new Float64Array(rows * n);
+    coords.forEach((row: unknown, t: number) => {
+      if (row === null || typeof row !== 'object' || typeof (row as ArrayLike<unknown>).length !== 'number') {
+        throw typeError(ErrorCode.COORDS_TYPE, `coords[${t}] must be an array of ${n} numbers [y, x, ...]; received ${describe(row)}`);
+      }
+      const r = row as ArrayLike<unknown>;
+      if (r.length !== n) {
+        throw rangeError(ErrorCode.COORDS_SHAPE, `every coords row must have ${n} entries like coords[0]; coords[${t}] has ${r.length}`);
+      }
+      for (let d = 0; d < n; d++) {
+        const v = r[d];
+        if (typeof v !== 'number' && typeof v !== 'bigint') {
+          throw typeError(ErrorCode.COORDS_TYPE, `coords[${t}][${d}] must be a number; received ${describe(v)}`);
+        }
+        data[t * n + d] = Number(v);
+        if (typeof v === 'bigint' && BigInt(data[t * n + d]) !== v) {
+          throw rangeError(ErrorCode.COORDS_VALUE, `coords[${t}][${d}] must be at most 2^53 - 1; received ${v}`);
+        }
+      }
+    });
+    return { data, shape: [rows, n] };
+  }
+  if (coords === null || typeof coords !== 'object' || ArrayBuffer.isView(coords)) {
+    throw typeError(
+      ErrorCode.COORDS_TYPE,
+      `coords must be { data, shape: [B, N] } with an Int32Array, BigInt64Array or Float64Array, or an array of [y, x, ...] rows; received ${describe(coords)}`,
+    );
+  }
+  const c = coords as { data?: unknown; shape?: unknown; dims?: unknown };
+  const data = c.data;
+  if (!(data instanceof Int32Array || data instanceof BigInt64Array || data instanceof Float64Array)) {
+    throw typeError(ErrorCode.COORDS_TYPE, `coords.data must be an Int32Array, BigInt64Array or Float64Array; received ${describe(data)}`);
+  }
+  checkBuffer('coords.data', data);
+  const shape = shapeOf('coords', c, ErrorCode.COORDS_SHAPE);
+  if (shape.length !== 2 || shape[0] * shape[1] !== data.length) {
+    throw rangeError(
+      ErrorCode.COORDS_SHAPE,
+      `coords must have shape [B, N] matching its ${data.length} values; received shape ${list(shape)}`,
+    );
+  }
+  return { data, shape };
+}
+
+function clipValue(v: unknown, where: string): number {
+  if (typeof v !== 'number') {
+    throw typeError(ErrorCode.EDGE_CLIPPING, `edgeClipping${where} must be a number; received ${describe(v)}`);
+  }
+  if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) {
+    throw rangeError(ErrorCode.EDGE_CLIPPING, `edgeClipping${where} must be a non-negative integer; received ${v}`);
+  }
+  return v;
+}
+
+/** `edgeClipping` as per-dimension start and end counts. */
+export function normalizeEdgeClipping(clip: unknown, ndim: number): Clipping {
+  if (clip === undefined || clip === null) return { start: new Array(ndim).fill(0), end: new Array(ndim).fill(0) };
+  if (typeof clip === 'number') {
+    const v = clipValue(clip, '');
+    return { start: new Array(ndim).fill(v), end: new Array(ndim).fill(v) };
+  }
+  const isList = Array.isArray(clip) || (ArrayBuffer.isView(clip) && !(clip instanceof DataView));
+  if (!isList) {
+    throw typeError(
+      ErrorCode.EDGE_CLIPPING,
+      `edgeClipping must be a number, ${ndim} numbers or ${ndim} [start, end] pairs; received ${describe(clip)}`,
+    );
+  }
+  const items = Array.from(clip as ArrayLike<unknown>);
+  if (items.length !== ndim) {
+    throw rangeError(
+      ErrorCode.EDGE_CLIPPING,
+      `edgeClipping must give ${ndim} entries (one per spatial dimension); received ${items.length}: ${describe(clip)}`,
+    );
+  }
+  const start: number[] = [];
+  const end: number[] = [];
+  items.forEach((item, d) => {
+    if (typeof item === 'number') {
+      start.push(clipValue(item, `[${d}]`));
+      end.push(start[d]);
+      return;
+    }
+    const pair = item as ArrayLike<unknown> | null;
+    if (pair === null || typeof pair !== 'object' || pair.length !== 2) {
+      throw typeError(
+        ErrorCode.EDGE_CLIPPING,
+        `edgeClipping[${d}] must be a number or a [start, end] pair; received ${describe(item)}`,
+      );
+    }
+    start.push(clipValue(pair[0], `[${d}][0]`));
+    end.push(clipValue(pair[1], `[${d}][1]`));
+  });
+  return { start, end };
+}

@@ -1,0 +1,161 @@
+/**
+ * The pure-JavaScript backend: a complete second implementation over typed
+ * arrays. It is the benchmark baseline, the test oracle, the fallback when
+ * no native binary loads, and the home of user-defined strategies.
+ */
+
+import type { Backend, Geometry } from '../backend';
+import { ErrorCode, rangeError } from '../errors';
+import type { Batch, Clipping, CoordsTable } from '../inputs';
+import type { ArrayDtype, CounterArray, FloatArray, NdArray } from '../ndarray';
+import type { ResolvedOptions } from '../options';
+import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
+import { computeGeometry, planeLength } from './geometry';
+import { applyBatch, divideByCounts, footprintPeak, materializeSample } from './kernels';
+import { type BatchPlan, planBatch } from './plan';
+
+/** Batches up to this size get an exact overlap count near the counter limit. */
+const PAIRWISE_OVERLAP_LIMIT = 4096;
+
+function footprintsOverlap(plan: BatchPlan, a: number, b: number): boolean {
+  const n = plan.footprint.length;
+  for (let d = 0; d < n; d++) {
+    const x = plan.origins[a * n + d];
+    const y = plan.origins[b * n + d];
+    if (!(x < y + plan.footprint[d] && y < x + plan.footprint[d])) return false;
+  }
+  return true;
+}
+
+export class JsBackend implements Backend {
+  readonly name = 'js' as const;
+  readonly geometry: Geometry;
+  readonly pending = 0;
+  private readonly planeLength: number;
+  private readonly mask: NdArray;
+  private readonly counter: NdArray<CounterArray> | null = null;
+  private readonly aggregator: Aggregator<unknown> | null = null;
+  private tilesApplied = 0;
+  private finalized = false;
+  private result: unknown;
+
+  constructor(private readonly options: ResolvedOptions) {
+    const g = computeGeometry(options);
+    this.geometry = g;
+    this.planeLength = planeLength(g);
+    const shape = [options.nChannels, ...g.maskExtents];
+    const counterBytes = options.aggregation === 'mean' ? this.planeLength * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
+    const bytes = this.planeLength * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
+    if (options.storage === 'inmemory' && options.maxInMemoryBytes !== undefined && bytes > options.maxInMemoryBytes) {
+      throw rangeError(
+        ErrorCode.MASK_TOO_LARGE,
+        `an in-memory mask of ${options.nChannels} x [${g.maskExtents.join(', ')}] ${options.dtype} needs ${(bytes / 2 ** 30).toFixed(2)} GiB with its counter, more than the ${(options.maxInMemoryBytes / 2 ** 30).toFixed(2)} GiB this machine allows; use storage: 'memmap'`,
+      );
+    }
+    const factory = options.storage === 'inmemory' ? InMemory : options.storage;
+    const allocate = (s: number[], dtype: ArrayDtype, what: string) => {
+      try {
+        return checkAllocated(factory(s, dtype, options.storageOptions), s, dtype, what);
+      } catch (e) {
+        if (e instanceof RangeError && !(e as { code?: string }).code) {
+          throw rangeError(ErrorCode.MASK_TOO_LARGE, `cannot allocate the ${what} of shape [${s.join(', ')}] in the JavaScript heap: ${e.message}`);
+        }
+        throw e;
+      }
+    };
+    this.mask = allocate(shape, options.dtype, 'mask') as NdArray;
+    if (typeof options.aggregation === 'function') {
+      const context: AggregatorContext = {
+        allocate: (s, dtype) => allocate(s, dtype, 'aggregator array'),
+        counterDtype: options.counterDtype,
+        options: options.aggregationOptions,
+      };
+      this.aggregator = new options.aggregation(this.mask, context);
+    } else if (options.aggregation === 'mean') {
+      this.counter = allocate([1, ...g.maskExtents], options.counterDtype, 'overlap counter') as NdArray<CounterArray>;
+    } else {
+      // Start below every value so negative maxima survive; 0 where no tile lands.
+      this.mask.data.fill(-Infinity);
+    }
+  }
+
+  storage(): NdArray {
+    return this.mask;
+  }
+
+  overlapCounter(): NdArray<CounterArray> | null {
+    return this.counter;
+  }
+
+  private checkCounterCapacity(plan: BatchPlan): void {
+    const counter = this.counter;
+    if (!counter) return;
+    const max = this.options.counterDtype === 'uint16' ? 0xffff : 0xffffffff;
+    if (this.tilesApplied + plan.tiles <= max) return;
+    for (let t = 0; t < plan.tiles; t++) {
+      const peak = footprintPeak(this.geometry, plan, counter.data, t);
+      if (peak + plan.tiles <= max) continue;
+      let overlapping = plan.tiles;
+      if (plan.tiles <= PAIRWISE_OVERLAP_LIMIT) {
+        overlapping = 0;
+        for (let u = 0; u < plan.tiles; u++) if (footprintsOverlap(plan, t, u)) overlapping++;
+      }
+      if (peak + overlapping > max) {
+        throw rangeError(
+          ErrorCode.COUNTER_OVERFLOW,
+          `tile ${t} of this batch would push the overlap counter past ${max} (${this.options.counterDtype} holds at most ${max} overlapping tiles per pixel); nothing was written. Build with counterDtype: 'uint32' for more overlaps`,
+        );
+      }
+    }
+  }
+
+  updateBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
+    const plan = planBatch(this.geometry, this.options.nChannels, batch, coords, clipping);
+    this.checkCounterCapacity(plan);
+    if (this.aggregator) {
+      const n = this.geometry.maskExtents.length;
+      for (let t = 0; t < plan.tiles; t++) {
+        const sample: NdArray = {
+          data: materializeSample(this.geometry, plan, batch.data, t),
+          shape: [plan.channels, ...plan.footprint],
+          dtype: this.options.dtype,
+        };
+        this.aggregator.update(this.mask, sample, Array.from(plan.origins.subarray(t * n, (t + 1) * n)));
+      }
+    } else {
+      const max = this.options.aggregation === 'max';
+      applyBatch(this.geometry, plan, batch.data, this.mask.data, this.counter?.data ?? null, this.planeLength, max);
+    }
+    this.tilesApplied += plan.tiles;
+  }
+
+  /** Applies the batch at once; call order is kept trivially. */
+  async updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping): Promise<void> {
+    this.updateBatch(batch, coords, clipping);
+  }
+
+  finalize(): unknown {
+    if (this.finalized) return this.result;
+    if (this.aggregator) {
+      this.result = this.aggregator.finalize(this.mask);
+    } else if (this.counter) {
+      divideByCounts(this.mask.data as FloatArray, this.counter.data, this.planeLength);
+      this.result = { mask: this.mask, overlapCounter: this.counter } satisfies MeanResult;
+    } else {
+      const m = this.mask.data;
+      for (let i = 0; i < m.length; i++) if (m[i] === -Infinity) m[i] = 0;
+      this.result = this.mask;
+    }
+    this.finalized = true;
+    return this.result;
+  }
+
+  async finalizeAsync(): Promise<unknown> {
+    return this.finalize();
+  }
+
+  cleanup(): void {
+    this.aggregator?.cleanup();
+  }
+}
+

@@ -1,0 +1,215 @@
+/** `MaskBuilder`: the public class. Validates arguments, then hands typed arrays to a backend. */
+
+import type { Backend, Geometry } from './backend';
+import { ErrorCode, list, stateError } from './errors';
+import { type CoordsInput, type EdgeClippingInput, normalizeBatch, normalizeCoords, normalizeEdgeClipping } from './inputs';
+import { JsBackend } from './js/js-backend';
+import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
+import type { CounterArray, FloatArray, NdArray } from './ndarray';
+import { type MaskBuilderOptions, resolveOptions, type ResolvedOptions } from './options';
+import type { AggregatorClass, MaxAggregator, MeanAggregator, MeanResult } from './strategies';
+
+/** What `finalize()` returns for an aggregation option. */
+export type ResultOf<A> = A extends typeof MaxAggregator | 'max'
+  ? NdArray
+  : A extends typeof MeanAggregator | 'mean' | undefined
+    ? MeanResult
+    : A extends AggregatorClass<infer R>
+      ? R
+      : unknown;
+
+/** Masks with this many more pixels than the source get a warning. */
+const INFLATION_WARNING_RATIO = 4;
+
+let warnedFallback = false;
+
+function chooseBackend(options: ResolvedOptions): Backend {
+  const custom = typeof options.aggregation === 'function' || options.storage !== 'inmemory';
+  if (options.backend === 'js' || custom) return new JsBackend(options);
+  const native = loadNative();
+  if (native) return new NativeBackend(options, native);
+  if (!warnedFallback) {
+    warnedFallback = true;
+    const reason = nativeLoadError() instanceof Error ? (nativeLoadError() as Error).message.split('\n')[0] : String(nativeLoadError());
+    process.emitWarning(`wsi-mask-builder: no native binary loaded (${reason}); using the pure-JavaScript backend`, {
+      code: 'WSI_MASK_NATIVE_UNAVAILABLE',
+    });
+  }
+  return new JsBackend(options);
+}
+
+function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
+  const maskPixels = g.maskExtents.reduce((a, e) => a * e, 1);
+  const sourcePixels = g.sourceExtents.reduce((a, e) => a * e, 1);
+  if (maskPixels > INFLATION_WARNING_RATIO * sourcePixels) {
+    const bytes = maskPixels * options.nChannels * (options.dtype === 'float32' ? 4 : 8);
+    process.emitWarning(
+      `wsi-mask-builder: the mask ${list(g.maskExtents)} has ${(maskPixels / sourcePixels).toFixed(1)}x as many pixels as the source ${list(g.sourceExtents)} ` +
+        `(tile ${list(g.sourceTileExtent)} and stride x output ${list(g.stride.map((s, d) => s * g.outputTileExtent[d]))} share little common factor); ` +
+        `the accumulator needs about ${bytes} bytes`,
+      { code: 'WSI_MASK_INFLATED' },
+    );
+  }
+}
+
+type State = 'building' | 'finalized' | 'cleaned';
+
+/**
+ * Assembles a mask from batches of tiles: scales source coordinates to mask
+ * coordinates, clips tile borders, and merges overlaps with the aggregation.
+ */
+export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof MeanAggregator> {
+  readonly #options: ResolvedOptions;
+  readonly #backend: Backend;
+  #state: State = 'building';
+  #result: ResultOf<A> | undefined;
+  #finalized = false;
+  #finalizing: Promise<ResultOf<A>> | undefined;
+
+  constructor(options: MaskBuilderOptions & { aggregation?: A }) {
+    this.#options = resolveOptions(options);
+    this.#backend = chooseBackend(this.#options);
+    warnIfInflated(this.#backend.geometry, this.#options);
+  }
+
+  /** `'native'` or `'js'`: which implementation runs this builder. */
+  get backend(): 'native' | 'js' {
+    return this.#backend.name;
+  }
+
+  get sourceExtents(): number[] {
+    return [...this.#backend.geometry.sourceExtents];
+  }
+  get sourceTileExtent(): number[] {
+    return [...this.#backend.geometry.sourceTileExtent];
+  }
+  get outputTileExtent(): number[] {
+    return [...this.#backend.geometry.outputTileExtent];
+  }
+  get stride(): number[] {
+    return [...this.#backend.geometry.stride];
+  }
+  /** Source pixels covered by the tile grid (at least `sourceExtents`). */
+  get span(): number[] {
+    return [...this.#backend.geometry.span];
+  }
+  get maskExtents(): number[] {
+    return [...this.#backend.geometry.maskExtents];
+  }
+  get maskStride(): number[] {
+    return [...this.#backend.geometry.maskStride];
+  }
+  get upscaleFactor(): number[] {
+    return [...this.#backend.geometry.upscaleFactor];
+  }
+  get nChannels(): number {
+    return this.#options.nChannels;
+  }
+  get dtype(): 'float32' | 'float64' {
+    return this.#options.dtype;
+  }
+  /** Updates accepted by `updateBatchAsync` and not yet applied. */
+  get pending(): number {
+    return this.#state === 'cleaned' ? 0 : this.#backend.pending;
+  }
+
+  /** Live `{ data, shape, dtype }` view of the accumulator `[C, ...maskExtents]`. */
+  get storage(): NdArray {
+    this.#check('storage', false);
+    return this.#backend.storage();
+  }
+
+  /** Live view of the mean overlap counter `[1, ...maskExtents]`; null for other aggregations. */
+  get overlapCounter(): NdArray<CounterArray> | null {
+    this.#check('overlapCounter', false);
+    return this.#backend.overlapCounter();
+  }
+
+  #check(call: string, mustBeBuilding: boolean): void {
+    if (this.#state === 'cleaned') {
+      throw stateError(ErrorCode.CLEANED_UP, `${call} after cleanup(): the mask builder was cleaned up; create a new one`);
+    }
+    if (mustBeBuilding && this.#state === 'finalized') {
+      throw stateError(ErrorCode.FINALIZED, `${call} after finalize(): the mask is already finalized`);
+    }
+  }
+
+  #arguments(batch: unknown, coords: unknown, edgeClipping: unknown) {
+    return [
+      normalizeBatch(batch, this.#options.dtype),
+      normalizeCoords(coords),
+      normalizeEdgeClipping(edgeClipping, this.#options.sourceExtents.length),
+    ] as const;
+  }
+
+  /**
+   * Adds a batch of tiles. `batch` is `{ data, shape: [B, C] }` (one value per
+   * tile) or `[B, C, ...outputTileExtent]`; `coords` the top-left `[y, x, ...]`
+   * of each tile in source pixels; `edgeClipping` output-tile pixels to drop
+   * (a number, one per dimension, or `[start, end]` pairs). A rejected batch
+   * changes nothing.
+   */
+  updateBatch(batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] }, coords: CoordsInput, edgeClipping?: EdgeClippingInput): void {
+    this.#check('updateBatch', true);
+    this.#backend.updateBatch(...this.#arguments(batch, coords, edgeClipping));
+  }
+
+  /**
+   * Like `updateBatch`, but the kernel runs off the main thread (native
+   * backend). Updates apply in call order; a rejected batch rejects only its
+   * own promise. Leave the batch's buffer untouched until the promise settles.
+   */
+  async updateBatchAsync(
+    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    coords: CoordsInput,
+    edgeClipping?: EdgeClippingInput,
+  ): Promise<void> {
+    this.#check('updateBatchAsync', true);
+    return this.#backend.updateBatchAsync(...this.#arguments(batch, coords, edgeClipping));
+  }
+
+  /**
+   * Finishes the mask, after any pending updates: the mean divides by the
+   * overlap count, the max turns pixels no tile reached into 0. Returns
+   * `{ mask, overlapCounter }` for mean, the mask for max, or what a custom
+   * aggregator returns. Calling it again returns the same result.
+   */
+  finalize(): ResultOf<A> {
+    this.#check('finalize', false);
+    if (!this.#finalized) {
+      this.#result = this.#backend.finalize() as ResultOf<A>;
+      this.#finalized = true;
+      this.#state = 'finalized';
+    }
+    return this.#result as ResultOf<A>;
+  }
+
+  /** `finalize()` without blocking the event loop while pending updates finish. */
+  async finalizeAsync(): Promise<ResultOf<A>> {
+    this.#check('finalizeAsync', false);
+    if (this.#finalized) return this.#result as ResultOf<A>;
+    if (this.#finalizing === undefined) {
+      this.#state = 'finalized';
+      this.#finalizing = this.#backend.finalizeAsync().then((result) => {
+        if (!this.#finalized) {
+          this.#result = result as ResultOf<A>;
+          this.#finalized = true;
+        }
+        return this.#result as ResultOf<A>;
+      });
+    }
+    return this.#finalizing;
+  }
+
+  /**
+   * Waits for pending updates and releases the storage. Views obtained
+   * earlier read as empty afterwards (native) or keep their data (js).
+   * Calling it again does nothing.
+   */
+  cleanup(): void {
+    if (this.#state === 'cleaned') return;
+    this.#state = 'cleaned';
+    this.#backend.cleanup();
+  }
+}
+

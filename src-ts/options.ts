@@ -1,0 +1,214 @@
+/** Builder options: the public shape and their validation, shared by both backends. */
+
+import { describe, ErrorCode, rangeError, typeError } from './errors';
+import type { CounterDtype, FloatDtype } from './ndarray';
+import { type AggregatorClass, Aggregator, InMemory, MaxAggregator, MeanAggregator, type StorageFactory } from './strategies';
+
+/** Spatial dimensions beyond this are refused (as in the Rust core). */
+export const MAX_DIMS = 16;
+export const MAX_CHANNELS = 1 << 20;
+
+export type BackendName = 'native' | 'js';
+
+export interface MaskBuilderOptions {
+  /** Source (slide) extents `[H, W, ...]`; any number of spatial dimensions. */
+  sourceExtents: readonly number[];
+  /** Model input tile extent in source pixels: one number for every dimension, or one per dimension. */
+  sourceTileExtent: number | readonly number[];
+  /** Model output tile extent; `1` (or all ones) for one scalar per tile. */
+  outputTileExtent: number | readonly number[];
+  /** Distance between tiles in source pixels. */
+  stride: number | readonly number[];
+  /** Channels of the mask. Default 1. */
+  nChannels?: number;
+  /** `'inmemory'` (default) or a factory `(shape, dtype, options) => NdArray`. */
+  storage?: 'inmemory' | StorageFactory;
+  /** `MeanAggregator` (default), `MaxAggregator`, `'mean'`, `'max'`, or a class extending `Aggregator`. */
+  aggregation?: AggregatorClass<any> | 'mean' | 'max';
+  /** Accumulator type. Default `'float32'`. */
+  dtype?: FloatDtype;
+  /** Overlap counter type for mean. Default `'uint16'` (at most 65535 overlaps per pixel). */
+  counterDtype?: CounterDtype;
+  /** `'native'` (default; falls back to `'js'` when no binary loads) or `'js'`. Also `WSI_MASK_BUILDER_BACKEND`. */
+  backend?: BackendName;
+  /** Largest in-memory accumulator plus counter, in bytes. Default: the machine's total memory. */
+  maxInMemoryBytes?: number;
+  /** Passed to a custom storage factory. */
+  storageOptions?: Record<string, unknown>;
+  /** Passed to a custom aggregator's constructor (as `context.options`). */
+  aggregationOptions?: Record<string, unknown>;
+}
+
+/** Options after validation, one entry per dimension. */
+export interface ResolvedOptions {
+  sourceExtents: number[];
+  sourceTileExtent: number[];
+  outputTileExtent: number[];
+  stride: number[];
+  nChannels: number;
+  dtype: FloatDtype;
+  counterDtype: CounterDtype;
+  /** A built-in aggregation, run as kernels, or a user class run per sample. */
+  aggregation: 'mean' | 'max' | AggregatorClass<any>;
+  /** A built-in storage, or a user factory. */
+  storage: 'inmemory' | StorageFactory;
+  backend: BackendName;
+  maxInMemoryBytes: number | undefined;
+  storageOptions: Record<string, unknown>;
+  aggregationOptions: Record<string, unknown>;
+}
+
+const KNOWN = new Set([
+  'sourceExtents',
+  'sourceTileExtent',
+  'outputTileExtent',
+  'stride',
+  'nChannels',
+  'storage',
+  'aggregation',
+  'dtype',
+  'counterDtype',
+  'backend',
+  'maxInMemoryBytes',
+  'storageOptions',
+  'aggregationOptions',
+]);
+
+const INTEGER_DTYPES = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool']);
+
+function isPositiveInteger(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+}
+
+function positiveIntegers(name: string, value: unknown, ndim?: number): number[] {
+  const broadcast = typeof value === 'number' && ndim !== undefined;
+  const values = broadcast ? new Array<number>(ndim).fill(value as number) : value;
+  if (!Array.isArray(values) && !(ArrayBuffer.isView(values) && !(values instanceof DataView))) {
+    throw typeError(
+      ErrorCode.OPTION_TYPE,
+      `${name} must be ${ndim === undefined ? 'an array of' : 'a number or an array of'} positive integers; received ${describe(value)}`,
+    );
+  }
+  const list = Array.from(values as ArrayLike<unknown>);
+  if (ndim !== undefined && list.length !== ndim) {
+    throw rangeError(
+      ErrorCode.DIMS_MISMATCH,
+      `${name} must have one entry per spatial dimension (${ndim}, like sourceExtents); received ${list.length} entries`,
+    );
+  }
+  list.forEach((v, i) => {
+    if (typeof v !== 'number') {
+      throw typeError(ErrorCode.OPTION_TYPE, `${name}[${i}] must be a number; received ${describe(v)}`);
+    }
+    if (!isPositiveInteger(v)) {
+      throw rangeError(ErrorCode.OPTION_RANGE, `${name}[${i}] must be a positive integer no larger than 2^53 - 1; received ${v}`);
+    }
+  });
+  return list as number[];
+}
+
+function optionalRecord(name: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw typeError(ErrorCode.OPTION_TYPE, `${name} must be an object; received ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function resolveAggregation(value: unknown): ResolvedOptions['aggregation'] {
+  if (value === undefined || value === MeanAggregator || value === 'mean') return 'mean';
+  if (value === MaxAggregator || value === 'max') return 'max';
+  if (typeof value === 'function' && value.prototype instanceof Aggregator) return value as AggregatorClass<any>;
+  throw typeError(
+    ErrorCode.OPTION_TYPE,
+    `aggregation must be MeanAggregator, MaxAggregator, 'mean', 'max' or a class extending Aggregator; received ${describe(value)}`,
+  );
+}
+
+function resolveDtype(value: unknown, aggregation: ResolvedOptions['aggregation']): FloatDtype {
+  if (value === undefined) return 'float32';
+  if (value === 'float32' || value === 'float64') return value;
+  if (typeof value === 'string' && INTEGER_DTYPES.has(value)) {
+    throw typeError(
+      ErrorCode.DTYPE,
+      aggregation === 'mean'
+        ? `dtype '${value}' cannot hold a mean (the reference fails only at finalize); use 'float32' or 'float64'`
+        : `dtype must be 'float32' or 'float64'; received '${value}' (integer accumulators are not supported)`,
+    );
+  }
+  throw typeError(ErrorCode.DTYPE, `dtype must be 'float32' or 'float64'; received ${describe(value)}`);
+}
+
+export function defaultBackend(): BackendName {
+  const env = typeof process !== 'undefined' ? process.env.WSI_MASK_BUILDER_BACKEND : undefined;
+  return env === 'js' ? 'js' : 'native';
+}
+
+/** Validates user options; throws a TypeError or RangeError naming the option. */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw typeError(ErrorCode.OPTION_TYPE, `options must be an object; received ${describe(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.has(key)) {
+      throw typeError(
+        ErrorCode.UNKNOWN_OPTION,
+        `unknown option '${key}' (the reference silently ignores unknown options; we do not). Known options: ${[...KNOWN].join(', ')}`,
+      );
+    }
+  }
+  for (const key of ['sourceExtents', 'sourceTileExtent', 'outputTileExtent', 'stride']) {
+    if (o[key] === undefined) throw typeError(ErrorCode.OPTION_TYPE, `${key} is required`);
+  }
+  const sourceExtents = positiveIntegers('sourceExtents', o.sourceExtents);
+  if (sourceExtents.length === 0 || sourceExtents.length > MAX_DIMS) {
+    throw rangeError(
+      ErrorCode.DIMS_MISMATCH,
+      `sourceExtents must have between 1 and ${MAX_DIMS} dimensions; received ${sourceExtents.length}`,
+    );
+  }
+  const ndim = sourceExtents.length;
+  const nChannels = o.nChannels ?? 1;
+  if (typeof nChannels !== 'number') {
+    throw typeError(ErrorCode.OPTION_TYPE, `nChannels must be a number; received ${describe(nChannels)}`);
+  }
+  if (!isPositiveInteger(nChannels) || nChannels > MAX_CHANNELS) {
+    throw rangeError(ErrorCode.OPTION_RANGE, `nChannels must be an integer from 1 to ${MAX_CHANNELS}; received ${nChannels}`);
+  }
+  const aggregation = resolveAggregation(o.aggregation);
+  const storage = o.storage ?? 'inmemory';
+  if (storage !== 'inmemory' && typeof storage !== 'function') {
+    throw typeError(
+      ErrorCode.OPTION_TYPE,
+      `storage must be 'inmemory' or a factory (shape, dtype, options) => NdArray; received ${describe(storage)}`,
+    );
+  }
+  const counterDtype = o.counterDtype ?? 'uint16';
+  if (counterDtype !== 'uint16' && counterDtype !== 'uint32') {
+    throw typeError(ErrorCode.DTYPE, `counterDtype must be 'uint16' or 'uint32'; received ${describe(counterDtype)}`);
+  }
+  const backend = o.backend ?? defaultBackend();
+  if (backend !== 'native' && backend !== 'js') {
+    throw typeError(ErrorCode.OPTION_TYPE, `backend must be 'native' or 'js'; received ${describe(backend)}`);
+  }
+  const maxInMemoryBytes = o.maxInMemoryBytes;
+  if (maxInMemoryBytes !== undefined && !isPositiveInteger(maxInMemoryBytes)) {
+    throw rangeError(ErrorCode.OPTION_RANGE, `maxInMemoryBytes must be a positive integer; received ${describe(maxInMemoryBytes)}`);
+  }
+  return {
+    sourceExtents,
+    sourceTileExtent: positiveIntegers('sourceTileExtent', o.sourceTileExtent, ndim),
+    outputTileExtent: positiveIntegers('outputTileExtent', o.outputTileExtent, ndim),
+    stride: positiveIntegers('stride', o.stride, ndim),
+    nChannels,
+    dtype: resolveDtype(o.dtype, aggregation),
+    counterDtype,
+    aggregation,
+    storage: storage === InMemory ? 'inmemory' : (storage as ResolvedOptions['storage']),
+    backend,
+    maxInMemoryBytes,
+    storageOptions: optionalRecord('storageOptions', o.storageOptions),
+    aggregationOptions: optionalRecord('aggregationOptions', o.aggregationOptions),
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * Pluggable strategies, as in the reference: storage allocators and
+ * aggregators. The built-in ones (`InMemory`, `MeanAggregator`,
+ * `MaxAggregator`) run as row kernels in the selected backend; their
+ * `update`/`finalize` methods here serve subclasses and user code, which the
+ * builder drives one clipped, upscaled sample at a time.
+ */
+
+import { typeError, ErrorCode, describe } from './errors';
+import { ARRAY_TYPES, type ArrayDtype, type CounterArray, type FloatArray, type NdArray, product, zeros } from './ndarray';
+
+/** Allocates the accumulator: `(shape, dtype, options) => NdArray` (zero-filled). */
+export type StorageFactory = (shape: number[], dtype: ArrayDtype, options: Record<string, unknown>) => NdArray<any>;
+
+/** Zero-filled typed arrays in the JavaScript heap. */
+export const InMemory: StorageFactory = (shape, dtype) => zeros(shape, dtype);
+
+/** What an aggregator's constructor receives besides the storage. */
+export interface AggregatorContext {
+  /** Allocates a further array with the builder's storage strategy. */
+  allocate(shape: number[], dtype: ArrayDtype): NdArray<any>;
+  /** `counterDtype` of the builder. */
+  counterDtype: 'uint16' | 'uint32';
+  /** `aggregationOptions` given to the builder. */
+  options: Record<string, unknown>;
+}
+
+/** Base class of aggregation strategies. */
+export abstract class Aggregator<R = unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  constructor(storage: NdArray, context: AggregatorContext) {}
+
+  /**
+   * Merges one tile into the accumulator. `sample` is `[C, ...footprint]`,
+   * already clipped and upscaled; `coords` its top-left corner in mask pixels.
+   */
+  abstract update(accumulator: NdArray, sample: NdArray, coords: number[]): void;
+
+  /** Produces the result from the accumulator. */
+  abstract finalize(accumulator: NdArray): R;
+
+  /** Releases resources; optional. */
+  cleanup(): void {}
+}
+
+/** Visits every row of `sample` placed at `coords` in `accumulator`, per channel. */
+export function forEachSampleRow(
+  accumulator: NdArray,
+  sample: NdArray,
+  coords: number[],
+  visit: (channel: number, accOffset: number, sampleOffset: number, length: number) => void,
+): void {
+  const n = coords.length;
+  const acc = accumulator.shape;
+  const extents = sample.shape.slice(1);
+  const channels = sample.shape[0];
+  const rowLength = extents[n - 1];
+  const rows = product(extents.slice(0, n - 1));
+  const accPlane = product(acc.slice(1));
+  const samplePlane = product(extents);
+  const accStrides = new Array<number>(n).fill(1);
+  for (let d = n - 2; d >= 0; d--) accStrides[d] = accStrides[d + 1] * acc[d + 2];
+  const index = new Array<number>(Math.max(n - 1, 0)).fill(0);
+  for (let r = 0; r < rows; r++) {
+    let accOffset = coords[n - 1];
+    for (let d = 0; d < n - 1; d++) accOffset += (coords[d] + index[d]) * accStrides[d];
+    for (let c = 0; c < channels; c++) visit(c, c * accPlane + accOffset, c * samplePlane + r * rowLength, rowLength);
+    for (let d = n - 2; d >= 0; d--) {
+      if (++index[d] < extents[d]) break;
+      index[d] = 0;
+    }
+  }
+}
+
+export interface MeanResult<T extends FloatArray = FloatArray, K extends CounterArray = CounterArray> {
+  mask: NdArray<T>;
+  overlapCounter: NdArray<K>;
+}
+
+/** Averages overlapping tiles, tracking overlaps in a `[1, ...maskExtents]` counter. */
+export class MeanAggregator extends Aggregator<MeanResult> {
+  readonly overlapCounter: NdArray<CounterArray>;
+  private finalized = false;
+
+  constructor(storage: NdArray, context: AggregatorContext) {
+    super(storage, context);
+    this.overlapCounter = context.allocate([1, ...storage.shape.slice(1)], context.counterDtype) as NdArray<CounterArray>;
+  }
+
+  update(accumulator: NdArray, sample: NdArray, coords: number[]): void {
+    const acc = accumulator.data;
+    const src = sample.data;
+    const counter = this.overlapCounter.data;
+    forEachSampleRow(accumulator, sample, coords, (c, accOffset, sampleOffset, length) => {
+      for (let i = 0; i < length; i++) acc[accOffset + i] += src[sampleOffset + i];
+      if (c === 0) for (let i = 0; i < length; i++) counter[accOffset + i]++;
+    });
+  }
+
+  finalize(accumulator: NdArray): MeanResult {
+    if (!this.finalized) {
+      const counts = this.overlapCounter.data;
+      const plane = counts.length;
+      const acc = accumulator.data;
+      for (let i = 0; i < acc.length; i++) acc[i] /= Math.max(counts[i % plane], 1);
+      this.finalized = true;
+    }
+    return { mask: accumulator, overlapCounter: this.overlapCounter };
+  }
+}
+
+/** Keeps the maximum of overlapping tiles (negative values included). */
+export class MaxAggregator extends Aggregator<NdArray> {
+  private finalized = false;
+
+  constructor(storage: NdArray, context: AggregatorContext) {
+    super(storage, context);
+    storage.data.fill(-Infinity);
+  }
+
+  update(accumulator: NdArray, sample: NdArray, coords: number[]): void {
+    const acc = accumulator.data;
+    const src = sample.data;
+    forEachSampleRow(accumulator, sample, coords, (_c, accOffset, sampleOffset, length) => {
+      for (let i = 0; i < length; i++) {
+        const v = src[sampleOffset + i];
+        if (v > acc[accOffset + i] || v !== v) acc[accOffset + i] = v;
+      }
+    });
+  }
+
+  finalize(accumulator: NdArray): NdArray {
+    if (!this.finalized) {
+      const acc = accumulator.data;
+      for (let i = 0; i < acc.length; i++) if (acc[i] === -Infinity) acc[i] = 0;
+      this.finalized = true;
+    }
+    return accumulator;
+  }
+}
+
+/** An aggregator class the builder can construct. */
+export type AggregatorClass<R = unknown> = new (storage: NdArray, context: AggregatorContext) => Aggregator<R>;
+
+/** Checks what a storage factory returned. */
+export function checkAllocated(array: unknown, shape: number[], dtype: ArrayDtype, what: string): NdArray<any> {
+  const a = array as NdArray<any> | undefined;
+  const ctor = ARRAY_TYPES[dtype];
+  if (!a || typeof a !== 'object' || !(a.data instanceof ctor) || a.data.length !== product(shape)) {
+    throw typeError(
+      ErrorCode.STORAGE,
+      `the storage factory must return { data: ${ctor.name}(${product(shape)}), shape } for the ${what}; received ${describe(a && a.data)}`,
+    );
+  }
+  return { data: a.data, shape: [...shape], dtype };
+}
