@@ -31,7 +31,9 @@ describe.each(['native', 'js'] as const)('conformance with the reference (%s bac
       const coords = { data: Float64Array.from(b.coords.data as ArrayLike<number>), shape: b.coords.shape };
       if (clippingLeavesNothing(c.config.outputTileExtent, b.edgeClipping)) {
         // The reference writes nothing here; we refuse the batch, which also writes nothing.
-        expect(() => builder.updateBatch(batch, coords, b.edgeClipping)).toThrow(expect.objectContaining({ code: 'ERR_WSI_EDGE_CLIPPING' }));
+        expect(() => builder.updateBatch(batch, coords, b.edgeClipping)).toThrow(
+          expect.objectContaining({ code: 'ERR_WSI_EDGE_CLIPPING' }),
+        );
         continue;
       }
       builder.updateBatch(batch, coords, b.edgeClipping);

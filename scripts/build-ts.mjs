@@ -31,6 +31,9 @@ const esm = [
   '',
 ].join('\n');
 writeFileSync(join(dist, 'index.mjs'), esm);
-writeFileSync(join(dist, 'index.d.mts'), "export * from './index.js';\nimport * as all from './index.js';\nexport default all;\n");
+writeFileSync(
+  join(dist, 'index.d.mts'),
+  "export * from './index.js';\nimport * as all from './index.js';\nexport default all;\n",
+);
 if (!existsSync(join(dist, 'index.d.ts'))) throw new Error('tsc did not emit dist/index.d.ts');
 console.log(`dist/: CommonJS, ESM (${names.length} exports) and types`);

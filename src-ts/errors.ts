@@ -58,7 +58,8 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'`;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of length ${(value as unknown as { length?: number }).length ?? value.byteLength}`;
+  if (ArrayBuffer.isView(value))
+    return `a ${value.constructor.name} of length ${(value as unknown as { length?: number }).length ?? value.byteLength}`;
   if (Array.isArray(value)) {
     const shown = value.slice(0, 6).map((v) => (Array.isArray(v) ? `[${v.map(describe).join(', ')}]` : describe(v)));
     return `[${shown.join(', ')}${value.length > 6 ? ', ...' : ''}]`;

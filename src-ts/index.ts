@@ -4,7 +4,13 @@
  * the same API.
  */
 
+export type { Geometry } from './backend';
+export { ErrorCode, type MaskBuilderError } from './errors';
+export type { BatchInput, CoordsInput, EdgeClippingInput } from './inputs';
 export { MaskBuilder, type ResultOf } from './mask-builder';
+export { loadNative as nativeBinding } from './native-backend';
+export type { ArrayDtype, CounterArray, CounterDtype, FloatArray, FloatDtype, NdArray, NumericArray } from './ndarray';
+export type { BackendName, MaskBuilderOptions } from './options';
 export {
   Aggregator,
   type AggregatorClass,
@@ -15,9 +21,3 @@ export {
   type MeanResult,
   type StorageFactory,
 } from './strategies';
-export type { MaskBuilderOptions, BackendName } from './options';
-export type { BatchInput, CoordsInput, EdgeClippingInput } from './inputs';
-export type { Geometry } from './backend';
-export type { NdArray, FloatDtype, CounterDtype, ArrayDtype, FloatArray, CounterArray, NumericArray } from './ndarray';
-export { ErrorCode, type MaskBuilderError } from './errors';
-export { loadNative as nativeBinding } from './native-backend';

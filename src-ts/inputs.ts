@@ -45,7 +45,10 @@ const isDetached = (b: ArrayBufferLike) => (b as ArrayBuffer & { detached?: bool
 
 function checkBuffer(name: string, data: ArrayBufferView): void {
   if (isSharedBuffer(data.buffer)) {
-    throw typeError(ErrorCode.BUFFER, `${name} must not live in a SharedArrayBuffer (another thread could change it mid-update); copy it first`);
+    throw typeError(
+      ErrorCode.BUFFER,
+      `${name} must not live in a SharedArrayBuffer (another thread could change it mid-update); copy it first`,
+    );
   }
   if (isDetached(data.buffer)) {
     throw typeError(ErrorCode.BUFFER, `${name} lives in a detached ArrayBuffer (it was transferred)`);
@@ -68,13 +71,19 @@ function shapeOf(name: string, value: { shape?: unknown; dims?: unknown }, code:
 
 export function normalizeBatch(batch: unknown, dtype: FloatDtype): Batch {
   if (batch === null || typeof batch !== 'object' || ArrayBuffer.isView(batch) || Array.isArray(batch)) {
-    throw typeError(ErrorCode.BATCH_TYPE, `batch must be { data, shape } (or a tensor with data and dims); received ${describe(batch)}`);
+    throw typeError(
+      ErrorCode.BATCH_TYPE,
+      `batch must be { data, shape } (or a tensor with data and dims); received ${describe(batch)}`,
+    );
   }
   const b = batch as { data?: unknown; shape?: unknown; dims?: unknown };
   const data = b.data;
   const expected = dtype === 'float32' ? Float32Array : Float64Array;
   if (!(data instanceof expected)) {
-    throw typeError(ErrorCode.BATCH_TYPE, `batch.data must be a ${expected.name} for dtype '${dtype}'; received ${describe(data)}`);
+    throw typeError(
+      ErrorCode.BATCH_TYPE,
+      `batch.data must be a ${expected.name} for dtype '${dtype}'; received ${describe(data)}`,
+    );
   }
   checkBuffer('batch.data', data);
   const shape = shapeOf('batch', b, ErrorCode.BATCH_SHAPE);
@@ -95,11 +104,17 @@ export function normalizeCoords(coords: unknown): CoordsTable {
     const data = new Float64Array(rows * n);
     coords.forEach((row: unknown, t: number) => {
       if (row === null || typeof row !== 'object' || typeof (row as ArrayLike<unknown>).length !== 'number') {
-        throw typeError(ErrorCode.COORDS_TYPE, `coords[${t}] must be an array of ${n} numbers [y, x, ...]; received ${describe(row)}`);
+        throw typeError(
+          ErrorCode.COORDS_TYPE,
+          `coords[${t}] must be an array of ${n} numbers [y, x, ...]; received ${describe(row)}`,
+        );
       }
       const r = row as ArrayLike<unknown>;
       if (r.length !== n) {
-        throw rangeError(ErrorCode.COORDS_SHAPE, `every coords row must have ${n} entries like coords[0]; coords[${t}] has ${r.length}`);
+        throw rangeError(
+          ErrorCode.COORDS_SHAPE,
+          `every coords row must have ${n} entries like coords[0]; coords[${t}] has ${r.length}`,
+        );
       }
       for (let d = 0; d < n; d++) {
         const v = r[d];
@@ -123,7 +138,10 @@ export function normalizeCoords(coords: unknown): CoordsTable {
   const c = coords as { data?: unknown; shape?: unknown; dims?: unknown };
   const data = c.data;
   if (!(data instanceof Int32Array || data instanceof BigInt64Array || data instanceof Float64Array)) {
-    throw typeError(ErrorCode.COORDS_TYPE, `coords.data must be an Int32Array, BigInt64Array or Float64Array; received ${describe(data)}`);
+    throw typeError(
+      ErrorCode.COORDS_TYPE,
+      `coords.data must be an Int32Array, BigInt64Array or Float64Array; received ${describe(data)}`,
+    );
   }
   checkBuffer('coords.data', data);
   const shape = shapeOf('coords', c, ErrorCode.COORDS_SHAPE);

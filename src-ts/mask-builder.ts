@@ -6,7 +6,7 @@ import { type CoordsInput, type EdgeClippingInput, normalizeBatch, normalizeCoor
 import { JsBackend } from './js/js-backend';
 import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
 import type { CounterArray, FloatArray, NdArray } from './ndarray';
-import { type MaskBuilderOptions, resolveOptions, type ResolvedOptions } from './options';
+import { type MaskBuilderOptions, type ResolvedOptions, resolveOptions } from './options';
 import type { AggregatorClass, MaxAggregator, MeanAggregator, MeanResult } from './strategies';
 
 /** What `finalize()` returns for an aggregation option. */
@@ -30,7 +30,8 @@ function chooseBackend(options: ResolvedOptions): Backend {
   if (native) return new NativeBackend(options, native);
   if (!warnedFallback) {
     warnedFallback = true;
-    const reason = nativeLoadError() instanceof Error ? (nativeLoadError() as Error).message.split('\n')[0] : String(nativeLoadError());
+    const reason =
+      nativeLoadError() instanceof Error ? (nativeLoadError() as Error).message.split('\n')[0] : String(nativeLoadError());
     process.emitWarning(`wsi-mask-builder: no native binary loaded (${reason}); using the pure-JavaScript backend`, {
       code: 'WSI_MASK_NATIVE_UNAVAILABLE',
     });
@@ -149,7 +150,11 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * (a number, one per dimension, or `[start, end]` pairs). A rejected batch
    * changes nothing.
    */
-  updateBatch(batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] }, coords: CoordsInput, edgeClipping?: EdgeClippingInput): void {
+  updateBatch(
+    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    coords: CoordsInput,
+    edgeClipping?: EdgeClippingInput,
+  ): void {
     this.#check('updateBatch', true);
     this.#backend.updateBatch(...this.#arguments(batch, coords, edgeClipping));
   }
@@ -212,4 +217,3 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     this.#backend.cleanup();
   }
 }
-

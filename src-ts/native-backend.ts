@@ -68,7 +68,7 @@ export class NativeBackend implements Backend {
 
   /** A view that stays live; where the runtime copies instead, a fresh copy each time. */
   private fresh(cached: CachedView | null | undefined, make: () => CachedView | null): CachedView | null {
-    if (cached && cached.live) return cached;
+    if (cached?.live) return cached;
     return make();
   }
 

@@ -24,7 +24,10 @@ export interface NdArray<T extends NumericArray = FloatArray> {
   dtype: string;
 }
 
-type Ctor = { new (length: number): NumericArray; new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): NumericArray };
+type Ctor = {
+  new (length: number): NumericArray;
+  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): NumericArray;
+};
 
 export const ARRAY_TYPES: Record<ArrayDtype, Ctor> = {
   float32: Float32Array,

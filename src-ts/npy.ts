@@ -102,8 +102,11 @@ export function encodeNpyHeader(descr: string, shape: readonly number[], version
   const dv = new DataView(out.buffer);
   if (version === 1) dv.setUint16(8, total - prefix, true);
   else dv.setUint32(8, total - prefix, true);
-  const padded = dict.padEnd(total - prefix - 1, ' ') + '\n';
-  out.set(Array.from(padded, (c) => c.charCodeAt(0)), prefix);
+  const padded = `${dict.padEnd(total - prefix - 1, ' ')}\n`;
+  out.set(
+    Array.from(padded, (c) => c.charCodeAt(0)),
+    prefix,
+  );
   return out;
 }
 

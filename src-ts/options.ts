@@ -2,7 +2,7 @@
 
 import { describe, ErrorCode, rangeError, typeError } from './errors';
 import type { CounterDtype, FloatDtype } from './ndarray';
-import { type AggregatorClass, Aggregator, InMemory, MaxAggregator, MeanAggregator, type StorageFactory } from './strategies';
+import { Aggregator, type AggregatorClass, InMemory, MaxAggregator, MeanAggregator, type StorageFactory } from './strategies';
 
 /** Spatial dimensions beyond this are refused (as in the Rust core). */
 export const MAX_DIMS = 16;
@@ -194,7 +194,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   const maxInMemoryBytes = o.maxInMemoryBytes;
   if (maxInMemoryBytes !== undefined && !isPositiveInteger(maxInMemoryBytes)) {
-    throw rangeError(ErrorCode.OPTION_RANGE, `maxInMemoryBytes must be a positive integer; received ${describe(maxInMemoryBytes)}`);
+    throw rangeError(
+      ErrorCode.OPTION_RANGE,
+      `maxInMemoryBytes must be a positive integer; received ${describe(maxInMemoryBytes)}`,
+    );
   }
   return {
     sourceExtents,

@@ -6,7 +6,7 @@
  * builder drives one clipped, upscaled sample at a time.
  */
 
-import { typeError, ErrorCode, describe } from './errors';
+import { describe, ErrorCode, typeError } from './errors';
 import { ARRAY_TYPES, type ArrayDtype, type CounterArray, type FloatArray, type NdArray, product, zeros } from './ndarray';
 
 /** Allocates the accumulator: `(shape, dtype, options) => NdArray` (zero-filled). */
@@ -27,8 +27,8 @@ export interface AggregatorContext {
 
 /** Base class of aggregation strategies. */
 export abstract class Aggregator<R = unknown> {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  constructor(storage: NdArray, context: AggregatorContext) {}
+  // biome-ignore lint/complexity/noUselessConstructor: declares what every aggregator is constructed with.
+  constructor(_storage: NdArray, _context: AggregatorContext) {}
 
   /**
    * Merges one tile into the accumulator. `sample` is `[C, ...footprint]`,
@@ -149,7 +149,7 @@ export function checkAllocated(array: unknown, shape: number[], dtype: ArrayDtyp
   if (!a || typeof a !== 'object' || !(a.data instanceof ctor) || a.data.length !== product(shape)) {
     throw typeError(
       ErrorCode.STORAGE,
-      `the storage factory must return { data: ${ctor.name}(${product(shape)}), shape } for the ${what}; received ${describe(a && a.data)}`,
+      `the storage factory must return { data: ${ctor.name}(${product(shape)}), shape } for the ${what}; received ${describe(a?.data)}`,
     );
   }
   return { data: a.data, shape: [...shape], dtype };

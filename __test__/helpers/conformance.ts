@@ -1,8 +1,8 @@
 // Loads the reference-made conformance cases (see fixtures/conformance/README.md).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { NdArray, NumericArray } from '../../src-ts/ndarray';
 import { readNpy } from '../../src-ts/npy';
-import type { NumericArray, NdArray } from '../../src-ts/ndarray';
 
 export const CONFORMANCE_DIR = join(__dirname, '..', 'fixtures', 'conformance');
 
@@ -17,7 +17,11 @@ export interface ConformanceCase {
     dtype: 'float32' | 'float64';
     aggregation: 'mean' | 'max';
   };
-  batches: { batch: NdArray<NumericArray>; coords: NdArray<NumericArray>; edgeClipping: number | number[] | [number, number][] }[];
+  batches: {
+    batch: NdArray<NumericArray>;
+    coords: NdArray<NumericArray>;
+    edgeClipping: number | number[] | [number, number][];
+  }[];
   expect: {
     maskExtents: number[];
     maskStride: number[];
@@ -55,7 +59,12 @@ export function loadCases(): ConformanceCase[] {
 /** Where the reference silently writes nothing (clipping leaves no pixel), we refuse the batch. */
 export function clippingLeavesNothing(outputTileExtent: number[], clip: number | number[] | [number, number][]): boolean {
   return outputTileExtent.some((o, d) => {
-    const c = typeof clip === 'number' ? [clip, clip] : Array.isArray(clip[d]) ? (clip[d] as number[]) : [clip[d] as number, clip[d] as number];
+    const c =
+      typeof clip === 'number'
+        ? [clip, clip]
+        : Array.isArray(clip[d])
+          ? (clip[d] as number[])
+          : [clip[d] as number, clip[d] as number];
     return c[0] + c[1] >= o;
   });
 }

@@ -58,7 +58,10 @@ export class JsBackend implements Backend {
         return checkAllocated(factory(s, dtype, options.storageOptions), s, dtype, what);
       } catch (e) {
         if (e instanceof RangeError && !(e as { code?: string }).code) {
-          throw rangeError(ErrorCode.MASK_TOO_LARGE, `cannot allocate the ${what} of shape [${s.join(', ')}] in the JavaScript heap: ${e.message}`);
+          throw rangeError(
+            ErrorCode.MASK_TOO_LARGE,
+            `cannot allocate the ${what} of shape [${s.join(', ')}] in the JavaScript heap: ${e.message}`,
+          );
         }
         throw e;
       }
@@ -158,4 +161,3 @@ export class JsBackend implements Backend {
     this.aggregator?.cleanup();
   }
 }
-

@@ -57,7 +57,8 @@ class RowWalker {
   }
 }
 
-const originOf = (plan: BatchPlan, t: number) => plan.origins.subarray(t * plan.footprint.length, (t + 1) * plan.footprint.length);
+const originOf = (plan: BatchPlan, t: number) =>
+  plan.origins.subarray(t * plan.footprint.length, (t + 1) * plan.footprint.length);
 
 /** Adds (mean) or maximizes (max) a planned batch into `mask`; counts overlaps in `counter`. */
 export function applyBatch(
@@ -140,7 +141,9 @@ export function materializeSample(g: Geometry, plan: BatchPlan, data: FloatArray
     for (let c = 0; c < plan.channels; c++) {
       const dst = c * footprintLength + row;
       for (let i = 0; i < rowLength; i++) {
-        sample[dst + i] = plan.scalar ? data[tileBase + c] : data[tileBase + c * tilePlane + tileOffset + Math.floor(i / upscale)];
+        sample[dst + i] = plan.scalar
+          ? data[tileBase + c]
+          : data[tileBase + c * tilePlane + tileOffset + Math.floor(i / upscale)];
       }
     }
   });
@@ -151,7 +154,7 @@ export function divideByCounts(mask: FloatArray, counter: CounterArray, planeLen
   for (let c = 0; c < mask.length; c += planeLength) {
     for (let i = 0; i < planeLength; i++) {
       const k = counter[i];
-      mask[c + i] /= k > 1 ? k : 1;
+      mask[c + i] /= Math.max(k, 1);
     }
   }
 }

@@ -49,7 +49,10 @@ export function planBatch(g: Geometry, channels: number, batch: Batch, coords: C
     );
   }
   if (!scalar && out.some((o, d) => shape[2 + d] !== o)) {
-    throw rangeError(ErrorCode.BATCH_SHAPE, `batch tile extent must equal outputTileExtent ${list(out)}; received shape ${list(shape)}`);
+    throw rangeError(
+      ErrorCode.BATCH_SHAPE,
+      `batch tile extent must equal outputTileExtent ${list(out)}; received shape ${list(shape)}`,
+    );
   }
   const [rows, cols] = coords.shape;
   if (cols !== n) {
@@ -59,7 +62,10 @@ export function planBatch(g: Geometry, channels: number, batch: Batch, coords: C
     );
   }
   if (rows !== tiles) {
-    throw rangeError(ErrorCode.COORDS_SHAPE, `coords must have one row per tile: batch has B = ${tiles}, coords has ${rows} rows`);
+    throw rangeError(
+      ErrorCode.COORDS_SHAPE,
+      `coords must have one row per tile: batch has B = ${tiles}, coords has ${rows} rows`,
+    );
   }
   if (clipping.start.length !== n || clipping.end.length !== n) {
     throw rangeError(ErrorCode.EDGE_CLIPPING, `edgeClipping must give ${n} dimensions; received ${clipping.start.length}`);

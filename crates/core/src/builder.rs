@@ -94,7 +94,11 @@ impl<T: Element> MaskBuilder<T> {
       .ok_or_else(|| {
         Error::range(
           codes::MASK_TOO_LARGE,
-          format!("a mask of {} x {} does not fit in the address space", config.channels, list(&config.geometry.mask_extents)),
+          format!(
+            "a mask of {} x {} does not fit in the address space",
+            config.channels,
+            list(&config.geometry.mask_extents)
+          ),
         )
       })?;
     let StorageConfig::InMemory { max_bytes } = config.storage;
@@ -189,8 +193,12 @@ impl<T: Element> MaskBuilder<T> {
     let geometry = &self.config.geometry;
     let mask = self.mask.as_mut_slice();
     match (&mut self.counter, self.config.aggregation) {
-      (Some(Counter::U16(c)), Aggregation::Mean) => apply::<T, u16, Sum>(geometry, plan, data, mask, Some(c.as_mut_slice()), self.plane_len),
-      (Some(Counter::U32(c)), Aggregation::Mean) => apply::<T, u32, Sum>(geometry, plan, data, mask, Some(c.as_mut_slice()), self.plane_len),
+      (Some(Counter::U16(c)), Aggregation::Mean) => {
+        apply::<T, u16, Sum>(geometry, plan, data, mask, Some(c.as_mut_slice()), self.plane_len)
+      }
+      (Some(Counter::U32(c)), Aggregation::Mean) => {
+        apply::<T, u32, Sum>(geometry, plan, data, mask, Some(c.as_mut_slice()), self.plane_len)
+      }
       _ => apply::<T, u16, Maximum>(geometry, plan, data, mask, None, self.plane_len),
     }
     self.tiles_applied = self.tiles_applied.saturating_add(plan.tiles as u64);
@@ -513,15 +521,22 @@ mod tests {
     let before = b.mask().as_slice().to_vec();
     let Some(Counter::U16(c)) = b.counter() else { panic!() };
     let counts_before = c.as_slice().to_vec();
-    let e = b.update_batch(&batch, &[1000, 1, 8, 8], Coords::I32(&coords), &[1000, 2], &EdgeClipping::none(2)).unwrap_err();
+    let e =
+      b.update_batch(&batch, &[1000, 1, 8, 8], Coords::I32(&coords), &[1000, 2], &EdgeClipping::none(2)).unwrap_err();
     assert_eq!(e.code, codes::COUNTER_OVERFLOW);
     assert!(e.message.contains("uint32"));
     assert_eq!(b.mask().as_slice(), &before[..]);
     let Some(Counter::U16(c)) = b.counter() else { panic!() };
     assert_eq!(c.as_slice(), &counts_before[..]);
     // 535 more still fit exactly.
-    b.update_batch(&batch[..535 * 64], &[535, 1, 8, 8], Coords::I32(&coords[..1070]), &[535, 2], &EdgeClipping::none(2))
-      .unwrap();
+    b.update_batch(
+      &batch[..535 * 64],
+      &[535, 1, 8, 8],
+      Coords::I32(&coords[..1070]),
+      &[535, 2],
+      &EdgeClipping::none(2),
+    )
+    .unwrap();
     let Some(Counter::U16(c)) = b.counter() else { panic!() };
     assert_eq!(c.as_slice()[0], u16::MAX);
   }
@@ -550,7 +565,8 @@ mod tests {
   #[test]
   fn dtype_mismatch_is_a_type_error() {
     let b = AnyMaskBuilder::new(Dtype::Float32, config(Aggregation::Mean, CounterDtype::Uint16)).unwrap();
-    let e = b.plan(&BatchData::F64(&[0.0, 0.0]), &[1, 2], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap_err();
+    let e =
+      b.plan(&BatchData::F64(&[0.0, 0.0]), &[1, 2], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap_err();
     assert_eq!(e.code, codes::BATCH_TYPE);
     assert_eq!(e.kind, crate::error::ErrorKind::Type);
   }

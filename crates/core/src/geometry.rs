@@ -69,11 +69,9 @@ impl Geometry {
         format!("sourceExtents must have between 1 and {MAX_DIMS} dimensions; received {n}"),
       ));
     }
-    for (name, values) in [
-      ("sourceTileExtent", source_tile_extent),
-      ("outputTileExtent", output_tile_extent),
-      ("stride", stride),
-    ] {
+    for (name, values) in
+      [("sourceTileExtent", source_tile_extent), ("outputTileExtent", output_tile_extent), ("stride", stride)]
+    {
       if values.len() != n {
         return Err(Error::range(
           codes::DIMS_MISMATCH,
@@ -106,7 +104,7 @@ impl Geometry {
       let span = (num_tiles - 1).checked_mul(st).and_then(|v| v.checked_add(t)).ok_or_else(|| too_large("span"))?;
       let stride_out = st.checked_mul(o).ok_or_else(|| too_large("stride * outputTileExtent"))?;
       let divisor = gcd(t, stride_out);
-      let mask_extent = (span as u128 * o as u128 / divisor as u128) as u128;
+      let mask_extent = span as u128 * o as u128 / divisor as u128;
       if mask_extent > MAX_SAFE_INTEGER as u128 {
         return Err(too_large(&format!("maskExtents[{d}]")));
       }

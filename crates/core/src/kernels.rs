@@ -343,7 +343,8 @@ mod tests {
     let g = Geometry::new(&[8, 8], &[4, 4], &[1, 1], &[2, 2]).unwrap();
     // mask 4x4, upscale 2: tile at (2, 4) -> origin (1, 2), footprint 2x2.
     let (mask, counter) = run::<Sum>(&g, 1, &[1, 1], &[3.0], &[2, 4], &EdgeClipping::none(2), 0.0);
-    let expected: Vec<f32> = (0..16).map(|i| if (1..3).contains(&(i / 4)) && (2..4).contains(&(i % 4)) { 3.0 } else { 0.0 }).collect();
+    let expected: Vec<f32> =
+      (0..16).map(|i| if (1..3).contains(&(i / 4)) && (2..4).contains(&(i % 4)) { 3.0 } else { 0.0 }).collect();
     assert_eq!(mask, expected);
     assert_eq!(counter.iter().map(|&c| c as u32).sum::<u32>(), 4);
   }
@@ -392,7 +393,9 @@ mod tests {
     let coords: Vec<i32> = (0..tiles).flat_map(|_| [(next() % 240) as i32, (next() % 140) as i32]).collect();
     let clip = EdgeClipping { start: vec![3, 1], end: vec![2, 5] };
     let plane = g.plane_len().unwrap();
-    let plan = plan_batch(&g, channels, &[tiles, channels, 64, 64], data.len(), Coords::I32(&coords), &[tiles, 2], &clip).unwrap();
+    let plan =
+      plan_batch(&g, channels, &[tiles, channels, 64, 64], data.len(), Coords::I32(&coords), &[tiles, 2], &clip)
+        .unwrap();
     let mut seq_mask = vec![0.0f32; plane * channels];
     let mut seq_count = vec![0u16; plane];
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();

@@ -11,7 +11,9 @@ pub mod plan;
 pub mod sequencer;
 pub mod storage;
 
-pub use builder::{AnyMaskBuilder, Aggregation, BatchData, BuilderConfig, BuilderSpec, Counter, MaskBuilder, RawArray, StorageConfig};
+pub use builder::{
+  Aggregation, AnyMaskBuilder, BatchData, BuilderConfig, BuilderSpec, Counter, MaskBuilder, RawArray, StorageConfig,
+};
 pub use element::{CounterDtype, Dtype};
 pub use error::{Error, ErrorKind, Result};
 pub use geometry::Geometry;

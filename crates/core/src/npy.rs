@@ -109,14 +109,20 @@ impl NpyHeader {
   }
 
   pub fn element_type(&self) -> Result<NpyType> {
-    NpyType::from_descr(&self.descr)
-      .ok_or_else(|| format_error(format!("unsupported NPY dtype '{}' (little-endian float32/float64/uint8/uint16/uint32/int32/int64 only)", self.descr)))
+    NpyType::from_descr(&self.descr).ok_or_else(|| {
+      format_error(format!(
+        "unsupported NPY dtype '{}' (little-endian float32/float64/uint8/uint16/uint32/int32/int64 only)",
+        self.descr
+      ))
+    })
   }
 
   /// Byte length of the data, when the element type is known.
   pub fn data_len(&self) -> Result<u64> {
     let count = self.element_count().ok_or_else(|| format_error("the NPY shape has too many elements".into()))?;
-    count.checked_mul(self.element_type()?.size() as u64).ok_or_else(|| format_error("the NPY data size overflows".into()))
+    count
+      .checked_mul(self.element_type()?.size() as u64)
+      .ok_or_else(|| format_error("the NPY data size overflows".into()))
   }
 }
 

@@ -213,15 +213,14 @@ pub fn plan_batch(
   }
   let mut footprint = Vec::with_capacity(n);
   let mut clip_start = Vec::with_capacity(n);
-  for d in 0..n {
+  for (d, &extent) in out.iter().enumerate() {
     let (cs, ce) = (clipping.start[d], clipping.end[d]);
-    let kept = cs.checked_add(ce).and_then(|c| out[d].checked_sub(c)).filter(|&k| k > 0);
+    let kept = cs.checked_add(ce).and_then(|c| extent.checked_sub(c)).filter(|&k| k > 0);
     let Some(kept) = kept else {
       return Err(Error::range(
         codes::EDGE_CLIPPING,
         format!(
-          "edgeClipping [{cs}, {ce}] on dimension {d} leaves no pixel of the {}-pixel output tile; start + end must be less than {}",
-          out[d], out[d]
+          "edgeClipping [{cs}, {ce}] on dimension {d} leaves no pixel of the {extent}-pixel output tile; start + end must be less than {extent}"
         ),
       ));
     };
@@ -236,9 +235,7 @@ pub fn plan_batch(
       let c = coords.get(t * n + d).map_err(|received| {
         Error::range(
           codes::COORDS_VALUE,
-          format!(
-            "coords[{t}][{d}] must be a non-negative integer no larger than 2^53 - 1; received {received}"
-          ),
+          format!("coords[{t}][{d}] must be a non-negative integer no larger than 2^53 - 1; received {received}"),
         )
       })?;
       // Off-grid coordinates are floored to the stride grid, as the reference does.
@@ -259,9 +256,7 @@ pub fn plan_batch(
 
 fn outside_mask(geometry: &Geometry, clip_start: &[u64], footprint: &[usize], coords: Coords<'_>, t: usize) -> Error {
   let n = geometry.ndim();
-  let row: Vec<String> = (0..n)
-    .map(|d| coords.get(t * n + d).map(|v| v.to_string()).unwrap_or_else(|e| e))
-    .collect();
+  let row: Vec<String> = (0..n).map(|d| coords.get(t * n + d).map(|v| v.to_string()).unwrap_or_else(|e| e)).collect();
   // Largest top-left source coordinate whose footprint still fits.
   let limit: Vec<String> = (0..n)
     .map(|d| {

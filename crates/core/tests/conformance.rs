@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use wsi_mask_core::npy::NpyFile;
-use wsi_mask_core::{Aggregation, AnyMaskBuilder, BatchData, BuilderConfig, Coords, CounterDtype, Dtype, EdgeClipping, Geometry, RawArray, StorageConfig};
+use wsi_mask_core::{
+  Aggregation, AnyMaskBuilder, BatchData, BuilderConfig, Coords, CounterDtype, Dtype, EdgeClipping, Geometry, RawArray,
+  StorageConfig,
+};
 
 fn fixtures() -> PathBuf {
   Path::new(env!("CARGO_MANIFEST_DIR")).join("../../__test__/fixtures/conformance")
@@ -115,7 +118,8 @@ fn run_case(dir: &Path) {
 
 #[test]
 fn every_reference_case_matches() {
-  let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures()).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+  let mut dirs: Vec<PathBuf> =
+    std::fs::read_dir(fixtures()).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
   dirs.sort();
   assert!(dirs.len() >= 40, "expected the vendored conformance cases, found {}", dirs.len());
   for dir in &dirs {

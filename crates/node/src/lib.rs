@@ -3,6 +3,8 @@
 //! native backend.
 
 #![deny(clippy::all)]
+// napi methods mirror the positional arguments of the JavaScript call.
+#![allow(clippy::too_many_arguments)]
 
 mod errors;
 mod mask_builder;

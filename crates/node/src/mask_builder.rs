@@ -8,10 +8,15 @@ use napi::{Env, Result};
 use napi_derive::napi;
 use wsi_mask_core::error::codes;
 use wsi_mask_core::sequencer::Sequencer;
-use wsi_mask_core::{AnyMaskBuilder, BatchData, BatchPlan, BuilderConfig, BuilderSpec, Coords, EdgeClipping, Error, Geometry, StorageConfig};
+use wsi_mask_core::{
+  AnyMaskBuilder, BatchData, BatchPlan, BuilderConfig, BuilderSpec, Coords, EdgeClipping, Error, Geometry,
+  StorageConfig,
+};
 
 use crate::errors::OrThrow;
-use crate::options::{parse_aggregation, parse_counter_dtype, parse_dtype, to_u64, to_u64_vec, NativeBuilderOptions, NativeGeometry};
+use crate::options::{
+  parse_aggregation, parse_counter_dtype, parse_dtype, to_u64, to_u64_vec, NativeBuilderOptions, NativeGeometry,
+};
 use crate::update_task::{FinalizeTask, HeldBatch, UpdateTask};
 use crate::views::{Views, DEFAULT_MAX_VIEW_BYTES};
 
@@ -27,7 +32,10 @@ impl Shared {
   }
 
   /// Runs `f` on the builder, or fails if it was cleaned up.
-  pub fn with<T>(&self, f: impl FnOnce(&mut AnyMaskBuilder) -> std::result::Result<T, Error>) -> std::result::Result<T, Error> {
+  pub fn with<T>(
+    &self,
+    f: impl FnOnce(&mut AnyMaskBuilder) -> std::result::Result<T, Error>,
+  ) -> std::result::Result<T, Error> {
     let mut guard = self.lock();
     match guard.as_mut() {
       Some(builder) => f(builder),
@@ -64,7 +72,8 @@ fn clipping(start: &[u32], end: &[u32]) -> EdgeClipping {
 /// Reinterprets a typed array's bytes; JavaScript aligns typed arrays to
 /// their element size, so this only fails on a corrupt view.
 fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> std::result::Result<&'a [T], Error> {
-  bytemuck::try_cast_slice(bytes).map_err(|_| Error::type_error(codes::BATCH_TYPE, format!("{what} is not aligned to its element size")))
+  bytemuck::try_cast_slice(bytes)
+    .map_err(|_| Error::type_error(codes::BATCH_TYPE, format!("{what} is not aligned to its element size")))
 }
 
 fn batch_data<'a>(data: &'a TypedArray<'_>) -> std::result::Result<BatchData<'a>, Error> {
@@ -94,7 +103,10 @@ fn coords_data<'a>(coords: &'a TypedArray<'_>) -> std::result::Result<Coords<'a>
 impl NativeMaskBuilder {
   fn check_usable(&self, call: &str) -> std::result::Result<(), Error> {
     if self.cleaned_up.get() {
-      return Err(Error::state(codes::CLEANED_UP, format!("{call} after cleanup(): the mask builder was cleaned up; create a new one")));
+      return Err(Error::state(
+        codes::CLEANED_UP,
+        format!("{call} after cleanup(): the mask builder was cleaned up; create a new one"),
+      ));
     }
     Ok(())
   }

@@ -39,7 +39,13 @@ pub struct Views {
 impl Views {
   /// `{ buffer, live }`: an external ArrayBuffer over `raw` (`live: true`),
   /// or a copy where the runtime refuses external buffers (`live: false`).
-  pub fn create<'env>(&mut self, env: &'env Env, raw: RawArray, what: &str, max_bytes: usize) -> napi::Result<Object<'env>> {
+  pub fn create<'env>(
+    &mut self,
+    env: &'env Env,
+    raw: RawArray,
+    what: &str,
+    max_bytes: usize,
+  ) -> napi::Result<Object<'env>> {
     if raw.byte_len > max_bytes {
       return Err(crate::errors::throw(
         env,
@@ -57,7 +63,14 @@ impl Views {
     // SAFETY: `raw.ptr` is valid for `byte_len` bytes while the region lives,
     // and the finalizer keeps the region alive.
     let status = unsafe {
-      sys::napi_create_external_arraybuffer(env.raw(), raw.ptr.cast(), raw.byte_len, Some(release_hint), hint.cast(), &mut buffer)
+      sys::napi_create_external_arraybuffer(
+        env.raw(),
+        raw.ptr.cast(),
+        raw.byte_len,
+        Some(release_hint),
+        hint.cast(),
+        &mut buffer,
+      )
     };
     let live = status != sys::Status::napi_no_external_buffers_allowed;
     if live {
@@ -83,7 +96,8 @@ impl Views {
     }
     let mut result = Object::new(env)?;
     // SAFETY: `buffer` is a live ArrayBuffer value.
-    result.set_named_property("buffer", unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(env.raw(), buffer) })?;
+    result
+      .set_named_property("buffer", unsafe { napi::bindgen_prelude::Unknown::from_raw_unchecked(env.raw(), buffer) })?;
     result.set_named_property("live", live)?;
     Ok(result)
   }

@@ -2,8 +2,8 @@
 //! (already validated for form and broadcast to one entry per dimension).
 
 use napi_derive::napi;
-use wsi_mask_core::{Aggregation, CounterDtype, Dtype, Error, Geometry};
 use wsi_mask_core::error::codes;
+use wsi_mask_core::{Aggregation, CounterDtype, Dtype, Error, Geometry};
 
 /// Options of a native mask builder, normalized by the facade.
 #[napi(object)]
@@ -59,7 +59,11 @@ impl From<&Geometry> for NativeGeometry {
 
 /// A JavaScript number that must be a non-negative integer.
 pub fn to_u64(name: &str, value: f64) -> Result<u64, Error> {
-  if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= wsi_mask_core::geometry::MAX_SAFE_INTEGER as f64 {
+  if value.is_finite()
+    && value >= 0.0
+    && value.fract() == 0.0
+    && value <= wsi_mask_core::geometry::MAX_SAFE_INTEGER as f64
+  {
     Ok(value as u64)
   } else {
     Err(Error::range(codes::OPTION_RANGE, format!("{name} must be a non-negative integer; received {value}")))
@@ -82,7 +86,9 @@ pub fn parse_counter_dtype(value: &str) -> Result<CounterDtype, Error> {
   match value {
     "uint16" => Ok(CounterDtype::Uint16),
     "uint32" => Ok(CounterDtype::Uint32),
-    other => Err(Error::type_error(codes::DTYPE, format!("counterDtype must be 'uint16' or 'uint32'; received '{other}'"))),
+    other => {
+      Err(Error::type_error(codes::DTYPE, format!("counterDtype must be 'uint16' or 'uint32'; received '{other}'")))
+    }
   }
 }
 
@@ -90,6 +96,8 @@ pub fn parse_aggregation(value: &str) -> Result<Aggregation, Error> {
   match value {
     "mean" => Ok(Aggregation::Mean),
     "max" => Ok(Aggregation::Max),
-    other => Err(Error::type_error(codes::OPTION_TYPE, format!("aggregation must be 'mean' or 'max'; received '{other}'"))),
+    other => {
+      Err(Error::type_error(codes::OPTION_TYPE, format!("aggregation must be 'mean' or 'max'; received '{other}'")))
+    }
   }
 }
