@@ -15,6 +15,15 @@ export interface Geometry {
   upscaleFactor: number[];
 }
 
+/** A file backing memory-mapped storage. */
+export interface StorageFile {
+  path: string;
+  /** Removed at cleanup; on Unix unlinked at once, so it never outlives the process. */
+  temporary: boolean;
+  /** Whether the disk blocks were reserved up front (fallocate); if not, free space was checked. */
+  reserved: boolean;
+}
+
 export interface Backend {
   readonly name: 'native' | 'js';
   readonly geometry: Geometry;
@@ -24,6 +33,10 @@ export interface Backend {
   storage(): NdArray;
   /** Live view of the mean overlap counter `[1, ...maskExtents]`, if any. */
   overlapCounter(): NdArray<CounterArray> | null;
+  /** A copy of the box `start`..`start + extent` of one channel of the mask or of the counter. */
+  readRegion(array: 'mask' | 'overlapCounter', channel: number, start: number[], extent: number[]): NdArray<any>;
+  /** Files backing memory-mapped storage (mask first). */
+  files(): StorageFile[];
   updateBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void;
   updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping): Promise<void>;
   /** Finishes the mask in place; returns what the aggregation returns. */

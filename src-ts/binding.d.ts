@@ -44,8 +44,18 @@ export declare class NativeMaskBuilder {
   finalize(): void
   /** `finalize()` on the thread pool, after pending updates. */
   finalizeAsync(): Promise<void>
-  /** `{ buffer, live }` over the accumulator `[C, ...maskExtents]`. */
-  maskBuffer(): { buffer: ArrayBuffer; live: boolean }
+  /**
+   * `{ buffer, live }` over the accumulator `[C, ...maskExtents]`, or over
+   * one channel plane `[...maskExtents]` when `channel` is given.
+   */
+  maskBuffer(channel?: number | undefined | null): { buffer: ArrayBuffer; live: boolean }
+  /**
+   * Copies a window of one mask channel (or of the overlap counter) out of
+   * the storage: works for masks of any size.
+   */
+  readRegion(array: 'mask' | 'overlapCounter', channel: number, start: Array<number>, extent: Array<number>): Float32Array | Float64Array | Uint16Array | Uint32Array
+  /** Files backing memory-mapped storage (mask first); empty in memory. */
+  get files(): Array<NativeFileInfo>
   /** `{ buffer, live }` over the overlap counter, or null for max. */
   counterBuffer(): { buffer: ArrayBuffer; live: boolean } | null
   /**
@@ -53,6 +63,22 @@ export declare class NativeMaskBuilder {
    * (they then read as empty). Calling it again does nothing.
    */
   cleanup(): void
+}
+
+/** An NPY file (version 1.0, 2.0 or 3.0) mapped into memory. */
+export declare class NativeNpyFile {
+  /** Maps `path`; its header is parsed strictly and checked against the file size. */
+  static open(path: string, maxViewBytes?: number | undefined | null): NativeNpyFile
+  get shape(): Array<number>
+  /** The NPY type descriptor, e.g. `<f4`. */
+  get descr(): string
+  /** `[major, minor]`. */
+  get version(): Array<number>
+  get fortranOrder(): boolean
+  /** `{ buffer, live }` over the file's data (writes stay private to this process). */
+  buffer(): { buffer: ArrayBuffer; live: boolean }
+  /** Detaches every view and unmaps the file. Calling it again does nothing. */
+  close(): void
 }
 
 /** Options of a native mask builder, normalized by the facade. */
@@ -72,6 +98,25 @@ export interface NativeBuilderOptions {
   maxInMemoryBytes?: number
   /** Largest ArrayBuffer this runtime can hold; views above it are refused. */
   maxViewBytes?: number
+  /** `'inmemory'` or `'memmap'`. */
+  storage: string
+  /** Memmap: the mask's NPY path (kept after cleanup); temporary when absent. */
+  filename?: string
+  /** Memmap: the overlap counter's NPY path; defaults beside `filename`. */
+  overlapCounterFilename?: string
+  /** Memmap: NPY format version 1, 2 or 3 (default 3, as the reference). */
+  npyVersion?: number
+  /** Memmap: directory for temporary files. */
+  tempDir?: string
+}
+
+/** A file backing memory-mapped storage. */
+export interface NativeFileInfo {
+  path: string
+  /** Removed at cleanup (on Unix it is unlinked at once and never visible). */
+  temporary: boolean
+  /** Whether the blocks were reserved up front (fallocate). */
+  reserved: boolean
 }
 
 /** The builder's geometry, one entry per spatial dimension. */

@@ -4,12 +4,23 @@
  * the same API.
  */
 
-export type { Geometry } from './backend';
+export type { Geometry, StorageFile } from './backend';
 export { ErrorCode, type MaskBuilderError } from './errors';
 export type { BatchInput, CoordsInput, EdgeClippingInput } from './inputs';
 export { MaskBuilder, type ResultOf } from './mask-builder';
 export { loadNative as nativeBinding } from './native-backend';
-export type { ArrayDtype, CounterArray, CounterDtype, FloatArray, FloatDtype, NdArray, NumericArray } from './ndarray';
+export type {
+  ArrayDtype,
+  CounterArray,
+  CounterDtype,
+  FloatArray,
+  FloatDtype,
+  LargeNdArray,
+  NdArray,
+  NumericArray,
+} from './ndarray';
+export { type NpyHeader, parseNpyHeader, readNpy, writeNpy } from './npy';
+export { type MappedNpy, openNpy } from './npy-map';
 export type { BackendName, MaskBuilderOptions } from './options';
 export {
   Aggregator,

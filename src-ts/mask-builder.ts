@@ -1,7 +1,7 @@
 /** `MaskBuilder`: the public class. Validates arguments, then hands typed arrays to a backend. */
 
-import type { Backend, Geometry } from './backend';
-import { ErrorCode, list, stateError } from './errors';
+import type { Backend, Geometry, StorageFile } from './backend';
+import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
 import { type CoordsInput, type EdgeClippingInput, normalizeBatch, normalizeCoords, normalizeEdgeClipping } from './inputs';
 import { JsBackend } from './js/js-backend';
 import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
@@ -24,7 +24,7 @@ const INFLATION_WARNING_RATIO = 4;
 let warnedFallback = false;
 
 function chooseBackend(options: ResolvedOptions): Backend {
-  const custom = typeof options.aggregation === 'function' || options.storage !== 'inmemory';
+  const custom = typeof options.aggregation === 'function' || typeof options.storage === 'function';
   if (options.backend === 'js' || custom) return new JsBackend(options);
   const native = loadNative();
   if (native) return new NativeBackend(options, native);
@@ -118,6 +118,45 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   get storage(): NdArray {
     this.#check('storage', false);
     return this.#backend.storage();
+  }
+
+  /** Files backing `storage: 'memmap'` (mask first, then the overlap counter); empty otherwise. */
+  get files(): StorageFile[] {
+    this.#check('files', false);
+    return this.#backend.files();
+  }
+
+  /**
+   * A copy of one channel's window `start`..`start + extent` (mask pixels, per
+   * spatial dimension) of the mask, or of the overlap counter with
+   * `{ array: 'overlapCounter' }`. Serves masks of any size, including those
+   * too large for one ArrayBuffer.
+   */
+  readRegion(
+    channel: number,
+    start: readonly number[],
+    extent: readonly number[],
+    options: { array?: 'mask' | 'overlapCounter' } = {},
+  ): NdArray<any> {
+    this.#check('readRegion', false);
+    const array = options.array ?? 'mask';
+    if (array !== 'mask' && array !== 'overlapCounter') {
+      throw typeError(ErrorCode.REGION, `options.array must be 'mask' or 'overlapCounter'; received ${describe(array)}`);
+    }
+    const ints = (name: string, v: unknown) => {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number')) {
+        throw typeError(ErrorCode.REGION, `${name} must be an array of integers; received ${describe(v)}`);
+      }
+      v.forEach((x, d) => {
+        if (!Number.isSafeInteger(x) || x < 0)
+          throw rangeError(ErrorCode.REGION, `${name}[${d}] must be a non-negative integer; received ${x}`);
+      });
+      return v as number[];
+    };
+    if (typeof channel !== 'number' || !Number.isSafeInteger(channel) || channel < 0) {
+      throw rangeError(ErrorCode.REGION, `channel must be a non-negative integer; received ${describe(channel)}`);
+    }
+    return this.#backend.readRegion(array, channel, ints('start', start), ints('extent', extent));
   }
 
   /** Live view of the mean overlap counter `[1, ...maskExtents]`; null for other aggregations. */

@@ -2,10 +2,11 @@
 
 import { constants as bufferConstants } from 'node:buffer';
 import * as os from 'node:os';
-import type { Backend, Geometry } from './backend';
+import type { Backend, Geometry, StorageFile } from './backend';
 import type { NativeMaskBuilder } from './binding';
+import { ErrorCode, rangeError } from './errors';
 import type { Batch, Clipping, CoordsTable } from './inputs';
-import { type CounterArray, type NdArray, view } from './ndarray';
+import { type CounterArray, type LargeNdArray, lazyArray, type NdArray, view } from './ndarray';
 import type { ResolvedOptions } from './options';
 
 type Binding = typeof import('./binding');
@@ -36,17 +37,45 @@ interface CachedView {
   live: boolean;
 }
 
+/** Largest ArrayBuffer this runtime holds (Node 20: 4 GiB); larger views are never asked for. */
+const RUNTIME_MAX_VIEW_BYTES = bufferConstants.MAX_LENGTH;
+
+const BYTES: Record<string, number> = { float32: 4, float64: 8, uint16: 2, uint32: 4 };
+
+// Memory-mapped builders still open at exit are cleaned up, so files are
+// written through and temporaries removed (on Unix they are never visible).
+const openAtExit = new Set<WeakRef<NativeMaskBuilder>>();
+let exitHooked = false;
+
+function trackForExit(native: NativeMaskBuilder): void {
+  openAtExit.add(new WeakRef(native));
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('exit', () => {
+      for (const ref of openAtExit) {
+        try {
+          ref.deref()?.cleanup();
+        } catch {
+          // Exiting: nothing more can be reported.
+        }
+      }
+    });
+  }
+}
+
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
   readonly geometry: Geometry;
   private readonly native: NativeMaskBuilder;
   private maskView: CachedView | null = null;
   private counterView: CachedView | null | undefined;
+  private readonly maxViewBytes: number;
 
   constructor(
     private readonly options: ResolvedOptions,
     native: Binding,
   ) {
+    this.maxViewBytes = Math.min(options.maxViewBytes ?? RUNTIME_MAX_VIEW_BYTES, RUNTIME_MAX_VIEW_BYTES);
     this.native = new native.NativeMaskBuilder({
       sourceExtents: options.sourceExtents,
       sourceTileExtent: options.sourceTileExtent,
@@ -57,9 +86,15 @@ export class NativeBackend implements Backend {
       dtype: options.dtype,
       counterDtype: options.counterDtype,
       maxInMemoryBytes: options.maxInMemoryBytes ?? os.totalmem(),
-      maxViewBytes: bufferConstants.MAX_LENGTH,
+      maxViewBytes: this.maxViewBytes,
+      storage: options.storage as 'inmemory' | 'memmap',
+      filename: options.filename,
+      overlapCounterFilename: options.overlapCounterFilename,
+      npyVersion: options.npyVersion,
+      tempDir: options.tempDir ?? os.tmpdir(),
     });
     this.geometry = this.native.geometry;
+    if (options.storage === 'memmap') trackForExit(this.native);
   }
 
   get pending(): number {
@@ -72,15 +107,70 @@ export class NativeBackend implements Backend {
     return make();
   }
 
+  /** The whole array when it fits one ArrayBuffer; otherwise a lazy array with per-channel views. */
+  private array<D extends 'float32' | 'float64' | 'uint16' | 'uint32'>(
+    what: 'mask' | 'overlapCounter',
+    dtype: D,
+    channels: number,
+    whole: () => ArrayBufferLike,
+    channel: (c: number) => ArrayBufferLike,
+  ): NdArray<any> {
+    const extents = this.geometry.maskExtents;
+    const planeBytes = extents.reduce((a, e) => a * e, BYTES[dtype]);
+    const shape = [channels, ...extents];
+    if (planeBytes * channels <= this.maxViewBytes) return view(whole(), shape, dtype);
+    const tooLarge = (bytes: number, instead: string) => () =>
+      rangeError(
+        ErrorCode.VIEW_TOO_LARGE,
+        `the ${what} [${shape.join(', ')}] ${dtype} takes ${bytes} bytes, more than the ${this.maxViewBytes} one view may hold (maxViewBytes); ${instead}`,
+      );
+    const region = `read windows with builder.readRegion(channel, start, extent${what === 'mask' ? '' : ", { array: 'overlapCounter' }"})`;
+    const large = lazyArray<any>(
+      shape,
+      dtype,
+      null,
+      tooLarge(planeBytes * channels, `use ${what}.channels[c] or ${region}`),
+    ) as LargeNdArray<any>;
+    large.channels = Array.from({ length: channels }, (_, c) =>
+      lazyArray<any>(
+        [1, ...extents],
+        dtype,
+        planeBytes <= this.maxViewBytes ? () => view(channel(c), [1, ...extents], dtype).data : null,
+        tooLarge(planeBytes, region),
+      ),
+    );
+    return large;
+  }
+
   storage(): NdArray {
-    this.maskView = this.fresh(this.maskView, () => this.native.maskBuffer());
-    return view(this.maskView!.buffer, [this.options.nChannels, ...this.geometry.maskExtents], this.options.dtype);
+    return this.array(
+      'mask',
+      this.options.dtype,
+      this.options.nChannels,
+      () => {
+        this.maskView = this.fresh(this.maskView, () => this.native.maskBuffer());
+        return this.maskView!.buffer;
+      },
+      (c) => this.native.maskBuffer(c).buffer,
+    );
   }
 
   overlapCounter(): NdArray<CounterArray> | null {
     if (this.options.aggregation !== 'mean') return null;
-    this.counterView = this.fresh(this.counterView, () => this.native.counterBuffer());
-    return view(this.counterView!.buffer, [1, ...this.geometry.maskExtents], this.options.counterDtype);
+    const whole = () => {
+      this.counterView = this.fresh(this.counterView, () => this.native.counterBuffer());
+      return this.counterView!.buffer;
+    };
+    return this.array('overlapCounter', this.options.counterDtype, 1, whole, whole);
+  }
+
+  readRegion(array: 'mask' | 'overlapCounter', channel: number, start: number[], extent: number[]): NdArray<any> {
+    const data = this.native.readRegion(array, channel, start, extent);
+    return { data, shape: [...extent], dtype: array === 'mask' ? this.options.dtype : this.options.counterDtype };
+  }
+
+  files(): StorageFile[] {
+    return this.native.files;
   }
 
   updateBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
@@ -108,5 +198,6 @@ export class NativeBackend implements Backend {
 
   cleanup(): void {
     this.native.cleanup();
+    for (const ref of openAtExit) if (ref.deref() === this.native) openAtExit.delete(ref);
   }
 }

@@ -67,3 +67,57 @@ export function cStrides(shape: readonly number[]): number[] {
   for (let d = shape.length - 2; d >= 0; d--) strides[d] = strides[d + 1] * shape[d + 1];
   return strides;
 }
+
+/**
+ * An array too large for one ArrayBuffer (Node 20: 4 GiB): reading `data`
+ * throws a RangeError that says what to use instead; `channels` holds a view
+ * per channel plane (each throws the same way if it is still too large).
+ */
+export interface LargeNdArray<T extends NumericArray = FloatArray> extends NdArray<T> {
+  channels: NdArray<T>[];
+}
+
+/** An array whose `data` is produced on first read, or refused with `tooLarge`. */
+export function lazyArray<T extends NumericArray>(
+  shape: readonly number[],
+  dtype: string,
+  make: (() => T) | null,
+  tooLarge: () => Error,
+): NdArray<T> {
+  let data: T | undefined;
+  const array = { shape: [...shape], dtype } as NdArray<T>;
+  Object.defineProperty(array, 'data', {
+    enumerable: true,
+    get() {
+      if (!make) throw tooLarge();
+      data ??= make();
+      return data;
+    },
+  });
+  return array;
+}
+
+/** Copies the box `start`..`start + extent` out of a C-order array of `extents`, row by row. */
+export function copyWindow<T extends NumericArray>(
+  plane: T,
+  extents: readonly number[],
+  start: readonly number[],
+  extent: readonly number[],
+): T {
+  const n = extents.length;
+  const strides = cStrides(extents);
+  const row = extent[n - 1];
+  const rows = product(extent.slice(0, n - 1));
+  const out = new (plane.constructor as { new (length: number): T })(rows * row);
+  const index = new Array<number>(n - 1).fill(0);
+  for (let r = 0; r < rows; r++) {
+    let offset = start[n - 1];
+    for (let d = 0; d < n - 1; d++) offset += (start[d] + index[d]) * strides[d];
+    out.set(plane.subarray(offset, offset + row) as never, r * row);
+    for (let d = n - 2; d >= 0; d--) {
+      if (++index[d] < extent[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}

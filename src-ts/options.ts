@@ -21,8 +21,19 @@ export interface MaskBuilderOptions {
   stride: number | readonly number[];
   /** Channels of the mask. Default 1. */
   nChannels?: number;
-  /** `'inmemory'` (default) or a factory `(shape, dtype, options) => NdArray`. */
-  storage?: 'inmemory' | StorageFactory;
+  /**
+   * `'inmemory'` (default), `'memmap'` (NPY files mapped into memory; native backend), or a
+   * factory `(shape, dtype, options) => NdArray`.
+   */
+  storage?: 'inmemory' | 'memmap' | StorageFactory;
+  /** Memmap: NPY path of the mask, kept after `cleanup()`; must not exist. Temporary file when absent. */
+  filename?: string;
+  /** Memmap: NPY path of the overlap counter. Default: `filename` with `.overlaps` before its suffix. */
+  overlapCounterFilename?: string;
+  /** Memmap: NPY format version written, 1, 2 or 3. Default 3 (as the reference). */
+  npyVersion?: 1 | 2 | 3;
+  /** Memmap: directory for temporary files. Default `os.tmpdir()`. */
+  tempDir?: string;
   /** `MeanAggregator` (default), `MaxAggregator`, `'mean'`, `'max'`, or a class extending `Aggregator`. */
   aggregation?: AggregatorClass<any> | 'mean' | 'max';
   /** Accumulator type. Default `'float32'`. */
@@ -33,6 +44,8 @@ export interface MaskBuilderOptions {
   backend?: BackendName;
   /** Largest in-memory accumulator plus counter, in bytes. Default: the machine's total memory. */
   maxInMemoryBytes?: number;
+  /** Largest single view handed out, in bytes. Default: the runtime's ArrayBuffer limit (`buffer.constants.MAX_LENGTH`). */
+  maxViewBytes?: number;
   /** Passed to a custom storage factory. */
   storageOptions?: Record<string, unknown>;
   /** Passed to a custom aggregator's constructor (as `context.options`). */
@@ -51,9 +64,14 @@ export interface ResolvedOptions {
   /** A built-in aggregation, run as kernels, or a user class run per sample. */
   aggregation: 'mean' | 'max' | AggregatorClass<any>;
   /** A built-in storage, or a user factory. */
-  storage: 'inmemory' | StorageFactory;
+  storage: 'inmemory' | 'memmap' | StorageFactory;
+  filename: string | undefined;
+  overlapCounterFilename: string | undefined;
+  npyVersion: 1 | 2 | 3;
+  tempDir: string | undefined;
   backend: BackendName;
   maxInMemoryBytes: number | undefined;
+  maxViewBytes: number | undefined;
   storageOptions: Record<string, unknown>;
   aggregationOptions: Record<string, unknown>;
 }
@@ -70,9 +88,24 @@ const KNOWN = new Set([
   'counterDtype',
   'backend',
   'maxInMemoryBytes',
+  'maxViewBytes',
   'storageOptions',
   'aggregationOptions',
+  'filename',
+  'overlapCounterFilename',
+  'npyVersion',
+  'tempDir',
 ]);
+
+const MEMMAP_ONLY = ['filename', 'overlapCounterFilename', 'npyVersion', 'tempDir'] as const;
+
+function optionalPath(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.includes('\0')) {
+    throw typeError(ErrorCode.OPTION_TYPE, `${name} must be a non-empty path string; received ${describe(value)}`);
+  }
+  return value;
+}
 
 const INTEGER_DTYPES = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool']);
 
@@ -178,11 +211,21 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   const aggregation = resolveAggregation(o.aggregation);
   const storage = o.storage ?? 'inmemory';
-  if (storage !== 'inmemory' && typeof storage !== 'function') {
+  if (storage !== 'inmemory' && storage !== 'memmap' && typeof storage !== 'function') {
     throw typeError(
       ErrorCode.OPTION_TYPE,
-      `storage must be 'inmemory' or a factory (shape, dtype, options) => NdArray; received ${describe(storage)}`,
+      `storage must be 'inmemory', 'memmap' or a factory (shape, dtype, options) => NdArray; received ${describe(storage)}`,
     );
+  }
+  if (storage !== 'memmap') {
+    const misplaced = MEMMAP_ONLY.find((key) => o[key] !== undefined);
+    if (misplaced) {
+      throw typeError(ErrorCode.OPTION_TYPE, `${misplaced} applies to storage: 'memmap' only; storage is ${describe(storage)}`);
+    }
+  }
+  const npyVersion = o.npyVersion ?? 3;
+  if (npyVersion !== 1 && npyVersion !== 2 && npyVersion !== 3) {
+    throw rangeError(ErrorCode.OPTION_RANGE, `npyVersion must be 1, 2 or 3; received ${describe(npyVersion)}`);
   }
   const counterDtype = o.counterDtype ?? 'uint16';
   if (counterDtype !== 'uint16' && counterDtype !== 'uint32') {
@@ -199,8 +242,13 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       `maxInMemoryBytes must be a positive integer; received ${describe(maxInMemoryBytes)}`,
     );
   }
+  const maxViewBytes = o.maxViewBytes;
+  if (maxViewBytes !== undefined && !isPositiveInteger(maxViewBytes)) {
+    throw rangeError(ErrorCode.OPTION_RANGE, `maxViewBytes must be a positive integer; received ${describe(maxViewBytes)}`);
+  }
   return {
     sourceExtents,
+    maxViewBytes,
     sourceTileExtent: positiveIntegers('sourceTileExtent', o.sourceTileExtent, ndim),
     outputTileExtent: positiveIntegers('outputTileExtent', o.outputTileExtent, ndim),
     stride: positiveIntegers('stride', o.stride, ndim),
@@ -211,6 +259,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     storage: storage === InMemory ? 'inmemory' : (storage as ResolvedOptions['storage']),
     backend,
     maxInMemoryBytes,
+    filename: optionalPath('filename', o.filename),
+    overlapCounterFilename: optionalPath('overlapCounterFilename', o.overlapCounterFilename),
+    npyVersion,
+    tempDir: optionalPath('tempDir', o.tempDir),
     storageOptions: optionalRecord('storageOptions', o.storageOptions),
     aggregationOptions: optionalRecord('aggregationOptions', o.aggregationOptions),
   };

@@ -4,10 +4,10 @@
  * no native binary loads, and the home of user-defined strategies.
  */
 
-import type { Backend, Geometry } from '../backend';
-import { ErrorCode, rangeError } from '../errors';
+import type { Backend, Geometry, StorageFile } from '../backend';
+import { ErrorCode, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
-import type { ArrayDtype, CounterArray, FloatArray, NdArray } from '../ndarray';
+import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray } from '../ndarray';
 import type { ResolvedOptions } from '../options';
 import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
@@ -40,6 +40,12 @@ export class JsBackend implements Backend {
   private result: unknown;
 
   constructor(private readonly options: ResolvedOptions) {
+    if (options.storage === 'memmap') {
+      throw typeError(
+        ErrorCode.STORAGE,
+        "storage: 'memmap' needs the native addon (backend: 'native'); the pure-JavaScript backend keeps masks in memory",
+      );
+    }
     const g = computeGeometry(options);
     this.geometry = g;
     this.planeLength = planeLength(g);
@@ -52,7 +58,7 @@ export class JsBackend implements Backend {
         `an in-memory mask of ${options.nChannels} x [${g.maskExtents.join(', ')}] ${options.dtype} needs ${(bytes / 2 ** 30).toFixed(2)} GiB with its counter, more than the ${(options.maxInMemoryBytes / 2 ** 30).toFixed(2)} GiB this machine allows; use storage: 'memmap'`,
       );
     }
-    const factory = options.storage === 'inmemory' ? InMemory : options.storage;
+    const factory = typeof options.storage === 'function' ? options.storage : InMemory;
     const allocate = (s: number[], dtype: ArrayDtype, what: string) => {
       try {
         return checkAllocated(factory(s, dtype, options.storageOptions), s, dtype, what);
@@ -84,6 +90,46 @@ export class JsBackend implements Backend {
 
   storage(): NdArray {
     return this.mask;
+  }
+
+  files(): StorageFile[] {
+    return [];
+  }
+
+  readRegion(array: 'mask' | 'overlapCounter', channel: number, start: number[], extent: number[]): NdArray<any> {
+    const source = array === 'mask' ? this.mask : this.counter;
+    if (!source) throw rangeError(ErrorCode.REGION, 'this builder has no overlap counter (max aggregation)');
+    const extents = this.geometry.maskExtents;
+    const channels = source.shape[0];
+    if (!Number.isSafeInteger(channel) || channel < 0 || channel >= channels) {
+      throw rangeError(
+        ErrorCode.REGION,
+        `channel must be an integer from 0 to ${channels - 1} for the ${array}; received ${channel}`,
+      );
+    }
+    const n = extents.length;
+    if (start.length !== n || extent.length !== n) {
+      throw rangeError(
+        ErrorCode.REGION,
+        `start and extent must have ${n} entries (one per spatial dimension); received ${start.length} and ${extent.length}`,
+      );
+    }
+    const inside = extents.every(
+      (e, d) =>
+        Number.isSafeInteger(start[d]) &&
+        Number.isSafeInteger(extent[d]) &&
+        start[d] >= 0 &&
+        extent[d] > 0 &&
+        start[d] + extent[d] <= e,
+    );
+    if (!inside) {
+      throw rangeError(
+        ErrorCode.REGION,
+        `the region start [${start.join(', ')}] extent [${extent.join(', ')}] must be non-empty and lie inside the mask extents [${extents.join(', ')}]`,
+      );
+    }
+    const plane = source.data.subarray(channel * this.planeLength, (channel + 1) * this.planeLength);
+    return { data: copyWindow(plane, extents, start, extent), shape: [...extent], dtype: source.dtype };
   }
 
   overlapCounter(): NdArray<CounterArray> | null {

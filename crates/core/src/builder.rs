@@ -5,8 +5,11 @@ use crate::element::{CounterDtype, CounterElement, Dtype, Element};
 use crate::error::{codes, list, Error, Result};
 use crate::geometry::Geometry;
 use crate::kernels::{self, Combine, Maximum, Sum};
+use crate::memmap::{check_absent, create_npy, default_counter_path, Backing, CreatedFile};
+use crate::npy::NpyVersion;
 use crate::plan::{plan_batch, BatchPlan, Coords, EdgeClipping};
 use crate::storage::Array;
+use std::path::PathBuf;
 
 /// How overlapping tiles combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +25,28 @@ pub enum StorageConfig {
     /// Refuse masks whose accumulator and counter together exceed this.
     max_bytes: Option<u64>,
   },
+  /// NPY files mapped into memory.
+  MemMap { mask: Backing, counter: Backing, npy_version: NpyVersion },
+}
+
+impl StorageConfig {
+  /// Memory-mapped storage: `filename` persists the mask (and, by default,
+  /// the counter beside it as `<stem>.overlaps.<ext>`); without it both are
+  /// temporary files in `temp_dir`.
+  pub fn memmap(
+    filename: Option<PathBuf>,
+    overlap_counter_filename: Option<PathBuf>,
+    temp_dir: PathBuf,
+    npy_version: NpyVersion,
+  ) -> Self {
+    let counter = match (&overlap_counter_filename, &filename) {
+      (Some(c), _) => Backing::File(c.clone()),
+      (None, Some(m)) => Backing::File(default_counter_path(m)),
+      (None, None) => Backing::Temporary(temp_dir.clone()),
+    };
+    let mask = filename.map_or(Backing::Temporary(temp_dir), Backing::File);
+    StorageConfig::MemMap { mask, counter, npy_version }
+  }
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +89,7 @@ pub struct MaskBuilder<T: Element> {
   /// overflow, and the per-batch capacity check is skipped.
   tiles_applied: u64,
   finalized: bool,
+  files: Vec<CreatedFile>,
 }
 
 fn storage_bytes(config: &BuilderConfig, plane_len: usize, dtype: Dtype) -> Option<u64> {
@@ -101,36 +127,82 @@ impl<T: Element> MaskBuilder<T> {
           ),
         )
       })?;
-    let StorageConfig::InMemory { max_bytes } = config.storage;
-    if let Some(limit) = max_bytes {
-      if bytes > limit {
-        return Err(Error::range(
-          codes::MASK_TOO_LARGE,
-          format!(
-            "an in-memory mask of {} x {} {} needs {} with its counter, more than the {} this machine allows; use storage: 'memmap'",
-            config.channels,
-            list(&config.geometry.mask_extents),
-            T::DTYPE.name(),
-            human_bytes(bytes),
-            human_bytes(limit)
-          ),
-        ));
+    let mut files = Vec::new();
+    let (mut mask, counter) = match &config.storage {
+      StorageConfig::InMemory { max_bytes } => {
+        if let Some(limit) = *max_bytes {
+          if bytes > limit {
+            return Err(Error::range(
+              codes::MASK_TOO_LARGE,
+              format!(
+                "an in-memory mask of {} x {} {} needs {} with its counter, more than the {} this machine allows; use storage: 'memmap'",
+                config.channels,
+                list(&config.geometry.mask_extents),
+                T::DTYPE.name(),
+                human_bytes(bytes),
+                human_bytes(limit)
+              ),
+            ));
+          }
+        }
+        let mask = Array::<T>::zeroed(plane_len * config.channels)?;
+        let counter = match config.aggregation {
+          Aggregation::Mean => Some(match config.counter_dtype {
+            CounterDtype::Uint16 => Counter::U16(Array::zeroed(plane_len)?),
+            CounterDtype::Uint32 => Counter::U32(Array::zeroed(plane_len)?),
+          }),
+          Aggregation::Max => None,
+        };
+        (mask, counter)
       }
-    }
-    let mut mask = Array::<T>::zeroed(plane_len * config.channels)?;
-    let counter = match config.aggregation {
-      Aggregation::Mean => Some(match config.counter_dtype {
-        CounterDtype::Uint16 => Counter::U16(Array::zeroed(plane_len)?),
-        CounterDtype::Uint32 => Counter::U32(Array::zeroed(plane_len)?),
-      }),
-      Aggregation::Max => {
-        // Start below every value so negative maxima survive; pixels no
-        // tile reaches become 0 at finalize.
-        kernels::fill(mask.as_mut_slice(), T::NEG_INFINITY);
-        None
+      StorageConfig::MemMap { mask: mask_backing, counter: counter_backing, npy_version } => {
+        let mean = config.aggregation == Aggregation::Mean;
+        // Refuse before creating anything, so an existing file is never touched.
+        for backing in std::iter::once(mask_backing).chain(mean.then_some(counter_backing)) {
+          if let Backing::File(path) = backing {
+            check_absent(path)?;
+          }
+        }
+        let mask_shape: Vec<u64> =
+          std::iter::once(config.channels as u64).chain(config.geometry.mask_extents.iter().copied()).collect();
+        let (mask, mask_file) = create_npy::<T>(mask_backing, T::DTYPE.descr(), &mask_shape, *npy_version)?;
+        files.push(mask_file);
+        let counter = if mean {
+          let shape: Vec<u64> = std::iter::once(1).chain(config.geometry.mask_extents.iter().copied()).collect();
+          let created = match config.counter_dtype {
+            CounterDtype::Uint16 => {
+              create_npy::<u16>(counter_backing, "<u2", &shape, *npy_version).map(|(a, f)| (Counter::U16(a), f))
+            }
+            CounterDtype::Uint32 => {
+              create_npy::<u32>(counter_backing, "<u4", &shape, *npy_version).map(|(a, f)| (Counter::U32(a), f))
+            }
+          };
+          match created {
+            Ok((counter, file)) => {
+              files.push(file);
+              Some(counter)
+            }
+            Err(e) => {
+              // Leave nothing behind: the mask file was ours.
+              drop(mask);
+              if let Backing::File(path) = mask_backing {
+                let _ = std::fs::remove_file(path);
+              }
+              return Err(e);
+            }
+          }
+        } else {
+          None
+        };
+        (mask, counter)
       }
     };
-    Ok(Self { config, plane_len, mask, counter, tiles_applied: 0, finalized: false })
+    if config.aggregation == Aggregation::Max {
+      // Start below every value so negative maxima survive; pixels no
+      // tile reaches become 0 at finalize.
+      kernels::fill(mask.as_mut_slice(), T::NEG_INFINITY);
+    }
+    Ok(Self { config, plane_len, mask, counter, tiles_applied: 0, finalized: false, files })
   }
 
   pub fn geometry(&self) -> &Geometry {
@@ -266,7 +338,25 @@ impl<T: Element> MaskBuilder<T> {
       _ => kernels::replace(mask, T::NEG_INFINITY, T::ZERO),
     }
     self.finalized = true;
+    self.flush()
+  }
+
+  /// Writes file-backed storage through to disk (msync); no-op in memory.
+  pub fn flush(&self) -> Result<()> {
+    if matches!(self.config.storage, StorageConfig::MemMap { .. }) {
+      self.mask.region().flush()?;
+      match &self.counter {
+        Some(Counter::U16(c)) => c.region().flush()?,
+        Some(Counter::U32(c)) => c.region().flush()?,
+        None => {}
+      }
+    }
     Ok(())
+  }
+
+  /// Files backing the storage (mask first), for memory-mapped storage.
+  pub fn files(&self) -> &[CreatedFile] {
+    &self.files
   }
 }
 
@@ -395,10 +485,103 @@ impl AnyMaskBuilder {
     each!(self, b => b.finalize())
   }
 
-  /// Raw view of the accumulator for zero-copy export:
-  /// (pointer, byte length, keep-alive handle).
-  pub fn mask_raw(&self) -> RawArray {
-    each!(self, b => RawArray::of(b.mask()))
+  pub fn flush(&self) -> Result<()> {
+    each!(self, b => b.flush())
+  }
+
+  pub fn files(&self) -> &[CreatedFile] {
+    each!(self, b => b.files())
+  }
+
+  /// Raw view of the accumulator (or of one channel plane) for zero-copy export.
+  pub fn mask_raw(&self, channel: Option<usize>) -> Result<RawArray> {
+    let raw = each!(self, b => RawArray::of(b.mask()));
+    let Some(c) = channel else { return Ok(raw) };
+    let channels = self.config().channels;
+    if c >= channels {
+      return Err(Error::range(
+        codes::REGION,
+        format!("channel must be an integer from 0 to {}; received {c}", channels - 1),
+      ));
+    }
+    let plane_bytes = raw.byte_len / channels;
+    // SAFETY: in bounds: channel < channels.
+    Ok(RawArray { ptr: unsafe { raw.ptr.add(c * plane_bytes) }, byte_len: plane_bytes, region: raw.region })
+  }
+
+  /// Copies a window of one channel of the mask (or of the counter) out of
+  /// the storage: `start` and `extent` per spatial dimension. Refuses
+  /// windows of more than `max_bytes`.
+  pub fn read_region(
+    &self,
+    counter: bool,
+    channel: usize,
+    start: &[u64],
+    extent: &[u64],
+    max_bytes: usize,
+  ) -> Result<RegionData> {
+    let g = self.geometry();
+    let n = g.ndim();
+    let what = if counter { "overlapCounter" } else { "mask" };
+    let channels = if counter { 1 } else { self.config().channels };
+    if counter && self.counter().is_none() {
+      return Err(Error::range(codes::REGION, "this builder has no overlap counter (max aggregation)".to_string()));
+    }
+    if channel >= channels {
+      return Err(Error::range(
+        codes::REGION,
+        format!("channel must be an integer from 0 to {} for the {what}; received {channel}", channels - 1),
+      ));
+    }
+    if start.len() != n || extent.len() != n {
+      return Err(Error::range(
+        codes::REGION,
+        format!(
+          "start and extent must have {n} entries (one per spatial dimension); received {} and {}",
+          start.len(),
+          extent.len()
+        ),
+      ));
+    }
+    for d in 0..n {
+      let end = start[d].checked_add(extent[d]);
+      if extent[d] == 0 || end.is_none_or(|e| e > g.mask_extents[d]) {
+        return Err(Error::range(
+          codes::REGION,
+          format!(
+            "the region start {} extent {} must be non-empty and lie inside the mask extents {}",
+            list(start),
+            list(extent),
+            list(&g.mask_extents)
+          ),
+        ));
+      }
+    }
+    let count = extent.iter().try_fold(1u64, |a, &e| a.checked_mul(e)).unwrap_or(u64::MAX);
+    let element = if counter { self.counter().map_or(2, |c| c.dtype().size()) } else { self.dtype().size() };
+    if count.saturating_mul(element as u64) > max_bytes as u64 {
+      return Err(Error::range(
+        codes::VIEW_TOO_LARGE,
+        format!(
+          "a region of {} ({count} elements) is larger than the {max_bytes} bytes one ArrayBuffer holds; read it in smaller windows",
+          list(extent)
+        ),
+      ));
+    }
+    let extents: Vec<usize> = g.mask_extents.iter().map(|&e| e as usize).collect();
+    let plane = extents.iter().product::<usize>();
+    let window = Window { extents: &extents, start, extent };
+    Ok(match (counter, self, self.counter()) {
+      (false, AnyMaskBuilder::F32(b), _) => {
+        RegionData::F32(window.copy(&b.mask().as_slice()[channel * plane..][..plane]))
+      }
+      (false, AnyMaskBuilder::F64(b), _) => {
+        RegionData::F64(window.copy(&b.mask().as_slice()[channel * plane..][..plane]))
+      }
+      (true, _, Some(Counter::U16(c))) => RegionData::U16(window.copy(c.as_slice())),
+      (true, _, Some(Counter::U32(c))) => RegionData::U32(window.copy(c.as_slice())),
+      (true, _, None) => unreachable!("checked above"),
+    })
   }
 
   pub fn counter_raw(&self) -> Option<RawArray> {
@@ -446,6 +629,48 @@ fn check_data(dtype: Dtype, data: &BatchData<'_>) -> Result<()> {
         data.type_name()
       ),
     )),
+  }
+}
+
+/// A copied window of the storage.
+pub enum RegionData {
+  F32(Vec<f32>),
+  F64(Vec<f64>),
+  U16(Vec<u16>),
+  U32(Vec<u32>),
+}
+
+/// A box inside a C-order array of `extents`.
+struct Window<'a> {
+  extents: &'a [usize],
+  start: &'a [u64],
+  extent: &'a [u64],
+}
+
+impl Window<'_> {
+  /// Copies the box row by row.
+  fn copy<E: Copy>(&self, plane: &[E]) -> Vec<E> {
+    let n = self.extents.len();
+    let strides = crate::geometry::c_strides(self.extents);
+    let row = self.extent[n - 1] as usize;
+    let rows: usize = self.extent[..n - 1].iter().map(|&e| e as usize).product();
+    let mut out = Vec::with_capacity(rows * row);
+    let mut index = vec![0usize; n - 1];
+    for _ in 0..rows {
+      let mut offset = self.start[n - 1] as usize;
+      for d in 0..n - 1 {
+        offset += (self.start[d] as usize + index[d]) * strides[d];
+      }
+      out.extend_from_slice(&plane[offset..offset + row]);
+      for d in (0..n - 1).rev() {
+        index[d] += 1;
+        if index[d] < self.extent[d] as usize {
+          break;
+        }
+        index[d] = 0;
+      }
+    }
+    out
   }
 }
 
@@ -569,5 +794,52 @@ mod tests {
       b.plan(&BatchData::F64(&[0.0, 0.0]), &[1, 2], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap_err();
     assert_eq!(e.code, codes::BATCH_TYPE);
     assert_eq!(e.kind, crate::error::ErrorKind::Type);
+  }
+
+  #[test]
+  fn read_region_copies_a_window_row_by_row() {
+    let mut b = AnyMaskBuilder::new(Dtype::Float32, config(Aggregation::Mean, CounterDtype::Uint16)).unwrap();
+    let data: Vec<f32> = (0..2 * 64).map(|v| v as f32).collect();
+    let plan =
+      b.plan(&BatchData::F32(&data), &[1, 2, 8, 8], Coords::I32(&[4, 4]), &[1, 2], &EdgeClipping::none(2)).unwrap();
+    b.apply(&plan, BatchData::F32(&data)).unwrap();
+    let RegionData::F32(w) = b.read_region(false, 1, &[5, 6], &[2, 3], 1 << 20).unwrap() else { panic!() };
+    // Mask (5, 6) is tile pixel (1, 2) of channel 1.
+    assert_eq!(w, vec![64.0 + 10.0, 64.0 + 11.0, 64.0 + 12.0, 64.0 + 18.0, 64.0 + 19.0, 64.0 + 20.0]);
+    let RegionData::U16(c) = b.read_region(true, 0, &[3, 3], &[2, 2], 1 << 20).unwrap() else { panic!() };
+    assert_eq!(c, vec![0, 0, 0, 1]);
+    for (ch, start, extent) in [(2, [0, 0], [1, 1]), (0, [15, 0], [2, 1]), (0, [0, 0], [0, 1])] {
+      assert_eq!(b.read_region(false, ch, &start, &extent, 1 << 20).err().unwrap().code, codes::REGION);
+    }
+    assert_eq!(b.read_region(false, 0, &[0, 0], &[16, 16], 100).err().unwrap().code, codes::VIEW_TOO_LARGE);
+  }
+
+  #[test]
+  fn memmap_refuses_existing_files_and_touches_nothing() {
+    let dir = std::env::temp_dir().join(format!("wsi-mask-builder-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mask = dir.join("heat.npy");
+    let counter = dir.join("heat.overlaps.npy");
+    let _ = std::fs::remove_file(&mask);
+    std::fs::write(&counter, b"precious").unwrap();
+    let mut cfg = config(Aggregation::Mean, CounterDtype::Uint16);
+    cfg.storage = StorageConfig::memmap(Some(mask.clone()), None, dir.clone(), NpyVersion::V3);
+    let e = MaskBuilder::<f32>::new(cfg.clone()).err().unwrap();
+    assert_eq!(e.code, "EEXIST");
+    assert!(!mask.exists());
+    assert_eq!(std::fs::read(&counter).unwrap(), b"precious");
+    std::fs::remove_file(&counter).unwrap();
+    let mut b = MaskBuilder::<f32>::new(cfg).unwrap();
+    assert_eq!(b.files().len(), 2);
+    b.update_batch(&[2.0, 4.0], &[1, 2], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap();
+    b.finalize().unwrap();
+    drop(b);
+    let saved = crate::npy::NpyFile::read(&mask).unwrap();
+    assert_eq!(saved.header.shape, vec![2, 16, 16]);
+    assert_eq!(saved.header.version, (3, 0));
+    assert_eq!(saved.to_f64().unwrap()[256], 4.0);
+    let counts = crate::npy::NpyFile::read(&counter).unwrap();
+    assert_eq!(counts.header.descr, "<u2");
+    std::fs::remove_dir_all(&dir).unwrap();
   }
 }

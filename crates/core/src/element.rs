@@ -23,6 +23,14 @@ impl Dtype {
       Dtype::Float64 => 8,
     }
   }
+
+  /// NPY type descriptor.
+  pub fn descr(self) -> &'static str {
+    match self {
+      Dtype::Float32 => "<f4",
+      Dtype::Float64 => "<f8",
+    }
+  }
 }
 
 /// Overlap counter element types.

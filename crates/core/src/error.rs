@@ -36,6 +36,8 @@ pub mod codes {
   pub const CLEANED_UP: &str = "ERR_WSI_CLEANED_UP";
   pub const VIEW_TOO_LARGE: &str = "ERR_WSI_VIEW_TOO_LARGE";
   pub const NPY_FORMAT: &str = "ERR_WSI_NPY_FORMAT";
+  pub const REGION: &str = "ERR_WSI_REGION";
+  pub const STORAGE: &str = "ERR_WSI_STORAGE";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@ pub mod element;
 pub mod error;
 pub mod geometry;
 pub mod kernels;
+pub mod memmap;
 pub mod npy;
 pub mod plan;
 pub mod sequencer;

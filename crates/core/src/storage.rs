@@ -23,6 +23,9 @@ pub struct Region {
   map: Mutex<Option<MmapRaw>>,
   ptr: *mut u8,
   len: usize,
+  /// A temporary file to remove once unmapped (where it cannot be unlinked
+  /// while mapped).
+  delete_on_drop: Mutex<Option<std::path::PathBuf>>,
 }
 
 // SAFETY: the pointer is only dereferenced through `Array`, whose owner has
@@ -46,7 +49,7 @@ impl Region {
   pub fn from_mmap(map: MmapMut, len: usize) -> Arc<Self> {
     let raw = MmapRaw::from(map);
     let ptr = raw.as_mut_ptr();
-    Arc::new(Self { map: Mutex::new(Some(raw)), ptr, len })
+    Arc::new(Self { map: Mutex::new(Some(raw)), ptr, len, delete_on_drop: Mutex::new(None) })
   }
 
   pub fn len(&self) -> usize {
@@ -55,6 +58,11 @@ impl Region {
 
   pub fn is_empty(&self) -> bool {
     self.len == 0
+  }
+
+  /// Start of the mapping.
+  pub fn as_ptr(&self) -> *mut u8 {
+    self.ptr
   }
 
   /// Flushes a file-backed mapping to disk (no-op for anonymous memory).
@@ -78,6 +86,21 @@ impl Region {
   pub fn is_released(&self) -> bool {
     self.map.lock().unwrap_or_else(|p| p.into_inner()).is_none()
   }
+
+  /// Removes `path` when the region is unmapped for good.
+  pub fn delete_on_drop(&self, path: std::path::PathBuf) {
+    *self.delete_on_drop.lock().unwrap_or_else(|p| p.into_inner()) = Some(path);
+  }
+}
+
+impl Drop for Region {
+  fn drop(&mut self) {
+    let map = self.map.get_mut().unwrap_or_else(|p| p.into_inner());
+    map.take();
+    if let Some(path) = self.delete_on_drop.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+      let _ = std::fs::remove_file(path);
+    }
+  }
 }
 
 /// A typed window of a region: `len` elements of `E` from `byte_offset`.
@@ -94,7 +117,7 @@ impl<E: Pod> Array<E> {
   pub fn new(region: Arc<Region>, byte_offset: usize, len: usize) -> Result<Self> {
     let size = std::mem::size_of::<E>();
     let fits = len.checked_mul(size).and_then(|b| b.checked_add(byte_offset)).is_some_and(|end| end <= region.len());
-    let aligned = (region.ptr as usize + byte_offset) % std::mem::align_of::<E>() == 0;
+    let aligned = (region.ptr as usize + byte_offset).is_multiple_of(std::mem::align_of::<E>());
     if !fits || !aligned {
       return Err(Error::range(crate::error::codes::NPY_FORMAT, "the array does not fit its mapping".to_string()));
     }

@@ -105,7 +105,7 @@ fn run_case(dir: &Path) {
 
   let want = NpyFile::read(dir.join(expect["mask"].as_str().unwrap())).unwrap();
   assert_eq!(want.header.shape, builder.mask_shape());
-  let got = read_raw(&builder.mask_raw(), if dtype == Dtype::Float64 { "f8" } else { "f4" });
+  let got = read_raw(&builder.mask_raw(None).unwrap(), if dtype == Dtype::Float64 { "f8" } else { "f4" });
   for (i, (g, w)) in got.iter().zip(want.to_f64().unwrap()).enumerate() {
     assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{}: mask[{i}] = {g}, reference {w}", dir.display());
   }

@@ -8,8 +8,10 @@
 
 mod errors;
 mod mask_builder;
+mod npy_file;
 mod options;
 mod update_task;
 mod views;
 
 pub use mask_builder::NativeMaskBuilder;
+pub use npy_file::NativeNpyFile;

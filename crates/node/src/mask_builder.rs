@@ -3,19 +3,23 @@
 use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use napi::bindgen_prelude::{AsyncTask, Object, ObjectFinalize, TypedArray, TypedArrayType};
+use napi::bindgen_prelude::{
+  AsyncTask, Either4, Float32Array, Float64Array, Object, ObjectFinalize, TypedArray, TypedArrayType, Uint16Array,
+  Uint32Array,
+};
 use napi::{Env, Result};
 use napi_derive::napi;
+use wsi_mask_core::builder::RegionData;
 use wsi_mask_core::error::codes;
 use wsi_mask_core::sequencer::Sequencer;
 use wsi_mask_core::{
   AnyMaskBuilder, BatchData, BatchPlan, BuilderConfig, BuilderSpec, Coords, EdgeClipping, Error, Geometry,
-  StorageConfig,
 };
 
 use crate::errors::OrThrow;
 use crate::options::{
-  parse_aggregation, parse_counter_dtype, parse_dtype, to_u64, to_u64_vec, NativeBuilderOptions, NativeGeometry,
+  parse_aggregation, parse_counter_dtype, parse_dtype, parse_storage, to_u64, to_u64_vec, NativeBuilderOptions,
+  NativeFileInfo, NativeGeometry,
 };
 use crate::update_task::{FinalizeTask, HeldBatch, UpdateTask};
 use crate::views::{Views, DEFAULT_MAX_VIEW_BYTES};
@@ -155,9 +159,7 @@ impl NativeMaskBuilder {
         channels: to_u64("nChannels", options.n_channels)? as usize,
         aggregation: parse_aggregation(&options.aggregation)?,
         counter_dtype: parse_counter_dtype(&options.counter_dtype)?,
-        storage: StorageConfig::InMemory {
-          max_bytes: options.max_in_memory_bytes.map(|b| to_u64("maxInMemoryBytes", b)).transpose()?,
-        },
+        storage: parse_storage(&options)?,
       };
       let max_view = match options.max_view_bytes {
         Some(b) => to_u64("maxViewBytes", b)? as usize,
@@ -248,12 +250,65 @@ impl NativeMaskBuilder {
     Ok(AsyncTask::new(FinalizeTask::new(Arc::clone(&self.shared), ticket)))
   }
 
-  /// `{ buffer, live }` over the accumulator `[C, ...maskExtents]`.
+  /// `{ buffer, live }` over the accumulator `[C, ...maskExtents]`, or over
+  /// one channel plane `[...maskExtents]` when `channel` is given.
   #[napi(catch_unwind, ts_return_type = "{ buffer: ArrayBuffer; live: boolean }")]
-  pub fn mask_buffer<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+  pub fn mask_buffer<'env>(&self, env: &'env Env, channel: Option<u32>) -> Result<Object<'env>> {
     self.check_usable("storage").or_throw(env)?;
-    let raw = self.shared.with(|b| Ok(b.mask_raw())).or_throw(env)?;
-    self.views.borrow_mut().create(env, raw, "mask", self.max_view_bytes)
+    let raw = self.shared.with(|b| b.mask_raw(channel.map(|c| c as usize))).or_throw(env)?;
+    let what = if channel.is_some() { "mask channel" } else { "mask" };
+    self.views.borrow_mut().create(env, raw, what, self.max_view_bytes)
+  }
+
+  /// Copies a window of one mask channel (or of the overlap counter) out of
+  /// the storage: works for masks of any size.
+  #[napi(catch_unwind, ts_return_type = "Float32Array | Float64Array | Uint16Array | Uint32Array")]
+  pub fn read_region(
+    &self,
+    env: Env,
+    #[napi(ts_arg_type = "'mask' | 'overlapCounter'")] array: String,
+    channel: f64,
+    start: Vec<f64>,
+    extent: Vec<f64>,
+  ) -> Result<Either4<Float32Array, Float64Array, Uint16Array, Uint32Array>> {
+    self.check_usable("readRegion").or_throw(&env)?;
+    let read = || -> std::result::Result<RegionData, Error> {
+      let counter = match array.as_str() {
+        "mask" => false,
+        "overlapCounter" => true,
+        other => {
+          return Err(Error::type_error(
+            codes::REGION,
+            format!("array must be 'mask' or 'overlapCounter'; received '{other}'"),
+          ))
+        }
+      };
+      let channel = to_u64("channel", channel)? as usize;
+      let (start, extent) = (to_u64_vec("start", &start)?, to_u64_vec("extent", &extent)?);
+      self.shared.with(|b| b.read_region(counter, channel, &start, &extent, self.max_view_bytes))
+    };
+    Ok(match read().or_throw(&env)? {
+      RegionData::F32(v) => Either4::A(Float32Array::new(v)),
+      RegionData::F64(v) => Either4::B(Float64Array::new(v)),
+      RegionData::U16(v) => Either4::C(Uint16Array::new(v)),
+      RegionData::U32(v) => Either4::D(Uint32Array::new(v)),
+    })
+  }
+
+  /// Files backing memory-mapped storage (mask first); empty in memory.
+  #[napi(getter)]
+  pub fn files(&self) -> Vec<NativeFileInfo> {
+    let guard = self.shared.lock();
+    let Some(builder) = guard.as_ref() else { return Vec::new() };
+    builder
+      .files()
+      .iter()
+      .map(|f| NativeFileInfo {
+        path: f.path.to_string_lossy().into_owned(),
+        temporary: f.temporary,
+        reserved: f.reserved,
+      })
+      .collect()
   }
 
   /// `{ buffer, live }` over the overlap counter, or null for max.
@@ -275,9 +330,12 @@ impl NativeMaskBuilder {
     }
     self.shared.sequencer.wait_idle();
     self.cleaned_up.set(true);
-    drop(self.shared.lock().take());
+    let builder = self.shared.lock().take();
+    // Files that persist get written through before they are unmapped.
+    let flushed = builder.as_ref().map_or(Ok(()), |b| b.flush());
+    drop(builder);
     self.views.borrow_mut().detach_all(&env);
-    Ok(())
+    flushed.or_throw(&env)
   }
 }
 

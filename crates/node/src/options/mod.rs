@@ -2,8 +2,11 @@
 //! (already validated for form and broadcast to one entry per dimension).
 
 use napi_derive::napi;
+use std::path::PathBuf;
 use wsi_mask_core::error::codes;
-use wsi_mask_core::{Aggregation, CounterDtype, Dtype, Error, Geometry};
+
+use wsi_mask_core::npy::NpyVersion;
+use wsi_mask_core::{Aggregation, CounterDtype, Dtype, Error, Geometry, StorageConfig};
 
 /// Options of a native mask builder, normalized by the facade.
 #[napi(object)]
@@ -23,6 +26,26 @@ pub struct NativeBuilderOptions {
   pub max_in_memory_bytes: Option<f64>,
   /// Largest ArrayBuffer this runtime can hold; views above it are refused.
   pub max_view_bytes: Option<f64>,
+  /// `'inmemory'` or `'memmap'`.
+  pub storage: String,
+  /// Memmap: the mask's NPY path (kept after cleanup); temporary when absent.
+  pub filename: Option<String>,
+  /// Memmap: the overlap counter's NPY path; defaults beside `filename`.
+  pub overlap_counter_filename: Option<String>,
+  /// Memmap: NPY format version 1, 2 or 3 (default 3, as the reference).
+  pub npy_version: Option<u32>,
+  /// Memmap: directory for temporary files.
+  pub temp_dir: Option<String>,
+}
+
+/// A file backing memory-mapped storage.
+#[napi(object)]
+pub struct NativeFileInfo {
+  pub path: String,
+  /// Removed at cleanup (on Unix it is unlinked at once and never visible).
+  pub temporary: bool,
+  /// Whether the blocks were reserved up front (fallocate).
+  pub reserved: bool,
 }
 
 /// The builder's geometry, one entry per spatial dimension.
@@ -88,6 +111,33 @@ pub fn parse_counter_dtype(value: &str) -> Result<CounterDtype, Error> {
     "uint32" => Ok(CounterDtype::Uint32),
     other => {
       Err(Error::type_error(codes::DTYPE, format!("counterDtype must be 'uint16' or 'uint32'; received '{other}'")))
+    }
+  }
+}
+
+pub fn parse_storage(options: &NativeBuilderOptions) -> Result<StorageConfig, Error> {
+  let max_bytes = options.max_in_memory_bytes.map(|b| to_u64("maxInMemoryBytes", b)).transpose()?;
+  match options.storage.as_str() {
+    "inmemory" => Ok(StorageConfig::InMemory { max_bytes }),
+    "memmap" => {
+      let version = match options.npy_version.unwrap_or(3) {
+        1 => NpyVersion::V1,
+        2 => NpyVersion::V2,
+        3 => NpyVersion::V3,
+        other => {
+          return Err(Error::range(codes::OPTION_RANGE, format!("npyVersion must be 1, 2 or 3; received {other}")));
+        }
+      };
+      let temp_dir = options.temp_dir.as_ref().map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+      Ok(StorageConfig::memmap(
+        options.filename.as_ref().map(PathBuf::from),
+        options.overlap_counter_filename.as_ref().map(PathBuf::from),
+        temp_dir,
+        version,
+      ))
+    }
+    other => {
+      Err(Error::type_error(codes::OPTION_TYPE, format!("storage must be 'inmemory' or 'memmap'; received '{other}'")))
     }
   }
 }

@@ -1,0 +1,53 @@
+/** Opening existing NPY files through the native core's memory mapping (no copy, any size on disk). */
+
+import { ErrorCode, rangeError, stateError } from './errors';
+import { loadNative } from './native-backend';
+import { lazyArray, type NdArray } from './ndarray';
+
+const ARRAYS: Record<string, [string, new (buffer: ArrayBufferLike) => ArrayBufferView]> = {
+  '<f4': ['float32', Float32Array],
+  '<f8': ['float64', Float64Array],
+  '|u1': ['uint8', Uint8Array],
+  '<u1': ['uint8', Uint8Array],
+  '<u2': ['uint16', Uint16Array],
+  '<u4': ['uint32', Uint32Array],
+  '<i4': ['int32', Int32Array],
+  '<i8': ['int64', BigInt64Array],
+};
+
+export interface MappedNpy {
+  shape: number[];
+  /** numpy's name: `float32`, `uint16`, `int64`, ... */
+  dtype: string;
+  version: [number, number];
+  fortranOrder: boolean;
+  /** The data, mapped copy-on-write: reading `data` maps nothing new, writes stay private. */
+  array: NdArray<any>;
+  /** Detaches `array.data` (it then reads as empty) and unmaps the file. */
+  close(): void;
+}
+
+/** Maps an NPY file (version 1.0, 2.0 or 3.0) written by numpy or by this package. Needs the native addon. */
+export function openNpy(path: string, options: { maxViewBytes?: number } = {}): MappedNpy {
+  const native = loadNative();
+  if (!native) throw stateError(ErrorCode.STORAGE, 'openNpy needs the native addon, which did not load');
+  const file = native.NativeNpyFile.open(path, options.maxViewBytes);
+  const entry = ARRAYS[file.descr];
+  if (!entry) throw rangeError(ErrorCode.NPY_FORMAT, `${path}: unsupported NPY dtype '${file.descr}'`);
+  const [dtype, ctor] = entry;
+  const shape = file.shape;
+  const array = lazyArray<any>(
+    shape,
+    dtype,
+    () => new ctor(file.buffer().buffer),
+    () => rangeError(ErrorCode.VIEW_TOO_LARGE, `${path} is larger than one view may hold`),
+  );
+  return {
+    shape,
+    dtype,
+    version: file.version as [number, number],
+    fortranOrder: file.fortranOrder,
+    array,
+    close: () => file.close(),
+  };
+}
