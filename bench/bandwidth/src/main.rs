@@ -1,0 +1,66 @@
+//! Memory bandwidth of this machine, for the benchmark's bounds: a copy and
+//! an in-place add over buffers much larger than the caches, on one thread
+//! and on all of them. Prints one JSON object; bytes count reads plus writes.
+//!
+//!   cargo run --release -p wsi-bandwidth -- [MiB per buffer] [repeats]
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+const CHUNK: usize = 1 << 16;
+
+fn median(mut v: Vec<f64>) -> f64 {
+  v.sort_by(|a, b| a.total_cmp(b));
+  v[v.len() / 2]
+}
+
+fn measure(repeats: usize, bytes: f64, mut run: impl FnMut()) -> f64 {
+  run(); // Touch every page first.
+  let rates: Vec<f64> = (0..repeats)
+    .map(|_| {
+      let t = Instant::now();
+      run();
+      bytes / t.elapsed().as_secs_f64() / 1e9
+    })
+    .collect();
+  median(rates)
+}
+
+fn main() {
+  let mut args = std::env::args().skip(1);
+  let mib: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(512);
+  let repeats: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
+  let n = mib * (1 << 20) / 4;
+  let src: Vec<f32> = (0..n).map(|i| (i % 1000) as f32).collect();
+  let mut dst = vec![0.0f32; n];
+  let bytes = (n * 4) as f64;
+
+  let copy_1 = measure(repeats, 2.0 * bytes, || {
+    dst.copy_from_slice(&src);
+    black_box(&dst);
+  });
+  let add_1 = measure(repeats, 3.0 * bytes, || {
+    for (d, s) in dst.iter_mut().zip(&src) {
+      *d += *s;
+    }
+    black_box(&dst);
+  });
+  let copy_all = measure(repeats, 2.0 * bytes, || {
+    dst.par_chunks_mut(CHUNK).zip(src.par_chunks(CHUNK)).for_each(|(d, s)| d.copy_from_slice(s));
+    black_box(&dst);
+  });
+  let add_all = measure(repeats, 3.0 * bytes, || {
+    dst.par_chunks_mut(CHUNK).zip(src.par_chunks(CHUNK)).for_each(|(d, s)| {
+      for (d, s) in d.iter_mut().zip(s) {
+        *d += *s;
+      }
+    });
+    black_box(&dst);
+  });
+  println!(
+    "{{\"bufferMiB\":{mib},\"threads\":{},\"copyGBps\":{copy_1:.3},\"addGBps\":{add_1:.3},\"copyAllThreadsGBps\":{copy_all:.3},\"addAllThreadsGBps\":{add_all:.3}}}",
+    rayon::current_num_threads()
+  );
+}

@@ -1,0 +1,216 @@
+// `npm run bench`: every workload on every implementation in one run,
+// alternating implementations round by round, each run in its own process.
+// Writes bench/results/latest.json, latest.md and ratios.svg.
+//   node bench/run.mjs [--rounds 5] [--only W1,W3] [--no-reference]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { renderChart } from './chart.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    only: { type: 'string' },
+    'no-reference': { type: 'boolean', default: false },
+  },
+});
+const rounds = Number(values.rounds);
+const workloads = JSON.parse(readFileSync(join(here, 'workloads.json'), 'utf8'));
+const names = values.only ? values.only.split(',') : Object.keys(workloads);
+const MiB = 2 ** 20;
+
+if (!existsSync(join(root, 'dist', 'index.mjs'))) {
+  console.error('dist/ is missing: run `npm install` (or `npm run build`) first');
+  process.exit(2);
+}
+
+// --- The reference: ratiopath in a virtual environment, or numpy alone ---
+function findPython() {
+  const candidates = ['python3.13', 'python3.12', ...['3.13', '3.12'].map((v) => `${process.env.HOME}/.pyenv/versions/${v}/bin/python3`)];
+  for (const c of candidates) {
+    const r = spawnSync(c, ['-c', 'import sys; print(sys.version_info >= (3, 12))'], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.trim() === 'True') return c;
+  }
+  const pyenv = spawnSync('sh', ['-c', 'ls -d $HOME/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | tail -1'], { encoding: 'utf8' });
+  return pyenv.stdout.trim() || null;
+}
+
+function referencePython() {
+  if (values['no-reference']) return { python: null, note: 'reference skipped (--no-reference)' };
+  const venv = join(here, '.venv');
+  const venvPython = join(venv, 'bin', 'python');
+  const ok = (py, code) => spawnSync(py, ['-c', code], { encoding: 'utf8' }).status === 0;
+  if (!existsSync(venvPython)) {
+    const base = findPython();
+    if (base) {
+      console.log(`setting up the reference in bench/.venv with ${base} (ratiopath --no-deps, numpy)`);
+      spawnSync(base, ['-m', 'venv', venv], { stdio: 'inherit' });
+      spawnSync(venvPython, ['-m', 'pip', 'install', '--quiet', 'numpy'], { stdio: 'inherit' });
+      spawnSync(venvPython, ['-m', 'pip', 'install', '--quiet', '--no-deps', 'ratiopath'], { stdio: 'inherit' });
+    }
+  }
+  if (existsSync(venvPython) && ok(venvPython, 'import numpy')) return { python: venvPython, note: null };
+  if (ok('python3', 'import numpy')) {
+    return { python: 'python3', note: 'no Python >= 3.12 for ratiopath: the reference column is numpy doing its per-tile operations' };
+  }
+  return { python: null, note: 'no Python with numpy: the reference column is skipped' };
+}
+
+// --- Memory bandwidth of this machine, from Rust ---
+function bandwidth() {
+  execFileSync('cargo', ['build', '--quiet', '--release', '-p', 'wsi-bandwidth'], { cwd: root, stdio: 'inherit' });
+  const out = execFileSync(join(root, 'target', 'release', 'wsi-bandwidth'), ['512', '7'], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+function runOnce(name, impl, python, extra = []) {
+  const [cmd, args] =
+    impl === 'reference' ? [python, [join(here, 'reference', 'reference_bench.py'), name]] : [process.execPath, [join(here, 'workload.mjs'), name, impl, ...extra]];
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`${name} ${impl} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Bytes a workload must move at least: tile reads, accumulator and counter read-modify-write, finalize. */
+function traffic(w, tiles, maskPixels) {
+  const scalar = w.output === 1;
+  const mean = w.aggregation === 'mean';
+  const upscale = w.tile / gcd(w.tile, w.stride * w.output);
+  const footprint = (w.output * upscale) ** 2;
+  const perPixel = w.channels * (8 + (scalar ? 0 : 4 / upscale)) + (mean ? 4 : 0);
+  const finalize = maskPixels * (w.channels * 8 + (mean ? 2 : 0));
+  return tiles * footprint * perPixel + finalize;
+}
+
+function gcd(a, b) {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+// --- Run ---
+const { python, note } = referencePython();
+if (note) console.log(note);
+const impls = ['native', 'js', ...(python ? ['reference'] : [])];
+console.log(`bandwidth (Rust, ${cpus().length} cores):`);
+const bw = bandwidth();
+console.log(`  copy ${bw.copyGBps} GB/s (1 thread), ${bw.copyAllThreadsGBps} GB/s (all); in-place add ${bw.addGBps} / ${bw.addAllThreadsGBps} GB/s`);
+
+const results = [];
+for (const name of names) {
+  const w = workloads[name];
+  // The pure-JS backend keeps masks in memory only: no JS column for memmap.
+  const implsHere = impls.filter((i) => !(i === 'js' && w.storage === 'memmap'));
+  const runs = Object.fromEntries(implsHere.map((i) => [i, []]));
+  process.stdout.write(`${name} ${w.title}: `);
+  for (let r = 0; r < rounds; r++) {
+    // Rotate the order each round so no implementation always runs first.
+    const order = implsHere.map((_, k) => implsHere[(k + r) % implsHere.length]);
+    for (const impl of order) {
+      runs[impl].push(runOnce(name, impl, python));
+      process.stdout.write('.');
+    }
+  }
+  process.stdout.write('\n');
+  const native = runs.native;
+  const maskPixels = native[0].maskExtents.reduce((a, e) => a * e, 1);
+  const bytes = traffic(w, native[0].tiles, maskPixels);
+  const seconds = Object.fromEntries(implsHere.map((i) => [i, median(runs[i].map((x) => x.seconds))]));
+  const ratio = (impl) => (runs[impl] ? median(runs[impl].map((x, k) => x.seconds / native[k].seconds)) : null);
+  const rssBound = native[0].storageBytes + native[0].counterBytes + native[0].batchBytes + 64 * MiB;
+  const bestBandwidth = Math.max(bw.addAllThreadsGBps, bw.addGBps) * 1e9;
+  const entry = {
+    workload: name,
+    title: w.title,
+    tiles: native[0].tiles,
+    maskExtents: native[0].maskExtents,
+    trafficBytes: bytes,
+    seconds,
+    tilesPerSecond: Object.fromEntries(implsHere.map((i) => [i, native[0].tiles / seconds[i]])),
+    gbPerSecond: Object.fromEntries(implsHere.map((i) => [i, bytes / seconds[i] / 1e9])),
+    bandwidthFraction: bytes / seconds.native / bestBandwidth,
+    speedupOverJs: ratio('js'),
+    speedupOverReference: python ? ratio('reference') : null,
+    referenceKind: python ? runs.reference[0].impl : null,
+    peakRssMiB: Object.fromEntries(implsHere.map((i) => [i, Math.max(...runs[i].map((x) => x.peakRssBytes)) / MiB])),
+    rssBoundMiB: rssBound / MiB,
+    rounds,
+  };
+  results.push(entry);
+}
+
+// Off the main thread: W1 through updateBatchAsync, event-loop delay.
+let asyncResult = null;
+if (names.includes('W1')) {
+  const asyncRuns = Array.from({ length: Math.max(3, Math.ceil(rounds / 2)) }, () => runOnce('W1', 'native', null, ['--async']));
+  asyncResult = {
+    workload: 'W1',
+    seconds: median(asyncRuns.map((r) => r.seconds)),
+    eventLoopDelayP99Ms: median(asyncRuns.map((r) => r.eventLoopDelayP99Ms)),
+    eventLoopDelayMaxMs: Math.max(...asyncRuns.map((r) => r.eventLoopDelayMaxMs)),
+  };
+}
+
+// --- Targets ---
+const targets = {
+  W1: (e) => [
+    ['>= 2x reference', e.speedupOverReference == null || e.speedupOverReference >= 2],
+    ['>= 4x JS', e.speedupOverJs >= 4],
+    ['>= 50% of bandwidth bound', e.bandwidthFraction >= 0.5],
+  ],
+  W3: (e) => [
+    ['>= 30x reference', e.speedupOverReference == null || e.speedupOverReference >= 30],
+    ['>= 1.5M tiles/s', e.tilesPerSecond.native >= 1.5e6],
+  ],
+  W4: (e) => [['>= 5x reference', e.speedupOverReference == null || e.speedupOverReference >= 5]],
+};
+for (const e of results) {
+  const checks = (targets[e.workload]?.(e) ?? []).concat([[`peak RSS <= ${e.rssBoundMiB.toFixed(0)} MiB`, e.peakRssMiB.native <= e.rssBoundMiB]]);
+  e.targets = checks.map(([target, met]) => ({ target, met }));
+}
+if (asyncResult) asyncResult.targets = [{ target: 'event-loop delay p99 < 5 ms', met: asyncResult.eventLoopDelayP99Ms < 5 }];
+
+// --- Report ---
+const fmt = (x, d = 2) => (x == null ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(d));
+const lines = [
+  `| workload | native s | JS s | reference s | native tiles/s | native GB/s | of bandwidth bound | native vs JS | native vs reference | peak RSS native / bound (MiB) |`,
+  `|---|---|---|---|---|---|---|---|---|---|`,
+  ...results.map(
+    (e) =>
+      `| ${e.workload} ${e.title} | ${fmt(e.seconds.native, 3)} | ${fmt(e.seconds.js, 3)} | ${fmt(e.seconds.reference, 3)} | ${fmt(e.tilesPerSecond.native)} | ${fmt(e.gbPerSecond.native)} | ${(e.bandwidthFraction * 100).toFixed(0)}% | ${e.speedupOverJs == null ? 'n/a' : `${fmt(e.speedupOverJs, 1)}x`} | ${e.speedupOverReference == null ? 'n/a' : `${fmt(e.speedupOverReference, 1)}x`} | ${e.peakRssMiB.native.toFixed(0)} / ${e.rssBoundMiB.toFixed(0)} |`,
+  ),
+];
+const targetLines = results
+  .flatMap((e) => e.targets.map((t) => `- ${e.workload}: ${t.target}: ${t.met ? 'met' : 'MISSED'}`))
+  .concat(asyncResult ? [`- W1 async: event-loop delay p99 ${asyncResult.eventLoopDelayP99Ms.toFixed(2)} ms (< 5 ms: ${asyncResult.targets[0].met ? 'met' : 'MISSED'})`] : []);
+const md = [
+  `Benchmark run of ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
+  `Medians over ${rounds} rounds; implementations alternate within each round, each run in its own process; ratios are medians of per-round ratios.`,
+  `Reference: ${python ? results[0]?.referenceKind ?? 'reference' : 'skipped'}${note ? ` (${note})` : ''}.`,
+  `Memory bandwidth (Rust): copy ${bw.copyGBps} GB/s one thread, ${bw.copyAllThreadsGBps} GB/s all threads; in-place add ${bw.addGBps} / ${bw.addAllThreadsGBps} GB/s (bytes read + written).`,
+  '',
+  ...lines,
+  '',
+  ...targetLines,
+  '',
+].join('\n');
+console.log(`\n${md}`);
+
+const out = join(here, 'results');
+mkdirSync(out, { recursive: true });
+writeFileSync(
+  join(out, 'latest.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, rounds, bandwidth: bw, reference: { python, note }, results, async: asyncResult }, null, 2)}\n`,
+);
+writeFileSync(join(out, 'latest.md'), md);
+writeFileSync(join(out, 'ratios.svg'), renderChart(results));
+console.log('wrote bench/results/latest.json, latest.md and ratios.svg');
