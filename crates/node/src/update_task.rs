@@ -1,6 +1,6 @@
 //! Updates and finalization on the libuv thread pool, in call order.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use napi::bindgen_prelude::{TypedArray, TypedArrayType};
 use napi::{sys, Env, JsValue, Task};
@@ -80,12 +80,38 @@ impl UpdateTask {
   }
 }
 
-/// Runs `f` in `ticket`'s turn and then lets the next ticket go, so a
-/// failing update never blocks the ones after it.
-fn in_turn(ticket: &mut Option<Ticket>, f: impl FnOnce() -> Result<(), Error>) -> Result<(), Error> {
+/// Threads for kernels started from the thread pool, at a lower priority
+/// than the JavaScript thread: on a machine with few cores the event loop
+/// then wakes promptly while an update runs.
+fn background_pool() -> &'static rayon::ThreadPool {
+  static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+  POOL.get_or_init(|| {
+    rayon::ThreadPoolBuilder::new()
+      .thread_name(|i| format!("wsi-mask-bg-{i}"))
+      .start_handler(|_| lower_priority())
+      .build()
+      .unwrap_or_else(|_| rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a one-thread pool"))
+  })
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+  // SAFETY: plain syscalls on the calling thread; failure leaves it as is.
+  unsafe {
+    let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+    libc::setpriority(libc::PRIO_PROCESS, tid, 5);
+  }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
+/// Runs `f` in `ticket`'s turn on the background pool, then lets the next
+/// ticket go, so a failing update never blocks the ones after it.
+fn in_turn(ticket: &mut Option<Ticket>, f: impl FnOnce() -> Result<(), Error> + Send) -> Result<(), Error> {
   let Some(ticket) = ticket.take() else { return Ok(()) };
   ticket.wait_turn();
-  let result = f();
+  let result = background_pool().install(f);
   drop(ticket);
   result
 }
@@ -103,8 +129,8 @@ impl Task for UpdateTask {
   type JsValue = ();
 
   fn compute(&mut self) -> napi::Result<()> {
-    let (shared, plan, data) = (&self.shared, &self.plan, &self.data);
-    let result = in_turn(&mut self.ticket, || shared.with(|b| b.apply(plan, data.view())));
+    let (shared, plan, data) = (&self.shared, &self.plan, self.data.view());
+    let result = in_turn(&mut self.ticket, || shared.with(|b| b.apply(plan, data)));
     settle(&mut self.failure, result)
   }
 
