@@ -8,7 +8,9 @@ const LABELS = { js: 'native / pure-JS backend', reference: 'native / reference 
 const escape = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export function renderChart(results) {
-  const series = ['js', 'reference'].filter((k) => results.some((e) => (k === 'js' ? e.speedupOverJs : e.speedupOverReference) != null));
+  const series = ['js', 'reference'].filter((k) =>
+    results.some((e) => (k === 'js' ? e.speedupOverJs : e.speedupOverReference) != null),
+  );
   const value = (e, k) => (k === 'js' ? e.speedupOverJs : e.speedupOverReference);
   const max = Math.max(2, ...results.flatMap((e) => series.map((k) => value(e, k) ?? 1)));
   const ticks = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].filter((t) => t <= max * 1.5);
@@ -30,7 +32,9 @@ export function renderChart(results) {
   }
   results.forEach((e, g) => {
     const y0 = 50 + g * groupH;
-    parts.push(`<text x="${left - 10}" y="${y0 + groupH / 2 - 4}" text-anchor="end">${escape(`${e.workload} ${e.title}`)}</text>`);
+    parts.push(
+      `<text x="${left - 10}" y="${y0 + groupH / 2 - 4}" text-anchor="end">${escape(`${e.workload} ${e.title}`)}</text>`,
+    );
     series.forEach((k, i) => {
       const v = value(e, k);
       const y = y0 + i * (barH + 4);
@@ -39,7 +43,9 @@ export function renderChart(results) {
       parts.push(`<text x="${x(v) + 4}" y="${y + barH - 4}">${v.toFixed(v >= 10 ? 0 : 1)}x</text>`);
       const target = TARGETS[e.workload]?.[k];
       if (target) {
-        parts.push(`<line x1="${x(target)}" y1="${y - 2}" x2="${x(target)}" y2="${y + barH + 2}" stroke="#111" stroke-width="2" stroke-dasharray="3,2"/>`);
+        parts.push(
+          `<line x1="${x(target)}" y1="${y - 2}" x2="${x(target)}" y2="${y + barH + 2}" stroke="#111" stroke-width="2" stroke-dasharray="3,2"/>`,
+        );
       }
     });
   });

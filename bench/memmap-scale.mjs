@@ -3,13 +3,18 @@
 //   node bench/memmap-scale.mjs [--extent 56000] [--tile 500] [--dir /path]
 // Needs about 32 GB free in --dir (default: the OS temp directory).
 import { statfsSync } from 'node:fs';
-import { totalmem, tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MaskBuilder } from '../dist/index.mjs';
 import { startRssSampler } from './rss-sampler.mjs';
 
 const { values } = parseArgs({
-  options: { extent: { type: 'string', default: '56000' }, tile: { type: 'string', default: '500' }, dir: { type: 'string' }, batch: { type: 'string', default: '16' } },
+  options: {
+    extent: { type: 'string', default: '56000' },
+    tile: { type: 'string', default: '500' },
+    dir: { type: 'string' },
+    batch: { type: 'string', default: '16' },
+  },
 });
 const extent = Number(values.extent);
 const tile = Number(values.tile);
@@ -24,7 +29,9 @@ const free = (() => {
   const s = statfsSync(dir);
   return s.bavail * s.bsize;
 })();
-console.log(`mask 2 x ${extent} x ${extent} float32 (${(maskBytes / GB).toFixed(1)} GB) + uint16 counter (${(counterBytes / GB).toFixed(1)} GB)`);
+console.log(
+  `mask 2 x ${extent} x ${extent} float32 (${(maskBytes / GB).toFixed(1)} GB) + uint16 counter (${(counterBytes / GB).toFixed(1)} GB)`,
+);
 console.log(`machine RAM ${(totalmem() / GB).toFixed(1)} GB; free in ${dir}: ${(free / GB).toFixed(1)} GB`);
 if (free < (maskBytes + counterBytes) * 1.05) {
   console.error('not enough free disk for this run; pass --dir or a smaller --extent');
@@ -56,7 +63,10 @@ while (done < tiles) {
     coords[2 * i + 1] = (t % grid) * tile;
   }
   data.fill((done % 97) / 97);
-  await builder.updateBatchAsync({ data: data.subarray(0, b * channels * tile * tile), shape: [b, channels, tile, tile] }, { data: coords, shape: [b, 2] });
+  await builder.updateBatchAsync(
+    { data: data.subarray(0, b * channels * tile * tile), shape: [b, channels, tile, tile] },
+    { data: coords, shape: [b, 2] },
+  );
   done += b;
   const now = performance.now();
   if (now - lastReport > 10000) {

@@ -31,12 +31,18 @@ if (!existsSync(join(root, 'dist', 'index.mjs'))) {
 
 // --- The reference: ratiopath in a virtual environment, or numpy alone ---
 function findPython() {
-  const candidates = ['python3.13', 'python3.12', ...['3.13', '3.12'].map((v) => `${process.env.HOME}/.pyenv/versions/${v}/bin/python3`)];
+  const candidates = [
+    'python3.13',
+    'python3.12',
+    ...['3.13', '3.12'].map((v) => `${process.env.HOME}/.pyenv/versions/${v}/bin/python3`),
+  ];
   for (const c of candidates) {
     const r = spawnSync(c, ['-c', 'import sys; print(sys.version_info >= (3, 12))'], { encoding: 'utf8' });
     if (r.status === 0 && r.stdout.trim() === 'True') return c;
   }
-  const pyenv = spawnSync('sh', ['-c', 'ls -d $HOME/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | tail -1'], { encoding: 'utf8' });
+  const pyenv = spawnSync('sh', ['-c', 'ls -d $HOME/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | tail -1'], {
+    encoding: 'utf8',
+  });
   return pyenv.stdout.trim() || null;
 }
 
@@ -56,7 +62,10 @@ function referencePython() {
   }
   if (existsSync(venvPython) && ok(venvPython, 'import numpy')) return { python: venvPython, note: null };
   if (ok('python3', 'import numpy')) {
-    return { python: 'python3', note: 'no Python >= 3.12 for ratiopath: the reference column is numpy doing its per-tile operations' };
+    return {
+      python: 'python3',
+      note: 'no Python >= 3.12 for ratiopath: the reference column is numpy doing its per-tile operations',
+    };
   }
   return { python: null, note: 'no Python with numpy: the reference column is skipped' };
 }
@@ -70,7 +79,9 @@ function bandwidth() {
 
 function runOnce(name, impl, python, extra = []) {
   const [cmd, args] =
-    impl === 'reference' ? [python, [join(here, 'reference', 'reference_bench.py'), name]] : [process.execPath, [join(here, 'workload.mjs'), name, impl, ...extra]];
+    impl === 'reference'
+      ? [python, [join(here, 'reference', 'reference_bench.py'), name]]
+      : [process.execPath, [join(here, 'workload.mjs'), name, impl, ...extra]];
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`${name} ${impl} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
@@ -103,7 +114,9 @@ if (note) console.log(note);
 const impls = ['native', 'js', ...(python ? ['reference'] : [])];
 console.log(`bandwidth (Rust, ${cpus().length} cores):`);
 const bw = bandwidth();
-console.log(`  copy ${bw.copyGBps} GB/s (1 thread), ${bw.copyAllThreadsGBps} GB/s (all); in-place add ${bw.addGBps} / ${bw.addAllThreadsGBps} GB/s`);
+console.log(
+  `  copy ${bw.copyGBps} GB/s (1 thread), ${bw.copyAllThreadsGBps} GB/s (all); in-place add ${bw.addGBps} / ${bw.addAllThreadsGBps} GB/s`,
+);
 
 const results = [];
 for (const name of names) {
@@ -174,7 +187,9 @@ const targets = {
   W4: (e) => [['>= 5x reference', e.speedupOverReference == null || e.speedupOverReference >= 5]],
 };
 for (const e of results) {
-  const checks = (targets[e.workload]?.(e) ?? []).concat([[`peak RSS <= ${e.rssBoundMiB.toFixed(0)} MiB`, e.peakRssMiB.native <= e.rssBoundMiB]]);
+  const checks = (targets[e.workload]?.(e) ?? []).concat([
+    [`peak RSS <= ${e.rssBoundMiB.toFixed(0)} MiB`, e.peakRssMiB.native <= e.rssBoundMiB],
+  ]);
   e.targets = checks.map(([target, met]) => ({ target, met }));
 }
 if (asyncResult) asyncResult.targets = [{ target: 'event-loop delay p99 < 5 ms', met: asyncResult.eventLoopDelayP99Ms < 5 }];
@@ -191,11 +206,17 @@ const lines = [
 ];
 const targetLines = results
   .flatMap((e) => e.targets.map((t) => `- ${e.workload}: ${t.target}: ${t.met ? 'met' : 'MISSED'}`))
-  .concat(asyncResult ? [`- W1 async: event-loop delay p99 ${asyncResult.eventLoopDelayP99Ms.toFixed(2)} ms (< 5 ms: ${asyncResult.targets[0].met ? 'met' : 'MISSED'})`] : []);
+  .concat(
+    asyncResult
+      ? [
+          `- W1 async: event-loop delay p99 ${asyncResult.eventLoopDelayP99Ms.toFixed(2)} ms (< 5 ms: ${asyncResult.targets[0].met ? 'met' : 'MISSED'})`,
+        ]
+      : [],
+  );
 const md = [
   `Benchmark run of ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
   `Medians over ${rounds} rounds; implementations alternate within each round, each run in its own process; ratios are medians of per-round ratios.`,
-  `Reference: ${python ? results[0]?.referenceKind ?? 'reference' : 'skipped'}${note ? ` (${note})` : ''}.`,
+  `Reference: ${python ? (results[0]?.referenceKind ?? 'reference') : 'skipped'}${note ? ` (${note})` : ''}.`,
   `Memory bandwidth (Rust): copy ${bw.copyGBps} GB/s one thread, ${bw.copyAllThreadsGBps} GB/s all threads; in-place add ${bw.addGBps} / ${bw.addAllThreadsGBps} GB/s (bytes read + written).`,
   '',
   ...lines,

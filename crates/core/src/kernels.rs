@@ -351,8 +351,7 @@ mod tests {
 
   #[test]
   fn dense_tile_clipped_and_upscaled() {
-    // tile 4, output 2, stride 4 -> gcd(4, 8) = 4: upscale 1; use tile 4 stride 2
-    // output 2: gcd(4, 4) = 4 -> upscale 1. Use tile 6, out 3, stride 3: gcd(6, 9) = 3, upscale 2.
+    // Tile 6, output 3, stride 3: gcd(6, 9) = 3, so upscale 2.
     let g = Geometry::new(&[6, 6], &[6, 6], &[3, 3], &[3, 3]).unwrap();
     assert_eq!(g.upscale_factor, vec![2, 2]);
     assert_eq!(g.mask_extents, vec![6, 6]);

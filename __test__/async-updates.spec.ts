@@ -1,0 +1,71 @@
+// updateBatchAsync: call order, no races, finalize waits, rejections stay local.
+import { MaskBuilder } from '../src-ts/index';
+
+function batches(n: number) {
+  // Values whose float32 sums depend on the order they are added in.
+  return Array.from({ length: n }, (_, i) => ({
+    batch: {
+      data: Float32Array.from({ length: 4 * 3 * 64 * 64 }, (_, k) => ((k * 31 + i * 17) % 1000) * 1.0001 ** i),
+      shape: [4, 3, 64, 64],
+    },
+    coords: Array.from({ length: 4 }, (_, t) => [((i + t) % 5) * 16, ((i * 3 + t) % 7) * 16]),
+  }));
+}
+const options = { sourceExtents: [160, 192], sourceTileExtent: 64, outputTileExtent: 64, stride: 16, nChannels: 3 } as const;
+
+test('concurrent async updates apply in call order, bit-identical to sync updates', async () => {
+  const work = batches(24);
+  const sync = new MaskBuilder({ ...options });
+  for (const w of work) sync.updateBatch(w.batch, w.coords);
+  const expected = sync.finalize();
+  const b = new MaskBuilder({ ...options });
+  const pending = work.map((w) => b.updateBatchAsync(w.batch, w.coords));
+  expect(b.pending).toBeGreaterThan(0);
+  await Promise.all(pending);
+  const got = b.finalize();
+  expect(Buffer.from(got.mask.data.buffer).equals(Buffer.from(expected.mask.data.buffer))).toBe(true);
+  expect(Array.from(got.overlapCounter.data)).toEqual(Array.from(expected.overlapCounter.data));
+});
+
+test('finalize waits for pending updates; finalizeAsync too', async () => {
+  const work = batches(8);
+  const expected = new MaskBuilder({ ...options });
+  for (const w of work) expected.updateBatch(w.batch, w.coords);
+  const want = Array.from(expected.finalize().mask.data);
+  const a = new MaskBuilder({ ...options });
+  const pa = work.map((w) => a.updateBatchAsync(w.batch, w.coords));
+  expect(Array.from(a.finalize().mask.data)).toEqual(want);
+  await Promise.all(pa);
+  const b = new MaskBuilder({ ...options });
+  for (const w of work) void b.updateBatchAsync(w.batch, w.coords);
+  expect(Array.from((await b.finalizeAsync()).mask.data)).toEqual(want);
+});
+
+test('a rejected batch rejects only its own promise and writes nothing', async () => {
+  const work = batches(3);
+  const b = new MaskBuilder({ ...options, counterDtype: 'uint16' });
+  const first = b.updateBatchAsync(work[0].batch, work[0].coords);
+  const bad = b.updateBatchAsync(work[1].batch, [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [999, 0],
+  ]);
+  const third = b.updateBatchAsync(work[2].batch, work[2].coords);
+  await expect(bad).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_WSI_TILE_OUTSIDE_MASK' });
+  await expect(first).resolves.toBeUndefined();
+  await expect(third).resolves.toBeUndefined();
+  const ref = new MaskBuilder({ ...options });
+  ref.updateBatch(work[0].batch, work[0].coords);
+  ref.updateBatch(work[2].batch, work[2].coords);
+  expect(Array.from(b.finalize().mask.data)).toEqual(Array.from(ref.finalize().mask.data));
+});
+
+test('cleanup with updates pending waits for them', async () => {
+  const work = batches(6);
+  const b = new MaskBuilder({ ...options });
+  const pending = work.map((w) => b.updateBatchAsync(w.batch, w.coords));
+  b.cleanup();
+  expect(b.pending).toBe(0);
+  await expect(Promise.all(pending)).resolves.toBeDefined();
+});
