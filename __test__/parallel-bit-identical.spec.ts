@@ -15,7 +15,10 @@ test.each(['mean', 'max'] as const)(
     const native = new MaskBuilder({ ...options, backend: 'native' });
     const js = new MaskBuilder({ ...options, backend: 'js' });
     let seed = 99;
-    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     for (let i = 0; i < 6; i++) {
       const tiles = 12;
       const data = Float32Array.from({ length: tiles * 2 * 128 * 128 }, () => next() * 10 - 5);

@@ -5,7 +5,7 @@ const TARGETS = { W1: { js: 4, reference: 2 }, W3: { reference: 30 }, W4: { refe
 const COLORS = { js: '#3b7dd8', reference: '#e0873a' };
 const LABELS = { js: 'native / pure-JS backend', reference: 'native / reference (ratiopath)' };
 
-const escape = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+const escapeXml = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export function renderChart(results) {
   const series = ['js', 'reference'].filter((k) =>
@@ -33,7 +33,7 @@ export function renderChart(results) {
   results.forEach((e, g) => {
     const y0 = 50 + g * groupH;
     parts.push(
-      `<text x="${left - 10}" y="${y0 + groupH / 2 - 4}" text-anchor="end">${escape(`${e.workload} ${e.title}`)}</text>`,
+      `<text x="${left - 10}" y="${y0 + groupH / 2 - 4}" text-anchor="end">${escapeXml(`${e.workload} ${e.title}`)}</text>`,
     );
     series.forEach((k, i) => {
       const v = value(e, k);
