@@ -21,7 +21,10 @@ import {
   tempDir,
 } from './helpers/packaging';
 
-/** Published size budget. Measured at 0.1.0: 31 KB packed / 132 KB unpacked (main), 348 KB packed (linux-x64-gnu). */
+/**
+ * Published size budget, with room for the features still to come. Measured
+ * at 0.1.0: main 32.9 KB packed / 134.9 KB unpacked; linux-x64-gnu 348 KB packed.
+ */
 const BUDGET = {
   mainPacked: 96 * 1024,
   mainUnpacked: 384 * 1024,
@@ -124,8 +127,8 @@ test('require() finds the addon in the platform package and builds a mask native
   const { stdout } = node(script, consumer);
   const result = JSON.parse(stdout);
   expect(result).toMatchObject({ ...SMALL_MASK, backend: 'native', secondBackend: 'native', warnings: [] });
-  expect(realpathSync(result.addon)).toBe(
-    realpathSync(join(consumer, 'node_modules', `wsi-mask-builder-${platform}`, `wsi-mask-builder.${platform}.node`)),
+  expect(realpathSync.native(result.addon)).toBe(
+    realpathSync.native(join(consumer, 'node_modules', `wsi-mask-builder-${platform}`, `wsi-mask-builder.${platform}.node`)),
   );
   // The main package ships no addon, so the loader can only have taken the platform package's.
   expect(readdirSync(join(consumer, 'node_modules', 'wsi-mask-builder', 'dist')).filter((f) => f.endsWith('.node'))).toEqual([]);
@@ -218,8 +221,8 @@ builder.updateBatch({ data: new Float32Array(2), shape: [1, 2] });
     throw new Error(`tsc found errors in the consumer:\n${diagnostics.join('\n')}`);
   }
   // Each side resolved through its own `exports` condition.
-  const dist = realpathSync(join(consumer, 'node_modules', 'wsi-mask-builder', 'dist')).replace(/\\/g, '/');
-  const files = listing.split(/\r?\n/).map((l) => l.replace(/\\/g, '/'));
-  expect(files).toContain(`${dist}/index.d.mts`);
-  expect(files).toContain(`${dist}/index.d.ts`);
+  const files = listing.split(/\r?\n/).map((l) => l.trim().replace(/\\/g, '/'));
+  for (const declarations of ['index.d.mts', 'index.d.ts']) {
+    expect(files.filter((f) => f.endsWith(`/node_modules/wsi-mask-builder/dist/${declarations}`))).toHaveLength(1);
+  }
 });
