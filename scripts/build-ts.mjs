@@ -17,6 +17,9 @@ execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 
   stdio: 'inherit',
 });
 
+// The addon is copied too, so dist/ runs from a clone. It is not published:
+// the `files` whitelist in package.json leaves *.node out of the main
+// tarball, whose users get the addon from wsi-mask-builder-<platform>.
 for (const file of readdirSync(src)) {
   if (file === 'binding.js' || file === 'binding.d.ts' || file.endsWith('.node')) copyFileSync(join(src, file), join(dist, file));
 }

@@ -6,7 +6,7 @@
 
 export type { Geometry, StorageFile } from './backend';
 export { ErrorCode, type MaskBuilderError } from './errors';
-export type { BatchInput, CoordsInput, EdgeClippingInput } from './inputs';
+export type { BatchInput, CoordsArray, CoordsInput, EdgeClippingInput } from './inputs';
 export { MaskBuilder, type ResultOf } from './mask-builder';
 export { loadNative as nativeBinding } from './native-backend';
 export type {
