@@ -30,11 +30,17 @@ function chooseBackend(options: ResolvedOptions): Backend {
   if (native) return new NativeBackend(options, native);
   if (!warnedFallback) {
     warnedFallback = true;
-    const reason =
-      nativeLoadError() instanceof Error ? (nativeLoadError() as Error).message.split('\n')[0] : String(nativeLoadError());
-    process.emitWarning(`wsi-mask-builder: no native binary loaded (${reason}); using the pure-JavaScript backend`, {
-      code: 'WSI_MASK_NATIVE_UNAVAILABLE',
-    });
+    // The generated loader's own message is about npm's optional-dependency
+    // bug; the cause it carries says what actually failed.
+    const error = nativeLoadError() as (Error & { cause?: unknown }) | undefined;
+    const cause = error?.cause instanceof Error ? error.cause.message : error?.message;
+    process.emitWarning(
+      `wsi-mask-builder: no native binary for ${process.platform}-${process.arch} could be loaded (${String(cause).split('\n')[0]}); ` +
+        "using the pure-JavaScript backend (pass backend: 'js' to choose it explicitly)",
+      {
+        code: 'WSI_MASK_NATIVE_UNAVAILABLE',
+      },
+    );
   }
   return new JsBackend(options);
 }

@@ -4,6 +4,7 @@
  * no native binary loads, and the home of user-defined strategies.
  */
 
+import { totalmem } from 'node:os';
 import type { Backend, Geometry, StorageFile } from '../backend';
 import { ErrorCode, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
@@ -52,10 +53,11 @@ export class JsBackend implements Backend {
     const shape = [options.nChannels, ...g.maskExtents];
     const counterBytes = options.aggregation === 'mean' ? this.planeLength * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
     const bytes = this.planeLength * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
-    if (options.storage === 'inmemory' && options.maxInMemoryBytes !== undefined && bytes > options.maxInMemoryBytes) {
+    const limit = options.maxInMemoryBytes ?? totalmem();
+    if (options.storage === 'inmemory' && bytes > limit) {
       throw rangeError(
         ErrorCode.MASK_TOO_LARGE,
-        `an in-memory mask of ${options.nChannels} x [${g.maskExtents.join(', ')}] ${options.dtype} needs ${(bytes / 2 ** 30).toFixed(2)} GiB with its counter, more than the ${(options.maxInMemoryBytes / 2 ** 30).toFixed(2)} GiB this machine allows; use storage: 'memmap'`,
+        `an in-memory mask of ${options.nChannels} x [${g.maskExtents.join(', ')}] ${options.dtype} needs ${(bytes / 2 ** 30).toFixed(2)} GiB with its counter, more than the ${(limit / 2 ** 30).toFixed(2)} GiB this machine allows; use storage: 'memmap'`,
       );
     }
     const factory = typeof options.storage === 'function' ? options.storage : InMemory;
