@@ -36,6 +36,9 @@ pub mod codes {
   pub const CLEANED_UP: &str = "ERR_WSI_CLEANED_UP";
   pub const VIEW_TOO_LARGE: &str = "ERR_WSI_VIEW_TOO_LARGE";
   pub const NPY_FORMAT: &str = "ERR_WSI_NPY_FORMAT";
+  pub const IMAGE_TYPE: &str = "ERR_WSI_IMAGE_TYPE";
+  pub const IMAGE_SHAPE: &str = "ERR_WSI_IMAGE_SHAPE";
+  pub const OUTPUT_TOO_LARGE: &str = "ERR_WSI_OUTPUT_TOO_LARGE";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,7 @@ pub mod geometry;
 pub mod kernels;
 pub mod npy;
 pub mod plan;
+pub mod resize;
 pub mod sequencer;
 pub mod storage;
 
@@ -18,3 +19,4 @@ pub use element::{CounterDtype, Dtype};
 pub use error::{Error, ErrorKind, Result};
 pub use geometry::Geometry;
 pub use plan::{BatchPlan, Coords, EdgeClipping};
+pub use resize::{MaskPlanes, ResizeGeometry, ResizeKernel, SourceResize};
