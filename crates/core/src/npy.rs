@@ -413,7 +413,7 @@ mod tests {
     let dict = b"{'descr': '<i8', 'fortran_order': False, 'shape': (10, 2), }";
     let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
     let mut header = dict.to_vec();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
       header.push(b' ');
     }
     header.push(b'\n');

@@ -94,7 +94,7 @@ impl<E: Pod> Array<E> {
   pub fn new(region: Arc<Region>, byte_offset: usize, len: usize) -> Result<Self> {
     let size = std::mem::size_of::<E>();
     let fits = len.checked_mul(size).and_then(|b| b.checked_add(byte_offset)).is_some_and(|end| end <= region.len());
-    let aligned = (region.ptr as usize + byte_offset) % std::mem::align_of::<E>() == 0;
+    let aligned = (region.ptr as usize + byte_offset).is_multiple_of(std::mem::align_of::<E>());
     if !fits || !aligned {
       return Err(Error::range(crate::error::codes::NPY_FORMAT, "the array does not fit its mapping".to_string()));
     }
