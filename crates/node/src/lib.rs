@@ -9,7 +9,9 @@
 mod errors;
 mod mask_builder;
 mod options;
+mod resize;
 mod update_task;
 mod views;
 
 pub use mask_builder::NativeMaskBuilder;
+pub use resize::{resize_to_source, resize_to_source_file, NativeResizeGeometry};
