@@ -836,3 +836,5 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeMaskBuilder = nativeBinding.NativeMaskBuilder
+module.exports.resizeToSource = nativeBinding.resizeToSource
+module.exports.resizeToSourceFile = nativeBinding.resizeToSourceFile
