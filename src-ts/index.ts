@@ -6,11 +6,35 @@
 
 export type { Geometry } from './backend';
 export { ErrorCode, type MaskBuilderError } from './errors';
+export {
+  type ColorizeOptions,
+  type ColormapName,
+  colorize,
+  colormapTable,
+  type EncodedImage,
+  type EncodeOptions,
+  type ImageFormat,
+  type ImageOptions,
+  type MaskLayout,
+  type OverlayOptions,
+  overlay,
+  type RgbImage,
+  toImage,
+  writeImage,
+} from './image';
 export type { BatchInput, CoordsInput, EdgeClippingInput } from './inputs';
 export { MaskBuilder, type ResultOf } from './mask-builder';
 export { loadNative as nativeBinding } from './native-backend';
 export type { ArrayDtype, CounterArray, CounterDtype, FloatArray, FloatDtype, NdArray, NumericArray } from './ndarray';
 export type { BackendName, MaskBuilderOptions } from './options';
+export {
+  type ResizedFile,
+  type ResizedImage,
+  type ResizeGeometry,
+  type ResizeKernel,
+  type ResizeOptions,
+  resizeToSource,
+} from './resize';
 export {
   Aggregator,
   type AggregatorClass,
