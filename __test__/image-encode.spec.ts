@@ -36,19 +36,19 @@ test('without a filename the encoded bytes are returned', async () => {
 });
 
 test('a TIFF is tiled, deflated and pyramidal, with the resolution from mpp', async () => {
-  const big = { data: smooth(1, 1200, 2000), shape: [1200, 2000] };
+  const big = { data: smooth(1, 600, 1000), shape: [600, 1000] };
   const filename = join(dir, 'heat.tiff');
-  const result = await toImage(big, { filename, tileSize: 256, mpp: 0.5 });
+  const result = await toImage(big, { filename, tileSize: 128, mpp: 0.5 });
   expect(result.format).toBe('tiff');
   const directories = tiffDirectories(readFileSync(filename));
-  // 2000 x 1200, halved until a level fits in one 256 px tile: 1000, 500, 250.
+  // 1000 x 600, halved until a level fits in one 128 px tile: 500, 250, 125.
   expect(directories.map((d) => [d.tags.get(TAG.ImageWidth), d.tags.get(TAG.ImageLength)])).toEqual([
-    [2000, 1200],
     [1000, 600],
     [500, 300],
     [250, 150],
+    [125, 75],
   ]);
-  for (const d of directories) expect([d.tags.get(TAG.TileWidth), d.tags.get(TAG.TileLength)]).toEqual([256, 256]);
+  for (const d of directories) expect([d.tags.get(TAG.TileWidth), d.tags.get(TAG.TileLength)]).toEqual([128, 128]);
   const meta = await sharp(filename).metadata();
   expect(meta.pages).toBe(4);
   // 0.5 microns per pixel = 20000 pixels per centimetre.
@@ -56,6 +56,15 @@ test('a TIFF is tiled, deflated and pyramidal, with the resolution from mpp', as
   expect(meta.density).toBeCloseTo(20000 * 2.54, 0);
   const { data } = await decode(filename);
   expect(Buffer.from(data).equals(Buffer.from(colorize(big).data))).toBe(true);
+});
+
+test('without a format or extension, masks wider than 16384 px become TIFF and smaller ones PNG', async () => {
+  const wide = { data: new Float32Array(2 * 16385), shape: [2, 16385] };
+  const large = await toImage(wide, { filename: join(dir, 'wide-heatmap'), tileSize: 256 });
+  expect(large.format).toBe('tiff');
+  expect((await sharp(join(dir, 'wide-heatmap')).metadata()).format).toBe('tiff');
+  expect((await toImage({ data: new Float32Array(2 * 16384), shape: [2, 16384] })).format).toBe('png');
+  expect((await toImage(wide, { filename: join(dir, 'wide.png') })).format).toBe('png');
 });
 
 test('pyramid: false writes a single tiled level', async () => {

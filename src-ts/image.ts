@@ -45,7 +45,10 @@ export interface OverlayOptions extends ColorizeOptions {
 export interface EncodeOptions {
   /** Write here; without it the encoded bytes are returned. */
   filename?: string;
-  /** Default: from the filename's extension (`.tif`/`.tiff` -> `'tiff'`), else `'png'`. */
+  /**
+   * Default: from the filename's extension (`.png`, `.tif`/`.tiff`); otherwise `'png'` for images up to
+   * 16384 px a side and `'tiff'` (tiled, pyramidal) for larger ones.
+   */
   format?: ImageFormat;
   /** TIFF only: tiled with a multi-resolution pyramid, for QuPath and OpenSeadragon. Default true. */
   pyramid?: boolean;
@@ -309,7 +312,21 @@ export function loadSharp(): typeof SharpModule {
   return sharpModule;
 }
 
-function resolveEncode(o: Record<string, unknown>): {
+/** Images with a side above this default to TIFF: browsers and most PNG viewers give up beyond it. */
+const LARGE_IMAGE_EDGE = 16384;
+
+function defaultFormat(filename: unknown, height: number, width: number): ImageFormat {
+  const ext = typeof filename === 'string' ? extname(filename).toLowerCase() : '';
+  if (ext === '.png') return 'png';
+  if (ext === '.tif' || ext === '.tiff') return 'tiff';
+  return Math.max(height, width) > LARGE_IMAGE_EDGE ? 'tiff' : 'png';
+}
+
+function resolveEncode(
+  o: Record<string, unknown>,
+  height: number,
+  width: number,
+): {
   format: ImageFormat;
   pyramid: boolean;
   tileSize: number;
@@ -319,8 +336,7 @@ function resolveEncode(o: Record<string, unknown>): {
   if (filename !== undefined && (typeof filename !== 'string' || filename.length === 0)) {
     throw typeError(ErrorCode.OPTION_TYPE, `filename must be a non-empty string; received ${describe(filename)}`);
   }
-  const ext = typeof filename === 'string' ? extname(filename).toLowerCase() : '';
-  const format = o.format ?? (ext === '.tif' || ext === '.tiff' ? 'tiff' : 'png');
+  const format = o.format ?? defaultFormat(filename, height, width);
   if (format !== 'png' && format !== 'tiff') {
     throw typeError(ErrorCode.OPTION_TYPE, `format must be 'png' or 'tiff'; received ${describe(format)}`);
   }
@@ -355,8 +371,8 @@ function resolveEncode(o: Record<string, unknown>): {
 const ENCODE_OPTIONS = ['filename', 'format', 'pyramid', 'tileSize', 'mpp'] as const;
 
 async function encode(rgb: RgbImage, o: Record<string, unknown>): Promise<EncodedImage> {
-  const { format, pyramid, tileSize, mpp } = resolveEncode(o);
   const [height, width] = rgb.shape;
+  const { format, pyramid, tileSize, mpp } = resolveEncode(o, height, width);
   const sharp = loadSharp();
   const pipeline = sharp(rgb.data, { raw: { width, height, channels: 3 }, limitInputPixels: false });
   const encoder =
@@ -382,14 +398,16 @@ async function encode(rgb: RgbImage, o: Record<string, unknown>): Promise<Encode
 }
 
 /**
- * Writes a heatmap of one channel of `mask`: PNG, or tiled pyramidal TIFF
- * (deflate, BigTIFF when large) that QuPath and OpenSeadragon open. Returns
+ * Writes a heatmap of one channel of `mask`: PNG for small masks, tiled
+ * pyramidal TIFF (deflate, BigTIFF when large) that QuPath and OpenSeadragon
+ * open for large ones or `.tif` names. Returns
  * the encoded bytes when no `filename` is given. Needs sharp.
  */
 export async function toImage(mask: unknown, options?: ImageOptions): Promise<EncodedImage> {
   const o = optionsObject(options);
   checkKnown(o, [...COLORIZE_OPTIONS, ...ENCODE_OPTIONS]);
-  resolveEncode(o);
+  // Refuse bad encoding options before the coloring work.
+  resolveEncode(o, 1, 1);
   const { channel, colormap, range, layout } = o as ColorizeOptions;
   const rgb = colorize(mask, { channel, colormap, range, layout });
   return encode(rgb, o);
