@@ -39,7 +39,7 @@ function program(): Command {
     .option('--output-tile <O>', 'model output tile extent (default: from the shape of --tiles)', positiveList)
     .addOption(new Option('--agg <aggregation>', 'how overlapping tiles merge').choices(['mean', 'max']).default('mean'))
     .option('--clip <N>', 'output-tile pixels to drop at every tile edge (N, or START,END)', nonNegativeList)
-    .option('--memmap', 'accumulate in a memory-mapped NPY file (the output) instead of RAM')
+    .option('--memmap', 'accumulate in a memory-mapped NPY file, the output (which must not exist), instead of RAM')
     .option('--batch-size <B>', 'tiles read and applied at a time', positiveInteger, 512)
     .option('--progress', 'show the progress bar even when stderr is not a terminal')
     .option('--no-progress', 'never show the progress bar')

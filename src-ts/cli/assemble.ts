@@ -64,6 +64,9 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
     if (outputTile.some((e, d) => e !== fromTiles[d])) {
       throw new Error(`--output-tile ${outputTile.join(',')} does not match the tiles of ${o.tiles} (${fromTiles.join(',')})`);
     }
+    // Memmap storage (its options are those of MaskBuilder on main: storage 'memmap' with filename) writes the mask
+    // straight into the output file, which must not exist yet.
+    const memmap: object = o.memmap ? { storage: 'memmap', filename: o.output } : {};
     const builder = new MaskBuilder({
       sourceExtents: o.source,
       sourceTileExtent: perDimension('--tile', o.tile, ndim),
@@ -73,7 +76,7 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
       aggregation: o.agg,
       dtype: tiles.dtype,
       ...(o.backend ? { backend: o.backend } : {}),
-      ...(o.memmap ? { storage: 'memmap' as never, storageOptions: { filename: o.output } } : {}),
+      ...memmap,
     });
     try {
       const clipping = edgeClipping(o.clip, ndim);
