@@ -2,7 +2,7 @@
 // generated napi loader and the native addon beside it, and writes the ESM
 // entry that re-exports the CommonJS build (one instance of every class).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,4 +39,6 @@ writeFileSync(
   "export * from './index.js';\nimport * as all from './index.js';\nexport default all;\n",
 );
 if (!existsSync(join(dist, 'index.d.ts'))) throw new Error('tsc did not emit dist/index.d.ts');
+// The command-line tool (package.json "bin") runs directly.
+chmodSync(join(dist, 'cli.js'), 0o755);
 console.log(`dist/: CommonJS, ESM (${names.length} exports) and types`);

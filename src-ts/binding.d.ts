@@ -130,3 +130,25 @@ export interface NativeGeometry {
   maskStride: Array<number>
   upscaleFactor: Array<number>
 }
+
+/** Extents of a resize, `[y, x]` each, validated by the facade. */
+export interface NativeResizeGeometry {
+  maskExtents: Array<number>
+  /** Source pixels the mask covers (at least `sourceExtents`). */
+  span: Array<number>
+  /** The output is cropped to this. */
+  sourceExtents: Array<number>
+}
+
+/**
+ * Resizes `image` (`[C, H_mask, W_mask]`, float32 or float64) to source
+ * resolution into `output` (`[H_source, W_source, C]` float32), cropping
+ * the span to `sourceExtents`.
+ */
+export declare function resizeToSource(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, output: Float32Array): void
+
+/**
+ * Like `resizeToSource`, but streams the result into a new NPY file
+ * (`<f4`, `[H_source, W_source, C]`) band by band, with bounded memory.
+ */
+export declare function resizeToSourceFile(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, filename: string, npyVersion: 1 | 2 | 3): void

@@ -29,6 +29,16 @@ export const ErrorCode = {
   NPY_FORMAT: 'ERR_WSI_NPY_FORMAT',
   /** A bad readRegion window or channel. */
   REGION: 'ERR_WSI_REGION',
+  /** An image argument that is not `{ data: Float32Array | Float64Array, shape }`. */
+  IMAGE_TYPE: 'ERR_WSI_IMAGE_TYPE',
+  /** An image whose shape does not match the data or the geometry. */
+  IMAGE_SHAPE: 'ERR_WSI_IMAGE_SHAPE',
+  /** A result too large for one typed array; stream it into a file instead. */
+  OUTPUT_TOO_LARGE: 'ERR_WSI_OUTPUT_TOO_LARGE',
+  /** A feature that needs the native addon, which did not load. */
+  NATIVE_UNAVAILABLE: 'ERR_WSI_NATIVE_UNAVAILABLE',
+  /** Image encoding needs the optional dependency sharp, which is not installed. */
+  SHARP_MISSING: 'ERR_WSI_SHARP_MISSING',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -6,6 +6,22 @@
 
 export type { Geometry, StorageFile } from './backend';
 export { ErrorCode, type MaskBuilderError } from './errors';
+export {
+  type ColorizeOptions,
+  type ColormapName,
+  colorize,
+  colormapTable,
+  type EncodedImage,
+  type EncodeOptions,
+  type ImageFormat,
+  type ImageOptions,
+  type MaskLayout,
+  type OverlayOptions,
+  overlay,
+  type RgbImage,
+  toImage,
+  writeImage,
+} from './image';
 export type { BatchInput, CoordsArray, CoordsInput, EdgeClippingInput } from './inputs';
 export { MaskBuilder, type ResultOf } from './mask-builder';
 export { loadNative as nativeBinding } from './native-backend';
@@ -22,6 +38,14 @@ export type {
 export { type NpyHeader, parseNpyHeader, readNpy, writeNpy } from './npy';
 export { type MappedNpy, openNpy } from './npy-map';
 export type { BackendName, MaskBuilderOptions } from './options';
+export {
+  type ResizedFile,
+  type ResizedImage,
+  type ResizeGeometry,
+  type ResizeKernel,
+  type ResizeOptions,
+  resizeToSource,
+} from './resize';
 export {
   Aggregator,
   type AggregatorClass,

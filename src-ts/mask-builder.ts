@@ -7,6 +7,7 @@ import { JsBackend } from './js/js-backend';
 import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
 import type { CounterArray, FloatArray, NdArray } from './ndarray';
 import { type MaskBuilderOptions, type ResolvedOptions, resolveOptions } from './options';
+import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
 import type { AggregatorClass, MaxAggregator, MeanAggregator, MeanResult } from './strategies';
 
 /** What `finalize()` returns for an aggregation option. */
@@ -249,6 +250,19 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
       });
     }
     return this.#finalizing;
+  }
+
+  /**
+   * A 2-D mask `image` (`{ data, shape: [C, ...maskExtents] }`, e.g. the
+   * finalized mask) at source resolution, `[H, W, C]`: each mask pixel covers
+   * `span / maskExtents` source pixels, and the result is cropped to
+   * `sourceExtents`. See `resizeToSource` for the options.
+   */
+  resizeToSource(image: unknown, options: ResizeOptions & { filename: string }): ResizedFile;
+  resizeToSource(image: unknown, options?: ResizeOptions): ResizedImage;
+  resizeToSource(image: unknown, options?: ResizeOptions): ResizedImage | ResizedFile {
+    const g = this.#backend.geometry;
+    return resizeToSource(image, { sourceExtents: g.sourceExtents, maskExtents: g.maskExtents, span: g.span }, options);
   }
 
   /**

@@ -38,6 +38,9 @@ pub mod codes {
   pub const NPY_FORMAT: &str = "ERR_WSI_NPY_FORMAT";
   pub const REGION: &str = "ERR_WSI_REGION";
   pub const STORAGE: &str = "ERR_WSI_STORAGE";
+  pub const IMAGE_TYPE: &str = "ERR_WSI_IMAGE_TYPE";
+  pub const IMAGE_SHAPE: &str = "ERR_WSI_IMAGE_SHAPE";
+  pub const OUTPUT_TOO_LARGE: &str = "ERR_WSI_OUTPUT_TOO_LARGE";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ pub mod kernels;
 pub mod memmap;
 pub mod npy;
 pub mod plan;
+pub mod resize;
 pub mod sequencer;
 pub mod storage;
 
@@ -19,3 +20,4 @@ pub use element::{CounterDtype, Dtype};
 pub use error::{Error, ErrorKind, Result};
 pub use geometry::Geometry;
 pub use plan::{BatchPlan, Coords, EdgeClipping};
+pub use resize::{MaskPlanes, ResizeGeometry, ResizeKernel, SourceResize};

@@ -10,8 +10,10 @@ mod errors;
 mod mask_builder;
 mod npy_file;
 mod options;
+mod resize;
 mod update_task;
 mod views;
 
 pub use mask_builder::NativeMaskBuilder;
 pub use npy_file::NativeNpyFile;
+pub use resize::{resize_to_source, resize_to_source_file, NativeResizeGeometry};

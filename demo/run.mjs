@@ -1,0 +1,126 @@
+// `npm run demo`: the package's main job end to end, with nothing to download.
+// A synthetic slide is tiled with overlap, a small model scores every tile
+// (two scalars per tile and a dense map per tile), the tiles are assembled
+// into masks with mean and max, the masks are brought back to slide
+// resolution, and demo-output/ gets the mask NPY files, heatmaps and an overlay.
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runModel } from './model.mjs';
+import { synthesizeSlide } from './slide.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const { MaskBuilder, overlay, toImage, writeImage } = require(join(root, 'dist', 'index.js'));
+const { writeNpy } = require(join(root, 'dist', 'npy.js'));
+
+const SLIDE = [3000, 4000]; // [height, width]
+const TILE = 128;
+const STRIDE = 64; // half a tile of overlap
+const REDUCE = 4; // the dense output is a quarter of the tile's resolution
+const BATCH = 256;
+const out = join(root, 'demo-output');
+mkdirSync(out, { recursive: true });
+
+const seconds = (start) => (performance.now() - start) / 1000;
+const timings = {};
+
+let t = performance.now();
+const slide = synthesizeSlide(...SLIDE);
+timings.slide = seconds(t);
+
+const common = { sourceExtents: SLIDE, sourceTileExtent: TILE, stride: STRIDE };
+const builders = {
+  scalarMean: new MaskBuilder({ ...common, outputTileExtent: 1, nChannels: 2, aggregation: 'mean' }),
+  scalarMax: new MaskBuilder({ ...common, outputTileExtent: 1, nChannels: 2, aggregation: 'max' }),
+  denseMean: new MaskBuilder({ ...common, outputTileExtent: TILE / REDUCE, nChannels: 1, aggregation: 'mean' }),
+  denseMax: new MaskBuilder({ ...common, outputTileExtent: TILE / REDUCE, nChannels: 1, aggregation: 'max' }),
+};
+const span = builders.scalarMean.span;
+
+// Tile origins over the grid's span (it reaches past the slide's far edges).
+const origins = [];
+for (let y = 0; y + TILE <= span[0]; y += STRIDE) for (let x = 0; x + TILE <= span[1]; x += STRIDE) origins.push([y, x]);
+
+const out2 = (TILE / REDUCE) ** 2;
+let modelSeconds = 0;
+let assemblySeconds = 0;
+for (let first = 0; first < origins.length; first += BATCH) {
+  const batch = origins.slice(first, first + BATCH);
+  const scores = new Float32Array(batch.length * 2);
+  const dense = new Float32Array(batch.length * out2);
+  t = performance.now();
+  for (const [i, [y, x]] of batch.entries()) runModel(slide, y, x, TILE, REDUCE, scores, dense, i);
+  modelSeconds += seconds(t);
+  const coords = { data: Int32Array.from(batch.flat()), shape: [batch.length, 2] };
+  t = performance.now();
+  builders.scalarMean.updateBatch({ data: scores, shape: [batch.length, 2] }, coords);
+  builders.scalarMax.updateBatch({ data: scores, shape: [batch.length, 2] }, coords);
+  builders.denseMean.updateBatch({ data: dense, shape: [batch.length, 1, TILE / REDUCE, TILE / REDUCE] }, coords);
+  builders.denseMax.updateBatch({ data: dense, shape: [batch.length, 1, TILE / REDUCE, TILE / REDUCE] }, coords);
+  assemblySeconds += seconds(t);
+}
+t = performance.now();
+const masks = {
+  scalarMean: builders.scalarMean.finalize().mask,
+  scalarMax: builders.scalarMax.finalize(),
+  denseMean: builders.denseMean.finalize().mask,
+  denseMax: builders.denseMax.finalize(),
+};
+assemblySeconds += seconds(t);
+
+t = performance.now();
+writeNpy(join(out, 'tile-scores-mean.npy'), masks.scalarMean);
+writeNpy(join(out, 'tile-scores-max.npy'), masks.scalarMax);
+writeNpy(join(out, 'nuclei-density-mean.npy'), masks.denseMean);
+writeNpy(join(out, 'nuclei-density-max.npy'), masks.denseMax);
+timings.npy = seconds(t);
+
+// Back to slide resolution: in memory for the overlay, and streamed into an NPY file.
+t = performance.now();
+const tileScores = builders.scalarMean.resizeToSource(masks.scalarMean, { kernel: 'cubic' });
+const densityAtSource = builders.denseMean.resizeToSource(masks.denseMean);
+timings.resize = seconds(t);
+t = performance.now();
+builders.denseMax.resizeToSource(masks.denseMax, { kernel: 'bilinear', filename: join(out, 'nuclei-density-max-at-source.npy') });
+timings.resizeToFile = seconds(t);
+
+t = performance.now();
+const images = [
+  toImage(masks.denseMean, { filename: join(out, 'nuclei-density-mean.png'), colormap: 'magma', range: [0, 0.3] }),
+  toImage(masks.denseMax, { filename: join(out, 'nuclei-density-max.png'), colormap: 'magma', range: [0, 0.3] }),
+  toImage(masks.scalarMax, { filename: join(out, 'tumor-max.png'), channel: 1, range: [0, 1] }),
+  toImage(tileScores, { filename: join(out, 'tumor-at-source.png'), layout: 'hwc', channel: 1, range: [0, 1] }),
+  writeImage(slide, { filename: join(out, 'slide.png') }),
+];
+// Tumor probability over the slide, where it is above 0.2.
+const blended = overlay(slide, tileScores, { channel: 1, range: [0, 1], opacity: 0.55, threshold: 0.2 });
+images.push(writeImage(blended, { filename: join(out, 'overlay.png') }));
+await Promise.all(images);
+// A small copy of the overlay for the README.
+const sharp = require('sharp');
+await sharp(blended.data, { raw: { width: SLIDE[1], height: SLIDE[0], channels: 3 } })
+  .resize({ width: 800 })
+  .png({ palette: true, colours: 128 })
+  .toFile(join(out, 'overlay-preview.png'));
+timings.images = seconds(t);
+for (const b of Object.values(builders)) b.cleanup();
+
+const shape = (a) => `[${a.shape.join(', ')}]`;
+console.log(`wsi-mask-builder demo (${builders.scalarMean.backend} backend)`);
+console.log(`  slide         ${SLIDE[0]} x ${SLIDE[1]} RGB, synthesized in ${timings.slide.toFixed(2)} s`);
+console.log(`  tiles         ${origins.length} of ${TILE} px every ${STRIDE} px (span ${span.join(' x ')})`);
+console.log(`  model         ${modelSeconds.toFixed(2)} s (${(origins.length / modelSeconds).toFixed(0)} tiles/s)`);
+console.log(
+  `  assembly      4 masks in ${assemblySeconds.toFixed(3)} s (${((4 * origins.length) / assemblySeconds).toFixed(0)} tiles/s)`,
+);
+console.log(
+  `  scalar masks  mean ${shape(masks.scalarMean)}, max ${shape(masks.scalarMax)} (tissue fraction, tumor probability)`,
+);
+console.log(`  dense masks   mean ${shape(masks.denseMean)}, max ${shape(masks.denseMax)} (nuclei density)`);
+console.log(
+  `  at source     ${shape(tileScores)} and ${shape(densityAtSource)} in ${timings.resize.toFixed(2)} s; streamed to NPY in ${timings.resizeToFile.toFixed(2)} s`,
+);
+console.log(`  images        ${timings.images.toFixed(2)} s`);
+console.log(`  output        ${out}/`);

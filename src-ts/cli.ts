@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * `wsi-mask-builder`: the command-line tool. Commands: `assemble` (a mask from
+ * tile predictions saved as NPY), `render` (a heatmap image of a mask) and
+ * `info` (what an NPY file holds). Any failure is one line on stderr and exit
+ * code 1.
+ */
+
+import { Command, Option } from 'commander';
+import { nonNegativeInteger, nonNegativeList, positiveInteger, positiveList, positiveNumber, range } from './cli/args';
+import { assemble } from './cli/assemble';
+import { formatInfo, npyInfo } from './cli/info';
+import { render } from './cli/render';
+
+const NAME = 'wsi-mask-builder';
+
+function fail(error: unknown): never {
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  const code = (error as { code?: unknown })?.code;
+  process.stderr.write(`${NAME}: ${message}${typeof code === 'string' && !message.includes(code) ? ` [${code}]` : ''}\n`);
+  process.exit(1);
+}
+
+function program(): Command {
+  const cli = new Command(NAME)
+    .description('Assemble whole-slide image masks from per-tile model outputs, render them, and inspect NPY files.')
+    .version(require('../package.json').version)
+    .showSuggestionAfterError(false)
+    .configureOutput({ outputError: (text, write) => write(`${NAME}: ${text.replace(/^error: /, '')}`) });
+
+  cli
+    .command('assemble')
+    .description('Assemble a mask from tile predictions (NPY [N, C] or [N, C, ...out]) and tile coordinates (NPY [N, 2]).')
+    .requiredOption('--tiles <file>', 'predictions, one row per tile: [N, C] or [N, C, out_y, out_x] float32/float64')
+    .requiredOption('--coords <file>', 'top-left [y, x] of each tile in slide pixels, [N, 2] int32/int64/float64')
+    .requiredOption('--source <H,W>', 'slide extents in pixels', positiveList)
+    .requiredOption('--tile <T>', 'model input tile extent in slide pixels (T or Ty,Tx)', positiveList)
+    .requiredOption('--stride <S>', 'distance between tiles in slide pixels (S or Sy,Sx)', positiveList)
+    .option('--output-tile <O>', 'model output tile extent (default: from the shape of --tiles)', positiveList)
+    .addOption(new Option('--agg <aggregation>', 'how overlapping tiles merge').choices(['mean', 'max']).default('mean'))
+    .option('--clip <N>', 'output-tile pixels to drop at every tile edge (N, or START,END)', nonNegativeList)
+    .option('--memmap', 'accumulate in a memory-mapped NPY file, the output (which must not exist), instead of RAM')
+    .option('--batch-size <B>', 'tiles read and applied at a time', positiveInteger, 512)
+    .option('--progress', 'show the progress bar even when stderr is not a terminal')
+    .option('--no-progress', 'never show the progress bar')
+    .addOption(new Option('--backend <name>', 'native (default) or the pure-JavaScript backend').choices(['native', 'js']))
+    .requiredOption('-o, --output <file>', 'mask NPY file to write, [C, H_mask, W_mask]')
+    .action(async (o) => {
+      const summary = await assemble({ ...o, clip: o.clip, outputTile: o.outputTile });
+      const rate = summary.seconds > 0 ? summary.tiles / summary.seconds : summary.tiles;
+      process.stdout.write(
+        `assembled ${summary.tiles} tiles in ${summary.seconds.toFixed(2)} s (${rate.toFixed(0)} tiles/s): ` +
+          `mask [${summary.shape.join(', ')}] ${summary.dtype} -> ${o.output}\n`,
+      );
+    });
+
+  cli
+    .command('render')
+    .description('Write a heatmap of one channel of a mask NPY file: PNG, or tiled pyramidal TIFF for viewers.')
+    .argument('<mask>', 'mask NPY file, [C, H, W] (or [H, W, C] with --layout hwc, or [H, W])')
+    .requiredOption('-o, --output <file>', 'image to write (.png, .tif or .tiff)')
+    .option('--channel <c>', 'channel to render', nonNegativeInteger, 0)
+    .addOption(new Option('--colormap <name>', 'colormap').choices(['viridis', 'magma', 'gray']).default('viridis'))
+    .option('--range <low,high>', 'values at the ends of the colormap (default: the channel minimum and maximum)', range)
+    .addOption(new Option('--format <format>', 'image format (default: from the extension)').choices(['png', 'tiff']))
+    .option('--no-pyramid', 'TIFF: write only the full-resolution level')
+    .option('--tile-size <px>', 'TIFF tile edge', positiveInteger, 512)
+    .option('--mpp <microns>', 'TIFF: microns per pixel, recorded as the resolution', positiveNumber)
+    .addOption(new Option('--layout <layout>', 'axis order of a 3-D mask').choices(['chw', 'hwc']))
+    .action(async (mask, o) => {
+      const image = await render(mask, o);
+      process.stdout.write(
+        `wrote ${image.width} x ${image.height} ${image.format} heatmap of channel ${o.channel} -> ${o.output}\n`,
+      );
+    });
+
+  cli
+    .command('info')
+    .description('Print the shape, dtype, NPY version and per-channel min/max/mean of an NPY file.')
+    .argument('<file>', 'NPY file')
+    .addOption(
+      new Option('--channel-axis <axis>', 'channel axis of a 3-D array (default: the shorter of first and last)').choices([
+        'first',
+        'last',
+      ]),
+    )
+    .action((file, o) => {
+      process.stdout.write(`${formatInfo(npyInfo(file, o.channelAxis))}\n`);
+    });
+
+  return cli;
+}
+
+program()
+  .parseAsync(process.argv)
+  .catch((error) => fail(error));
