@@ -8,7 +8,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { extname } from 'node:path';
 import { COLORMAP_HEX } from './colormaps';
-import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
+import { describe, ErrorCode, list, rangeError, typeError } from './errors';
 import { type FloatImage, floatImage } from './image-input';
 import { loadSharp } from './sharp-loader';
 
