@@ -10,7 +10,7 @@ export type { BatchInput, CoordsInput, EdgeClippingInput } from './inputs';
 export { MaskBuilder, type ResultOf } from './mask-builder';
 export { loadNative as nativeBinding } from './native-backend';
 export type { ArrayDtype, CounterArray, CounterDtype, FloatArray, FloatDtype, NdArray, NumericArray } from './ndarray';
-export type { BackendName, MaskBuilderOptions } from './options';
+export type { BackendName, MaskBuilderOptions, UpdateAsyncOptions } from './options';
 export {
   Aggregator,
   type AggregatorClass,

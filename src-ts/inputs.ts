@@ -41,7 +41,18 @@ export interface Clipping {
 }
 
 const isSharedBuffer = (b: ArrayBufferLike) => typeof SharedArrayBuffer !== 'undefined' && b instanceof SharedArrayBuffer;
-const isDetached = (b: ArrayBufferLike) => (b as ArrayBuffer & { detached?: boolean }).detached === true;
+/** `ArrayBuffer.prototype.detached` where the runtime has it (Node 22+); else a view on a detached buffer cannot be made. */
+function isDetached(b: ArrayBufferLike): boolean {
+  const flag = (b as ArrayBuffer & { detached?: boolean }).detached;
+  if (flag !== undefined) return flag;
+  if (b.byteLength !== 0) return false;
+  try {
+    new Uint8Array(b, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 function checkBuffer(name: string, data: ArrayBufferView): void {
   if (isSharedBuffer(data.buffer)) {
@@ -97,10 +108,11 @@ export function normalizeBatch(batch: unknown, dtype: FloatDtype): Batch {
   return { data, shape };
 }
 
-export function normalizeCoords(coords: unknown): CoordsTable {
+/** Coordinates as a `[B, N]` table; `ndim` gives an empty list (no tiles) its N. */
+export function normalizeCoords(coords: unknown, ndim: number): CoordsTable {
   if (Array.isArray(coords)) {
     const rows = coords.length;
-    const n = rows > 0 && coords[0] != null ? (coords[0] as ArrayLike<unknown>).length : 0;
+    const n = rows > 0 && coords[0] != null ? (coords[0] as ArrayLike<unknown>).length : ndim;
     const data = new Float64Array(rows * n);
     coords.forEach((row: unknown, t: number) => {
       if (row === null || typeof row !== 'object' || typeof (row as ArrayLike<unknown>).length !== 'number') {
@@ -180,9 +192,11 @@ export function normalizeEdgeClipping(clip: unknown, ndim: number): Clipping {
   }
   const items = Array.from(clip as ArrayLike<unknown>);
   if (items.length !== ndim) {
+    // With one dimension, [start, end] would read as two dimensions: ask for [[start, end]].
+    const hint = ndim === 1 && items.length === 2 ? ' (for [start, end] on the single dimension write [[start, end]])' : '';
     throw rangeError(
       ErrorCode.EDGE_CLIPPING,
-      `edgeClipping must give ${ndim} entries (one per spatial dimension); received ${items.length}: ${describe(clip)}`,
+      `edgeClipping must give ${ndim} entries (one per spatial dimension)${hint}; received ${items.length}: ${describe(clip)}`,
     );
   }
   const start: number[] = [];
@@ -204,4 +218,25 @@ export function normalizeEdgeClipping(clip: unknown, ndim: number): Clipping {
     end.push(clipValue(pair[1], `[${d}][1]`));
   });
   return { start, end };
+}
+
+/**
+ * Moves `data`'s whole ArrayBuffer into a new one that only the builder
+ * holds (no copy), so nothing can detach or free it while an update reads
+ * it; `data` itself reads as empty afterwards.
+ */
+export function takeBuffer(data: FloatArray): FloatArray {
+  // Read before the transfer: a detached view reports offset and length 0.
+  const { byteOffset, length } = data;
+  let moved: ArrayBuffer;
+  try {
+    moved = structuredClone(data.buffer as ArrayBuffer, { transfer: [data.buffer as ArrayBuffer] });
+  } catch (e) {
+    throw typeError(
+      ErrorCode.BUFFER,
+      `batch.data's buffer cannot be transferred (${(e as Error).message}); call updateBatchAsync without transfer: true`,
+    );
+  }
+  const Ctor = data.constructor as { new (buffer: ArrayBuffer, byteOffset: number, length: number): FloatArray };
+  return new Ctor(moved, byteOffset, length);
 }

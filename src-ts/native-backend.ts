@@ -1,7 +1,6 @@
 /** The native backend: the napi-rs binding, loaded once; typed arrays pass through without copying. */
 
 import { constants as bufferConstants } from 'node:buffer';
-import * as os from 'node:os';
 import type { Backend, Geometry } from './backend';
 import type { NativeMaskBuilder } from './binding';
 import type { Batch, Clipping, CoordsTable } from './inputs';
@@ -56,7 +55,7 @@ export class NativeBackend implements Backend {
       aggregation: options.aggregation as 'mean' | 'max',
       dtype: options.dtype,
       counterDtype: options.counterDtype,
-      maxInMemoryBytes: options.maxInMemoryBytes ?? os.totalmem(),
+      maxInMemoryBytes: options.maxInMemoryBytes,
       maxViewBytes: bufferConstants.MAX_LENGTH,
     });
     this.geometry = this.native.geometry;
@@ -87,8 +86,13 @@ export class NativeBackend implements Backend {
     this.native.updateBatch(batch.data, batch.shape, coords.data, coords.shape, clipping.start, clipping.end);
   }
 
-  updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping): Promise<void> {
-    return this.native.updateBatchAsync(batch.data, batch.shape, coords.data, coords.shape, clipping.start, clipping.end);
+  checkBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
+    this.native.checkBatch(batch.data, batch.shape, coords.data, coords.shape, clipping.start, clipping.end);
+  }
+
+  updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping, transferred: boolean): Promise<void> {
+    const { data, shape } = batch;
+    return this.native.updateBatchAsync(data, shape, coords.data, coords.shape, clipping.start, clipping.end, transferred);
   }
 
   private result(): unknown {

@@ -1,5 +1,6 @@
 /** Builder options: the public shape and their validation, shared by both backends. */
 
+import { totalmem } from 'node:os';
 import { describe, ErrorCode, rangeError, typeError } from './errors';
 import type { CounterDtype, FloatDtype } from './ndarray';
 import { Aggregator, type AggregatorClass, InMemory, MaxAggregator, MeanAggregator, type StorageFactory } from './strategies';
@@ -31,7 +32,7 @@ export interface MaskBuilderOptions {
   counterDtype?: CounterDtype;
   /** `'native'` (default; falls back to `'js'` when no binary loads) or `'js'`. Also `WSI_MASK_BUILDER_BACKEND`. */
   backend?: BackendName;
-  /** Largest in-memory accumulator plus counter, in bytes. Default: the machine's total memory. */
+  /** Largest in-memory accumulator plus counter, in bytes (both backends). Default: the machine's total memory. */
   maxInMemoryBytes?: number;
   /** Passed to a custom storage factory. */
   storageOptions?: Record<string, unknown>;
@@ -53,7 +54,7 @@ export interface ResolvedOptions {
   /** A built-in storage, or a user factory. */
   storage: 'inmemory' | StorageFactory;
   backend: BackendName;
-  maxInMemoryBytes: number | undefined;
+  maxInMemoryBytes: number;
   storageOptions: Record<string, unknown>;
   aggregationOptions: Record<string, unknown>;
 }
@@ -192,8 +193,11 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (backend !== 'native' && backend !== 'js') {
     throw typeError(ErrorCode.OPTION_TYPE, `backend must be 'native' or 'js'; received ${describe(backend)}`);
   }
-  const maxInMemoryBytes = o.maxInMemoryBytes;
-  if (maxInMemoryBytes !== undefined && !isPositiveInteger(maxInMemoryBytes)) {
+  const maxInMemoryBytes = o.maxInMemoryBytes ?? totalmem();
+  if (typeof maxInMemoryBytes !== 'number') {
+    throw typeError(ErrorCode.OPTION_TYPE, `maxInMemoryBytes must be a number; received ${describe(maxInMemoryBytes)}`);
+  }
+  if (!isPositiveInteger(maxInMemoryBytes)) {
     throw rangeError(
       ErrorCode.OPTION_RANGE,
       `maxInMemoryBytes must be a positive integer; received ${describe(maxInMemoryBytes)}`,
@@ -214,4 +218,31 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     storageOptions: optionalRecord('storageOptions', o.storageOptions),
     aggregationOptions: optionalRecord('aggregationOptions', o.aggregationOptions),
   };
+}
+
+/** Options of `updateBatchAsync`. */
+export interface UpdateAsyncOptions {
+  /**
+   * Transfer the batch's ArrayBuffer to the builder instead of copying it
+   * (the caller's view is detached once the batch passes validation).
+   */
+  transfer?: boolean;
+}
+
+/** Validates `updateBatchAsync` options; returns whether to transfer. */
+export function resolveUpdateAsyncOptions(options: unknown): boolean {
+  if (options === undefined) return false;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw typeError(ErrorCode.OPTION_TYPE, `updateBatchAsync options must be an object; received ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'transfer') {
+      throw typeError(ErrorCode.UNKNOWN_OPTION, `unknown updateBatchAsync option '${key}'. Known options: transfer`);
+    }
+  }
+  const transfer = (options as UpdateAsyncOptions).transfer ?? false;
+  if (typeof transfer !== 'boolean') {
+    throw typeError(ErrorCode.OPTION_TYPE, `updateBatchAsync option transfer must be a boolean; received ${describe(transfer)}`);
+  }
+  return transfer;
 }

@@ -46,7 +46,7 @@ export class JsBackend implements Backend {
     const shape = [options.nChannels, ...g.maskExtents];
     const counterBytes = options.aggregation === 'mean' ? this.planeLength * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
     const bytes = this.planeLength * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
-    if (options.storage === 'inmemory' && options.maxInMemoryBytes !== undefined && bytes > options.maxInMemoryBytes) {
+    if (options.storage === 'inmemory' && bytes > options.maxInMemoryBytes) {
       throw rangeError(
         ErrorCode.MASK_TOO_LARGE,
         `an in-memory mask of ${options.nChannels} x [${g.maskExtents.join(', ')}] ${options.dtype} needs ${(bytes / 2 ** 30).toFixed(2)} GiB with its counter, more than the ${(options.maxInMemoryBytes / 2 ** 30).toFixed(2)} GiB this machine allows; use storage: 'memmap'`,
@@ -60,7 +60,7 @@ export class JsBackend implements Backend {
         if (e instanceof RangeError && !(e as { code?: string }).code) {
           throw rangeError(
             ErrorCode.MASK_TOO_LARGE,
-            `cannot allocate the ${what} of shape [${s.join(', ')}] in the JavaScript heap: ${e.message}`,
+            `cannot allocate the ${what} of shape [${s.join(', ')}] in the JavaScript heap (${e.message}); use the native backend or storage: 'memmap'`,
           );
         }
         throw e;
@@ -132,8 +132,12 @@ export class JsBackend implements Backend {
     this.tilesApplied += plan.tiles;
   }
 
-  /** Applies the batch at once; call order is kept trivially. */
-  async updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping): Promise<void> {
+  checkBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
+    planBatch(this.geometry, this.options.nChannels, batch, coords, clipping);
+  }
+
+  /** Applies the batch at once (a transferred buffer is simply read); call order is kept trivially. */
+  async updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping, _transferred: boolean): Promise<void> {
     this.updateBatch(batch, coords, clipping);
   }
 

@@ -5,13 +5,15 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{TypedArray, TypedArrayType};
 use napi::{sys, Env, JsValue, Task};
 use wsi_mask_core::sequencer::Ticket;
-use wsi_mask_core::{BatchData, BatchPlan, Error};
+use wsi_mask_core::{BatchData, BatchPlan, Error, OwnedBatchData};
 
 use crate::errors::rejection;
 use crate::mask_builder::Shared;
 
-/// A batch's typed array, kept alive by a strong reference until the task
-/// settles; its memory is read on the pool thread without copying.
+/// A typed array over a buffer that the facade has just transferred to the
+/// builder (`transfer: true`): no JavaScript code can reach it to detach it,
+/// so a strong reference keeps its memory alive and in place until the task
+/// settles, and the pool thread reads it without copying.
 pub struct HeldBatch {
   ptr: *const u8,
   byte_len: usize,
@@ -19,8 +21,9 @@ pub struct HeldBatch {
   reference: sys::napi_ref,
 }
 
-// SAFETY: the typed array stays referenced (so not collected) until
-// `release` runs on the JavaScript thread; its bytes are plain numbers.
+// SAFETY: the typed array stays referenced (so not collected) and cannot be
+// detached (nothing else holds its buffer) until `release` runs on the
+// JavaScript thread; its bytes are plain numbers.
 unsafe impl Send for HeldBatch {}
 
 impl HeldBatch {
@@ -45,10 +48,11 @@ impl HeldBatch {
     let bytes = if self.byte_len == 0 {
       &[][..]
     } else {
-      // SAFETY: the referenced typed array keeps these bytes alive.
+      // SAFETY: the referenced, unreachable typed array keeps these bytes alive.
       unsafe { std::slice::from_raw_parts(self.ptr, self.byte_len) }
     };
-    // Typed arrays are aligned to their element size; an empty cast is fine.
+    // Typed arrays are aligned to their element size; a failed cast reads as
+    // empty, which `apply` refuses as not matching the plan.
     if self.float64 {
       BatchData::F64(bytemuck::try_cast_slice(bytes).unwrap_or(&[]))
     } else {
@@ -65,18 +69,32 @@ impl HeldBatch {
   }
 }
 
-/// A planned batch waiting for its turn.
+/// Where an asynchronous update reads its tiles.
+pub enum BatchSource {
+  /// The builder's own copy (the default: the caller may reuse its buffer).
+  Copied(OwnedBatchData),
+  /// A transferred buffer, read in place.
+  Held(HeldBatch),
+}
+
+/// A planned batch waiting for its turn. It never points into memory the
+/// caller could free: the data is copied, or its buffer was transferred.
 pub struct UpdateTask {
   shared: Arc<Shared>,
   ticket: Option<Ticket>,
   plan: BatchPlan,
-  data: HeldBatch,
+  copied: Option<OwnedBatchData>,
+  held: Option<HeldBatch>,
   failure: Option<Error>,
 }
 
 impl UpdateTask {
-  pub fn new(shared: Arc<Shared>, ticket: Ticket, plan: BatchPlan, data: HeldBatch) -> Self {
-    Self { shared, ticket: Some(ticket), plan, data, failure: None }
+  pub fn new(shared: Arc<Shared>, ticket: Ticket, plan: BatchPlan, source: BatchSource) -> Self {
+    let (copied, held) = match source {
+      BatchSource::Copied(data) => (Some(data), None),
+      BatchSource::Held(data) => (None, Some(data)),
+    };
+    Self { shared, ticket: Some(ticket), plan, copied, held, failure: None }
   }
 }
 
@@ -103,13 +121,24 @@ impl Task for UpdateTask {
   type JsValue = ();
 
   fn compute(&mut self) -> napi::Result<()> {
-    let (shared, plan, data) = (&self.shared, &self.plan, &self.data);
-    let result = in_turn(&mut self.ticket, || shared.with(|b| b.apply(plan, data.view())));
+    let (shared, plan, copied, held) = (&self.shared, &self.plan, self.copied.take(), &self.held);
+    let result = in_turn(&mut self.ticket, || match (copied, held) {
+      (Some(data), _) => {
+        let applied = shared.with(|b| b.apply(plan, data.view()));
+        // Recycled within the turn, so cleanup (which waits for every turn) finds it.
+        shared.recycle(data);
+        applied
+      }
+      (None, Some(data)) => shared.with(|b| b.apply(plan, data.view())),
+      (None, None) => Ok(()),
+    });
     settle(&mut self.failure, result)
   }
 
   fn finally(mut self, env: Env) -> napi::Result<()> {
-    self.data.release(&env);
+    if let Some(held) = self.held.as_mut() {
+      held.release(&env);
+    }
     Ok(())
   }
 
