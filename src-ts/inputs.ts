@@ -40,6 +40,8 @@ export interface Clipping {
   end: number[];
 }
 
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+
 const isSharedBuffer = (b: ArrayBufferLike) => typeof SharedArrayBuffer !== 'undefined' && b instanceof SharedArrayBuffer;
 /** `ArrayBuffer.prototype.detached` where the runtime has it (Node 22+); else a view on a detached buffer cannot be made. */
 function isDetached(b: ArrayBufferLike): boolean {
@@ -133,10 +135,14 @@ export function normalizeCoords(coords: unknown, ndim: number): CoordsTable {
         if (typeof v !== 'number' && typeof v !== 'bigint') {
           throw typeError(ErrorCode.COORDS_TYPE, `coords[${t}][${d}] must be a number; received ${describe(v)}`);
         }
-        data[t * n + d] = Number(v);
-        if (typeof v === 'bigint' && BigInt(data[t * n + d]) !== v) {
-          throw rangeError(ErrorCode.COORDS_VALUE, `coords[${t}][${d}] must be at most 2^53 - 1; received ${v}`);
+        // A bigint past 2^53 would round on the way to a number; report it exactly.
+        if (typeof v === 'bigint' && (v > MAX_SAFE_BIGINT || v < -MAX_SAFE_BIGINT)) {
+          throw rangeError(
+            ErrorCode.COORDS_VALUE,
+            `coords[${t}][${d}] must be a non-negative integer no larger than 2^53 - 1; received ${v}`,
+          );
         }
+        data[t * n + d] = Number(v);
       }
     });
     return { data, shape: [rows, n] };

@@ -160,7 +160,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     }
   }
   for (const key of ['sourceExtents', 'sourceTileExtent', 'outputTileExtent', 'stride']) {
-    if (o[key] === undefined) throw typeError(ErrorCode.OPTION_TYPE, `${key} is required`);
+    if (o[key] === undefined) {
+      const expected = key === 'sourceExtents' ? 'an array of positive integers' : 'a positive integer or one per dimension';
+      throw typeError(ErrorCode.OPTION_TYPE, `${key} is required (${expected}); received undefined`);
+    }
   }
   const sourceExtents = positiveIntegers('sourceExtents', o.sourceExtents);
   if (sourceExtents.length === 0 || sourceExtents.length > MAX_DIMS) {

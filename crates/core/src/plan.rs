@@ -5,7 +5,7 @@
 //! holds the mask-space origin of every tile's clipped footprint; the kernels
 //! only read it.
 
-use crate::error::{codes, list, Error, Result};
+use crate::error::{codes, js_number, list, Error, Result};
 use crate::geometry::{Geometry, MAX_SAFE_INTEGER};
 
 /// Top-left source coordinates of a batch, row-major `[B, N]`.
@@ -42,7 +42,7 @@ impl Coords<'_> {
         if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= MAX_SAFE_INTEGER as f64 {
           Ok(x as u64)
         } else {
-          Err(format!("{x}"))
+          Err(js_number(x))
         }
       }
     }
@@ -146,7 +146,7 @@ pub fn plan_batch(
   } else {
     return Err(shape_error(format!(
       "batch must have shape [B, C] or [B, C, {}] (rank 2 or {}); received shape {} (rank {})",
-      list(out),
+      out.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
       2 + n,
       list(batch_shape),
       batch_shape.len()

@@ -95,6 +95,10 @@ fn clipping(start: &[u32], end: &[u32]) -> EdgeClipping {
 /// Reinterprets a typed array's bytes; JavaScript aligns typed arrays to
 /// their element size, so this only fails on a corrupt view.
 fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> std::result::Result<&'a [T], Error> {
+  // An empty typed array may hand over a dangling, unaligned pointer.
+  if bytes.is_empty() {
+    return Ok(&[]);
+  }
   bytemuck::try_cast_slice(bytes)
     .map_err(|_| Error::type_error(codes::BATCH_TYPE, format!("{what} is not aligned to its element size")))
 }
