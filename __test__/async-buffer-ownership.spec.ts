@@ -3,7 +3,16 @@
 // { transfer: true } the builder took the whole ArrayBuffer (no copy) and
 // the caller's view reads as empty, but only once the batch passed
 // validation.
-import { BACKENDS, type Expected, denseBatch, diagonalCoords, expectError, makeBuilder, rejectionOf, snapshot } from './helpers/robust';
+import {
+  BACKENDS,
+  denseBatch,
+  diagonalCoords,
+  type Expected,
+  expectError,
+  makeBuilder,
+  rejectionOf,
+  snapshot,
+} from './helpers/robust';
 
 const reference = (backend: 'native' | 'js') => {
   const b = makeBuilder(backend);
@@ -64,9 +73,21 @@ describe.each(BACKENDS)('batch buffer ownership (%s backend)', (backend) => {
   });
 
   const badOptions: [string, unknown, Expected][] = [
-    ['options a number', 5, { type: 'TypeError', code: 'ERR_WSI_OPTION_TYPE', message: ['updateBatchAsync options must be an object', 'received 5'] }],
-    ['transfer not a boolean', { transfer: 'yes' }, { type: 'TypeError', code: 'ERR_WSI_OPTION_TYPE', message: ['transfer must be a boolean', "received 'yes'"] }],
-    ['unknown option', { transfr: true }, { type: 'TypeError', code: 'ERR_WSI_UNKNOWN_OPTION', message: ["'transfr'", 'Known options: transfer'] }],
+    [
+      'options a number',
+      5,
+      { type: 'TypeError', code: 'ERR_WSI_OPTION_TYPE', message: ['updateBatchAsync options must be an object', 'received 5'] },
+    ],
+    [
+      'transfer not a boolean',
+      { transfer: 'yes' },
+      { type: 'TypeError', code: 'ERR_WSI_OPTION_TYPE', message: ['transfer must be a boolean', "received 'yes'"] },
+    ],
+    [
+      'unknown option',
+      { transfr: true },
+      { type: 'TypeError', code: 'ERR_WSI_UNKNOWN_OPTION', message: ["'transfr'", 'Known options: transfer'] },
+    ],
   ];
 
   test.each(badOptions)('bad updateBatchAsync options: %s', async (_what, options, expected) => {

@@ -21,7 +21,14 @@ describe.each(BACKENDS)('async rejections (%s backend)', (backend) => {
     const reference = makeBuilder(backend);
     const calls: Promise<void>[] = [];
     for (let i = 0; i < bad.length; i++) {
-      const good = [denseBatch(i + 1), diagonalCoords(i + 1), [[i % 2, 0], [0, i % 3]]] as const;
+      const good = [
+        denseBatch(i + 1),
+        diagonalCoords(i + 1),
+        [
+          [i % 2, 0],
+          [0, i % 3],
+        ],
+      ] as const;
       calls.push(b.updateBatchAsync(...(good as [any, any, any])));
       reference.updateBatch(...(good as [any, any, any]));
       const c = bad[i];

@@ -8,19 +8,34 @@ const U16_MAX = 65535;
 const OVERFLOW: Expected = {
   type: 'RangeError',
   code: 'ERR_WSI_COUNTER_OVERFLOW',
-  message: ['past 65535', 'uint16 holds at most 65535 overlapping tiles per pixel', 'nothing was written', "counterDtype: 'uint32'"],
+  message: [
+    'past 65535',
+    'uint16 holds at most 65535 overlapping tiles per pixel',
+    'nothing was written',
+    "counterDtype: 'uint32'",
+  ],
 };
 
 /** Mask [1, 2]: tiles at x = 0 land on pixel 0, at x = 4 on pixel 1. */
 function twoPixels(backend: Backend, options: Record<string, unknown> = {}) {
-  return new MaskBuilder({ sourceExtents: [4, 8], sourceTileExtent: 4, outputTileExtent: 1, stride: 4, backend, ...options } as any);
+  return new MaskBuilder({
+    sourceExtents: [4, 8],
+    sourceTileExtent: 4,
+    outputTileExtent: 1,
+    stride: 4,
+    backend,
+    ...options,
+  } as any);
 }
 
 /** `tiles` scalar tiles of `value`, all at source x. */
 function stack(tiles: number, x: number, value = 0.5) {
   const coords = new Int32Array(2 * tiles);
   for (let t = 0; t < tiles; t++) coords[2 * t + 1] = x;
-  return [{ data: new Float32Array(tiles).fill(value), shape: [tiles, 1] }, { data: coords, shape: [tiles, 2] }] as const;
+  return [
+    { data: new Float32Array(tiles).fill(value), shape: [tiles, 1] },
+    { data: coords, shape: [tiles, 2] },
+  ] as const;
 }
 
 describe.each(BACKENDS)('uint16 counter overflow (%s backend)', (backend) => {

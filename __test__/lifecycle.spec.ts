@@ -6,9 +6,9 @@
 import type { MeanResult } from '../src-ts/index';
 import {
   BACKENDS,
-  type Expected,
   denseBatch,
   diagonalCoords,
+  type Expected,
   expectError,
   expectRefused,
   rejectionOf,

@@ -89,7 +89,14 @@ describe.each(BACKENDS)('NaN and Infinity (%s backend)', (backend) => {
 
   test('dense tiles with NaN and Infinity: both backends bit for bit', () => {
     const run = (which: Backend) => {
-      const b = new MaskBuilder({ sourceExtents: [6, 6], sourceTileExtent: 4, outputTileExtent: 2, stride: 2, nChannels: 2, backend: which });
+      const b = new MaskBuilder({
+        sourceExtents: [6, 6],
+        sourceTileExtent: 4,
+        outputTileExtent: 2,
+        stride: 2,
+        nChannels: 2,
+        backend: which,
+      });
       const data = Float32Array.from({ length: 4 * 2 * 4 }, (_, i) => [nan, inf, ninf, 1.5, -2][i % 5]);
       b.updateBatch({ data, shape: [4, 2, 2, 2] }, [
         [0, 0],

@@ -21,7 +21,9 @@ test.each(batchCases)('%s', (_what, c: BadBatch) => {
 
 test.each(BAD_OPTIONS.map((c) => [c.what, c] as const))('options: %s', (_what, c) => {
   const [native, js] = (['native', 'js'] as const).map((backend) =>
-    summary(thrownBy(() => new MaskBuilder((c.whole ? c.options : { ...BASE_OPTIONS, backend, ...(c.options as object) }) as any))),
+    summary(
+      thrownBy(() => new MaskBuilder((c.whole ? c.options : { ...BASE_OPTIONS, backend, ...(c.options as object) }) as any)),
+    ),
   );
   expect(native).toEqual(js);
 });

@@ -26,11 +26,15 @@ describe.each(BACKENDS)('bad batches (%s backend)', (backend) => {
   });
 
   test('Float32Array data for a float64 builder', () => {
-    expectRefused(seededBuilder(backend, { dtype: 'float64' }), (b) => b.updateBatch(denseBatch(1, Float32Array), diagonalCoords(1)), {
-      type: 'TypeError',
-      code: 'ERR_WSI_BATCH_TYPE',
-      message: ["batch.data must be a Float64Array for dtype 'float64'", 'Float32Array'],
-    });
+    expectRefused(
+      seededBuilder(backend, { dtype: 'float64' }),
+      (b) => b.updateBatch(denseBatch(1, Float32Array), diagonalCoords(1)),
+      {
+        type: 'TypeError',
+        code: 'ERR_WSI_BATCH_TYPE',
+        message: ["batch.data must be a Float64Array for dtype 'float64'", 'Float32Array'],
+      },
+    );
   });
 
   test('after a refused batch the builder still takes good ones', () => {

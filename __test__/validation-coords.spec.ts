@@ -1,9 +1,20 @@
 // Bad coordinates: wrong form, rank or N, non-integers, negatives (the
 // reference wraps them), values past 2^53 and tiles outside the mask (the
 // reference throws broadcast errors). Clear errors, nothing written.
-import { BAD_COORDS } from './helpers/bad-inputs';
-import { BACKENDS, captureWarnings, expectError, expectRefused, expectRejected, makeBuilder, seededBuilder, snapshot, thrownBy } from './helpers/robust';
+
 import { MaskBuilder } from '../src-ts/index';
+import { BAD_COORDS } from './helpers/bad-inputs';
+import {
+  BACKENDS,
+  captureWarnings,
+  expectError,
+  expectRefused,
+  expectRejected,
+  makeBuilder,
+  seededBuilder,
+  snapshot,
+  thrownBy,
+} from './helpers/robust';
 
 const cases = BAD_COORDS.map((c) => [c.what, c] as const);
 

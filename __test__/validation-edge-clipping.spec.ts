@@ -9,7 +9,11 @@ const cases = BAD_EDGE_CLIPPING.map((c) => [c.what, c] as const);
 
 describe.each(BACKENDS)('bad edgeClipping (%s backend)', (backend) => {
   test.each(cases)('%s', (_what, c) => {
-    expectRefused(seededBuilder(backend), (b) => b.updateBatch(c.batch() as any, c.coords() as any, c.edgeClipping!() as any), c.expected);
+    expectRefused(
+      seededBuilder(backend),
+      (b) => b.updateBatch(c.batch() as any, c.coords() as any, c.edgeClipping!() as any),
+      c.expected,
+    );
   });
 
   test.each(cases)('%s (async: rejects, writes nothing)', async (_what, c) => {
@@ -40,14 +44,30 @@ describe.each(BACKENDS)('accepted edgeClipping forms (%s backend)', (backend) =>
       [1, 1],
       [1, 1],
     ]);
-    for (const form of [1, [1, 1], Int32Array.of(1, 1), Float64Array.of(1, 1), [Uint8Array.of(1, 1), [1, 1]], [[1, 1], Int32Array.of(1, 1)]]) {
+    for (const form of [
+      1,
+      [1, 1],
+      Int32Array.of(1, 1),
+      Float64Array.of(1, 1),
+      [Uint8Array.of(1, 1), [1, 1]],
+      [[1, 1], Int32Array.of(1, 1)],
+    ]) {
       expect(withClipping(form)).toEqual(pairs);
     }
   });
 
   test('undefined, null, 0 and zero pairs mean no clipping', () => {
     const none = withClipping(undefined);
-    for (const form of [null, 0, [0, 0], [[0, 0], [0, 0]]]) expect(withClipping(form)).toEqual(none);
+    for (const form of [
+      null,
+      0,
+      [0, 0],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+    ])
+      expect(withClipping(form)).toEqual(none);
   });
 
   test('asymmetric pairs clip each side on its own', () => {

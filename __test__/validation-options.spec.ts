@@ -20,7 +20,15 @@ describe.each(BACKENDS)('bad options (%s backend)', (backend) => {
   test('a mask far larger than the source warns with the estimated bytes', () => {
     // Tile 7 and stride 3 x output 3 share no factor: the mask is 3x the span per dimension.
     const { result, warnings } = captureWarnings(
-      () => new MaskBuilder({ sourceExtents: [100, 100], sourceTileExtent: 7, outputTileExtent: 3, stride: 3, nChannels: 2, backend }),
+      () =>
+        new MaskBuilder({
+          sourceExtents: [100, 100],
+          sourceTileExtent: 7,
+          outputTileExtent: 3,
+          stride: 3,
+          nChannels: 2,
+          backend,
+        }),
     );
     expect(result.maskExtents).toEqual([300, 300]);
     expect(warnings).toHaveLength(1);

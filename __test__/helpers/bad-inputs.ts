@@ -3,7 +3,7 @@
 // checks that it does). Batches and coordinates are for BASE_OPTIONS: a 2-D
 // float32 mean builder with 2 channels and output tile [4, 4], whose
 // coordinates fit up to [27, 43].
-import { diagonalCoords, denseBatch, type Expected } from './robust';
+import { denseBatch, diagonalCoords, type Expected } from './robust';
 
 export interface BadInput {
   /** Short description; also the first column of the docs table. */
@@ -67,7 +67,11 @@ export const BAD_OPTIONS: BadOptions[] = [
   opt('zero stride', { stride: 0 }, range(OR, 'stride[0]', 'received 0')),
   opt('negative stride', { stride: -4 }, range(OR, 'stride[0]', 'received -4')),
   opt('fractional stride', { stride: [4, 2.5] }, range(OR, 'stride[1]', 'received 2.5')),
-  opt('tile with too few dimensions', { sourceTileExtent: [8] }, range(DIMS, 'sourceTileExtent', '(2, like sourceExtents)', 'received 1')),
+  opt(
+    'tile with too few dimensions',
+    { sourceTileExtent: [8] },
+    range(DIMS, 'sourceTileExtent', '(2, like sourceExtents)', 'received 1'),
+  ),
   opt('stride with too many dimensions', { stride: [4, 4, 4] }, range(DIMS, 'stride', 'received 3')),
   opt('output tile with too many dimensions', { outputTileExtent: [4, 4, 4] }, range(DIMS, 'outputTileExtent', 'received 3')),
   opt('nChannels 0', { nChannels: 0 }, range(OR, 'nChannels must be an integer from 1', 'received 0')),
@@ -76,7 +80,11 @@ export const BAD_OPTIONS: BadOptions[] = [
   opt('nChannels NaN', { nChannels: Number.NaN }, range(OR, 'nChannels', 'received NaN')),
   opt('nChannels above 2^20', { nChannels: 2 ** 20 + 1 }, range(OR, 'nChannels', '1048576', 'received 1048577')),
   opt('nChannels as a string', { nChannels: '2' }, type(OT, 'nChannels must be a number', "received '2'")),
-  opt('unknown option (typo)', { sourceExtent: [32, 48] }, type('ERR_WSI_UNKNOWN_OPTION', "unknown option 'sourceExtent'", 'sourceExtents')),
+  opt(
+    'unknown option (typo)',
+    { sourceExtent: [32, 48] },
+    type('ERR_WSI_UNKNOWN_OPTION', "unknown option 'sourceExtent'", 'sourceExtents'),
+  ),
   opt('unknown option (snake case)', { n_channels: 2 }, type('ERR_WSI_UNKNOWN_OPTION', "'n_channels'", 'Known options')),
   opt('unsupported dtype', { dtype: 'float16' }, type(DTYPE, "dtype must be 'float32' or 'float64'", "received 'float16'")),
   opt('dtype not a string', { dtype: 32 }, type(DTYPE, 'dtype', 'received 32')),
@@ -84,10 +92,18 @@ export const BAD_OPTIONS: BadOptions[] = [
   opt('integer dtype with max', { dtype: 'uint8', aggregation: 'max' }, type(DTYPE, "received 'uint8'", 'integer accumulators')),
   opt('unsupported counterDtype', { counterDtype: 'uint8' }, type(DTYPE, 'counterDtype', "'uint32'", "received 'uint8'")),
   opt('unknown aggregation', { aggregation: 'median' }, type(OT, 'aggregation must be', "received 'median'")),
-  opt('aggregation a class not extending Aggregator', { aggregation: class Median {} }, type(OT, 'aggregation', 'function Median')),
+  opt(
+    'aggregation a class not extending Aggregator',
+    { aggregation: class Median {} },
+    type(OT, 'aggregation', 'function Median'),
+  ),
   opt('unknown storage', { storage: 'disk' }, type(OT, 'storage must be', "received 'disk'")),
   opt('unknown backend', { backend: 'gpu' }, type(OT, "backend must be 'native' or 'js'", "received 'gpu'")),
-  opt('maxInMemoryBytes negative', { maxInMemoryBytes: -1 }, range(OR, 'maxInMemoryBytes must be a positive integer', 'received -1')),
+  opt(
+    'maxInMemoryBytes negative',
+    { maxInMemoryBytes: -1 },
+    range(OR, 'maxInMemoryBytes must be a positive integer', 'received -1'),
+  ),
   opt('maxInMemoryBytes fractional', { maxInMemoryBytes: 1.5 }, range(OR, 'maxInMemoryBytes', 'received 1.5')),
   opt('maxInMemoryBytes as a string', { maxInMemoryBytes: '1GB' }, type(OT, 'maxInMemoryBytes must be a number', "'1GB'")),
   opt('storageOptions not an object', { storageOptions: 5 }, type(OT, 'storageOptions must be an object', 'received 5')),
@@ -169,15 +185,30 @@ export const BAD_BATCHES: BadBatch[] = [
     one,
     range(SHAPE, 'shape[1] (channels) must be nChannels = 2', 'received 3'),
   ),
-  bad('too few channels (scalar tiles)', () => ({ data: f32(1), shape: [1, 1] }), one, range(SHAPE, 'nChannels = 2', 'received 1')),
+  bad(
+    'too few channels (scalar tiles)',
+    () => ({ data: f32(1), shape: [1, 1] }),
+    one,
+    range(SHAPE, 'nChannels = 2', 'received 1'),
+  ),
   bad(
     'tile extent not the output tile',
     () => ({ data: f32(40), shape: [1, 2, 4, 5] }),
     one,
     range(SHAPE, 'must equal outputTileExtent [4, 4]', 'received shape [1, 2, 4, 5]'),
   ),
-  bad('tile extent the source tile', () => ({ data: f32(128), shape: [1, 2, 8, 8] }), one, range(SHAPE, 'outputTileExtent [4, 4]')),
-  bad('SharedArrayBuffer data', sharedBatch, () => diagonalCoords(2), type('ERR_WSI_BUFFER', 'SharedArrayBuffer', 'copy it first')),
+  bad(
+    'tile extent the source tile',
+    () => ({ data: f32(128), shape: [1, 2, 8, 8] }),
+    one,
+    range(SHAPE, 'outputTileExtent [4, 4]'),
+  ),
+  bad(
+    'SharedArrayBuffer data',
+    sharedBatch,
+    () => diagonalCoords(2),
+    type('ERR_WSI_BUFFER', 'SharedArrayBuffer', 'copy it first'),
+  ),
   bad('detached data', detachedBatch, () => diagonalCoords(2), type('ERR_WSI_BUFFER', 'detached ArrayBuffer')),
   bad(
     'more tiles than coordinate rows',
@@ -185,41 +216,123 @@ export const BAD_BATCHES: BadBatch[] = [
     () => diagonalCoords(1),
     range(CSHAPE, 'one row per tile', 'batch has B = 2, coords has 1 rows'),
   ),
-  bad('fewer tiles than coordinate rows', () => denseBatch(1), () => diagonalCoords(3), range(CSHAPE, 'B = 1', '3 rows')),
-  bad('no tiles but coordinate rows', () => ({ data: f32(0), shape: [0, 2] }), () => diagonalCoords(1), range(CSHAPE, 'B = 0')),
+  bad(
+    'fewer tiles than coordinate rows',
+    () => denseBatch(1),
+    () => diagonalCoords(3),
+    range(CSHAPE, 'B = 1', '3 rows'),
+  ),
+  bad(
+    'no tiles but coordinate rows',
+    () => ({ data: f32(0), shape: [0, 2] }),
+    () => diagonalCoords(1),
+    range(CSHAPE, 'B = 0'),
+  ),
 ];
 
-const coordsTable = (data: Int32Array | BigInt64Array | Float64Array, shape = [1, 2]) => () => ({ data, shape });
+const coordsTable =
+  (data: Int32Array | BigInt64Array | Float64Array, shape = [1, 2]) =>
+  () => ({ data, shape });
 
 export const BAD_COORDS: BadBatch[] = [
   bad('coords missing', scalar, () => undefined, type(CTYPE, 'coords must be { data, shape: [B, N] }', 'received undefined')),
   bad('coords a number', scalar, () => 5, type(CTYPE, 'received 5')),
   bad('coords a bare typed array', scalar, () => new Int32Array(2), type(CTYPE, 'received a Int32Array of length 2')),
-  bad('coords Uint32Array', scalar, coordsTable(new Uint32Array(2) as any), type(CTYPE, 'Int32Array, BigInt64Array or Float64Array', 'Uint32Array')),
+  bad(
+    'coords Uint32Array',
+    scalar,
+    coordsTable(new Uint32Array(2) as any),
+    type(CTYPE, 'Int32Array, BigInt64Array or Float64Array', 'Uint32Array'),
+  ),
   bad('coords Float32Array', scalar, coordsTable(new Float32Array(2) as any), type(CTYPE, 'received a Float32Array')),
-  bad('coords SharedArrayBuffer', scalar, coordsTable(new Int32Array(new SharedArrayBuffer(8))), type('ERR_WSI_BUFFER', 'coords.data')),
+  bad(
+    'coords SharedArrayBuffer',
+    scalar,
+    coordsTable(new Int32Array(new SharedArrayBuffer(8))),
+    type('ERR_WSI_BUFFER', 'coords.data'),
+  ),
   bad('coords shape missing', scalar, () => ({ data: new Int32Array(2) }), type(CSHAPE, 'coords needs a shape (or dims)')),
-  bad('coords rank 1', scalar, coordsTable(new Int32Array(2), [2]), range(CSHAPE, 'shape [B, N] matching its 2 values', 'received shape [2]')),
+  bad(
+    'coords rank 1',
+    scalar,
+    coordsTable(new Int32Array(2), [2]),
+    range(CSHAPE, 'shape [B, N] matching its 2 values', 'received shape [2]'),
+  ),
   bad('coords rank 3', scalar, coordsTable(new Int32Array(2), [1, 2, 1]), range(CSHAPE, 'received shape [1, 2, 1]')),
   bad('coords shape not matching data', scalar, coordsTable(new Int32Array(3), [1, 2]), range(CSHAPE, 'matching its 3 values')),
-  bad('coords with N = 3 for 2 dimensions', scalar, coordsTable(new Int32Array(3), [1, 3]), range(CSHAPE, 'shape [B, 2]', 'received shape [1, 3]')),
+  bad(
+    'coords with N = 3 for 2 dimensions',
+    scalar,
+    coordsTable(new Int32Array(3), [1, 3]),
+    range(CSHAPE, 'shape [B, 2]', 'received shape [1, 3]'),
+  ),
   bad('coord rows with N = 1', scalar, () => [[0]], range(CSHAPE, 'shape [B, 2]', 'received shape [1, 1]')),
-  bad('coord rows of unequal length', () => ({ data: f32(4), shape: [2, 2] }), () => [[0, 0], [4]], range(CSHAPE, 'coords[1] has 1')),
-  bad('coord row not an array', () => ({ data: f32(4), shape: [2, 2] }), () => [[0, 0], 4], type(CTYPE, 'coords[1] must be an array', 'received 4')),
+  bad(
+    'coord rows of unequal length',
+    () => ({ data: f32(4), shape: [2, 2] }),
+    () => [[0, 0], [4]],
+    range(CSHAPE, 'coords[1] has 1'),
+  ),
+  bad(
+    'coord row not an array',
+    () => ({ data: f32(4), shape: [2, 2] }),
+    () => [[0, 0], 4],
+    type(CTYPE, 'coords[1] must be an array', 'received 4'),
+  ),
   bad('coord entry a string', scalar, () => [['0', 0]], type(CTYPE, 'coords[0][0] must be a number', "received '0'")),
   bad('coord entry null', scalar, () => [[0, null]], type(CTYPE, 'coords[0][1]', 'received null')),
-  bad('fractional coordinate', scalar, coordsTable(new Float64Array([0.5, 0])), range(CVALUE, 'coords[0][0] must be a non-negative integer', 'received 0.5')),
+  bad(
+    'fractional coordinate',
+    scalar,
+    coordsTable(new Float64Array([0.5, 0])),
+    range(CVALUE, 'coords[0][0] must be a non-negative integer', 'received 0.5'),
+  ),
   bad('fractional coordinate (rows)', scalar, () => [[4, 4.25]], range(CVALUE, 'coords[0][1]', 'received 4.25')),
-  bad('negative coordinate (Int32Array)', scalar, coordsTable(new Int32Array([-4, 0])), range(CVALUE, 'coords[0][0]', 'received -4')),
-  bad('negative coordinate (BigInt64Array)', scalar, coordsTable(new BigInt64Array([0n, -1n])), range(CVALUE, 'coords[0][1]', 'received -1')),
+  bad(
+    'negative coordinate (Int32Array)',
+    scalar,
+    coordsTable(new Int32Array([-4, 0])),
+    range(CVALUE, 'coords[0][0]', 'received -4'),
+  ),
+  bad(
+    'negative coordinate (BigInt64Array)',
+    scalar,
+    coordsTable(new BigInt64Array([0n, -1n])),
+    range(CVALUE, 'coords[0][1]', 'received -1'),
+  ),
   bad('negative coordinate (rows)', scalar, () => [[-4, 0]], range(CVALUE, 'received -4')),
   bad('NaN coordinate', scalar, coordsTable(new Float64Array([Number.NaN, 0])), range(CVALUE, 'received NaN')),
-  bad('infinite coordinate', scalar, coordsTable(new Float64Array([0, Number.POSITIVE_INFINITY])), range(CVALUE, 'received Infinity')),
+  bad(
+    'infinite coordinate',
+    scalar,
+    coordsTable(new Float64Array([0, Number.POSITIVE_INFINITY])),
+    range(CVALUE, 'received Infinity'),
+  ),
   bad('-Infinity coordinate', scalar, () => [[Number.NEGATIVE_INFINITY, 0]], range(CVALUE, 'received -Infinity')),
-  bad('coordinate 2^53 (Float64Array)', scalar, coordsTable(new Float64Array([2 ** 53, 0])), range(CVALUE, '2^53 - 1', 'received 9007199254740992')),
-  bad('coordinate 2^53 (BigInt64Array)', scalar, coordsTable(new BigInt64Array([2n ** 53n, 0n])), range(CVALUE, 'received 9007199254740992')),
-  bad('coordinate 2^63 - 1 (BigInt64Array)', scalar, coordsTable(new BigInt64Array([2n ** 63n - 1n, 0n])), range(CVALUE, 'received 9223372036854775807')),
-  bad('coordinate 2^60 (rows of bigint)', scalar, () => [[2n ** 60n, 0n]], range(CVALUE, 'no larger than 2^53 - 1', 'received 1152921504606846976')),
+  bad(
+    'coordinate 2^53 (Float64Array)',
+    scalar,
+    coordsTable(new Float64Array([2 ** 53, 0])),
+    range(CVALUE, '2^53 - 1', 'received 9007199254740992'),
+  ),
+  bad(
+    'coordinate 2^53 (BigInt64Array)',
+    scalar,
+    coordsTable(new BigInt64Array([2n ** 53n, 0n])),
+    range(CVALUE, 'received 9007199254740992'),
+  ),
+  bad(
+    'coordinate 2^63 - 1 (BigInt64Array)',
+    scalar,
+    coordsTable(new BigInt64Array([2n ** 63n - 1n, 0n])),
+    range(CVALUE, 'received 9223372036854775807'),
+  ),
+  bad(
+    'coordinate 2^60 (rows of bigint)',
+    scalar,
+    () => [[2n ** 60n, 0n]],
+    range(CVALUE, 'no larger than 2^53 - 1', 'received 1152921504606846976'),
+  ),
   bad('coordinate 1e21 (rows)', scalar, () => [[1e21, 0]], range(CVALUE, 'received 1e+21')),
   bad(
     'tile past the bottom edge',
@@ -228,30 +341,95 @@ export const BAD_COORDS: BadBatch[] = [
     range(OUTSIDE, 'coords[0] = [28, 0] places the tile outside the mask', 'source span [32, 48]', 'at most [27, 43]'),
   ),
   bad('tile past the right edge', dense, () => [[0, 44]], range(OUTSIDE, 'coords[0] = [0, 44]', 'at most [27, 43]')),
-  bad('second tile outside', () => ({ data: f32(4), shape: [2, 2] }), () => [[0, 0], [400, 0]], range(OUTSIDE, 'coords[1] = [400, 0]')),
+  bad(
+    'second tile outside',
+    () => ({ data: f32(4), shape: [2, 2] }),
+    () => [
+      [0, 0],
+      [400, 0],
+    ],
+    range(OUTSIDE, 'coords[1] = [400, 0]'),
+  ),
   bad('coordinate 2^53 - 1', scalar, () => [[2 ** 53 - 1, 0]], range(OUTSIDE, 'coords[0] = [9007199254740991, 0]')),
 ];
 
 export const BAD_EDGE_CLIPPING: BadBatch[] = [
-  { ...bad('negative clipping', dense, one, range(CLIP, 'edgeClipping must be a non-negative integer', 'received -1')), edgeClipping: () => -1 },
-  { ...bad('negative clipping in a list', dense, one, range(CLIP, 'edgeClipping[1]', 'received -1')), edgeClipping: () => [0, -1] },
-  { ...bad('negative clipping in a pair', dense, one, range(CLIP, 'edgeClipping[0][1]', 'received -2')), edgeClipping: () => [[0, -2], [0, 0]] },
+  {
+    ...bad('negative clipping', dense, one, range(CLIP, 'edgeClipping must be a non-negative integer', 'received -1')),
+    edgeClipping: () => -1,
+  },
+  {
+    ...bad('negative clipping in a list', dense, one, range(CLIP, 'edgeClipping[1]', 'received -1')),
+    edgeClipping: () => [0, -1],
+  },
+  {
+    ...bad('negative clipping in a pair', dense, one, range(CLIP, 'edgeClipping[0][1]', 'received -2')),
+    edgeClipping: () => [
+      [0, -2],
+      [0, 0],
+    ],
+  },
   { ...bad('fractional clipping', dense, one, range(CLIP, 'received 0.5')), edgeClipping: () => 0.5 },
   { ...bad('NaN clipping', dense, one, range(CLIP, 'received NaN')), edgeClipping: () => Number.NaN },
   { ...bad('clipping beyond 2^32', dense, one, range(CLIP, 'received 1099511627776')), edgeClipping: () => 2 ** 40 },
-  { ...bad('clipping a string', dense, one, type(CLIP, 'edgeClipping must be a number, 2 numbers or 2 [start, end] pairs', "received '1'")), edgeClipping: () => '1' },
-  { ...bad('clipping an object', dense, one, type(CLIP, 'received an object')), edgeClipping: () => ({ start: 1 }) },
-  { ...bad('clipping with one entry for 2 dimensions', dense, one, range(CLIP, 'must give 2 entries', 'received 1: [1]')), edgeClipping: () => [1] },
-  { ...bad('clipping with three entries', dense, one, range(CLIP, 'received 3')), edgeClipping: () => Int32Array.of(1, 1, 1) },
-  { ...bad('clipping pair of three', dense, one, type(CLIP, 'edgeClipping[0] must be a number or a [start, end] pair', 'received [0, 0, 0]')), edgeClipping: () => [[0, 0, 0], [0, 0]] },
-  { ...bad('clipping pair of one', dense, one, type(CLIP, 'edgeClipping[1]')), edgeClipping: () => [[0, 0], [0]] },
-  { ...bad('clipping pair with a string', dense, one, type(CLIP, 'edgeClipping[0][0] must be a number', "received '1'")), edgeClipping: () => [['1', 0], [0, 0]] },
   {
-    ...bad('clipping that leaves no pixel', dense, one, range(CLIP, 'edgeClipping [2, 2] on dimension 0 leaves no pixel of the 4-pixel output tile', 'less than 4')),
+    ...bad(
+      'clipping a string',
+      dense,
+      one,
+      type(CLIP, 'edgeClipping must be a number, 2 numbers or 2 [start, end] pairs', "received '1'"),
+    ),
+    edgeClipping: () => '1',
+  },
+  { ...bad('clipping an object', dense, one, type(CLIP, 'received an object')), edgeClipping: () => ({ start: 1 }) },
+  {
+    ...bad('clipping with one entry for 2 dimensions', dense, one, range(CLIP, 'must give 2 entries', 'received 1: [1]')),
+    edgeClipping: () => [1],
+  },
+  { ...bad('clipping with three entries', dense, one, range(CLIP, 'received 3')), edgeClipping: () => Int32Array.of(1, 1, 1) },
+  {
+    ...bad(
+      'clipping pair of three',
+      dense,
+      one,
+      type(CLIP, 'edgeClipping[0] must be a number or a [start, end] pair', 'received [0, 0, 0]'),
+    ),
+    edgeClipping: () => [
+      [0, 0, 0],
+      [0, 0],
+    ],
+  },
+  { ...bad('clipping pair of one', dense, one, type(CLIP, 'edgeClipping[1]')), edgeClipping: () => [[0, 0], [0]] },
+  {
+    ...bad('clipping pair with a string', dense, one, type(CLIP, 'edgeClipping[0][0] must be a number', "received '1'")),
+    edgeClipping: () => [
+      ['1', 0],
+      [0, 0],
+    ],
+  },
+  {
+    ...bad(
+      'clipping that leaves no pixel',
+      dense,
+      one,
+      range(CLIP, 'edgeClipping [2, 2] on dimension 0 leaves no pixel of the 4-pixel output tile', 'less than 4'),
+    ),
     edgeClipping: () => 2,
   },
-  { ...bad('clipping the whole start', dense, one, range(CLIP, 'edgeClipping [4, 0] on dimension 0')), edgeClipping: () => [[4, 0], [0, 0]] },
-  { ...bad('clipping start + end = tile', dense, one, range(CLIP, 'edgeClipping [1, 3] on dimension 1')), edgeClipping: () => [[0, 0], [1, 3]] },
+  {
+    ...bad('clipping the whole start', dense, one, range(CLIP, 'edgeClipping [4, 0] on dimension 0')),
+    edgeClipping: () => [
+      [4, 0],
+      [0, 0],
+    ],
+  },
+  {
+    ...bad('clipping start + end = tile', dense, one, range(CLIP, 'edgeClipping [1, 3] on dimension 1')),
+    edgeClipping: () => [
+      [0, 0],
+      [1, 3],
+    ],
+  },
   { ...bad('clipping larger than the tile', dense, one, range(CLIP, 'edgeClipping [100, 100]')), edgeClipping: () => 100 },
   { ...bad('clipping of scalar tiles leaving nothing', scalar, one, range(CLIP, 'leaves no pixel')), edgeClipping: () => [0, 2] },
 ];
@@ -259,4 +437,4 @@ export const BAD_EDGE_CLIPPING: BadBatch[] = [
 /** The 1-D case: `[start, end]` reads as two dimensions, with a hint. */
 export const ONE_DIMENSIONAL_PAIR = range(CLIP, 'must give 1 entries', 'write [[start, end]]', 'received 2');
 
-export { one as oneTileCoords, dense as oneDenseTile };
+export { dense as oneDenseTile, one as oneTileCoords };

@@ -17,12 +17,22 @@ function check(ok: boolean, what: string): void {
 }
 
 const big = () =>
-  new MaskBuilder({ sourceExtents: [1024, 1024], sourceTileExtent: 256, outputTileExtent: 256, stride: 128, nChannels: 2, backend });
+  new MaskBuilder({
+    sourceExtents: [1024, 1024],
+    sourceTileExtent: 256,
+    outputTileExtent: 256,
+    stride: 128,
+    nChannels: 2,
+    backend,
+  });
 
 function batch(tiles: number, value: number) {
   const coords = new Int32Array(2 * tiles);
   for (let t = 0; t < tiles; t++) coords.set([128 * (t % 7), 128 * ((t >> 3) % 7)], 2 * t);
-  return [{ data: new Float32Array(tiles * 2 * 256 * 256).fill(value), shape: [tiles, 2, 256, 256] }, { data: coords, shape: [tiles, 2] }] as const;
+  return [
+    { data: new Float32Array(tiles * 2 * 256 * 256).fill(value), shape: [tiles, 2, 256, 256] },
+    { data: coords, shape: [tiles, 2] },
+  ] as const;
 }
 
 const sequences: [string, () => Promise<void> | void][] = [
@@ -161,7 +171,14 @@ const sequences: [string, () => Promise<void> | void][] = [
   [
     'a storage view taken before finalize, read after cleanup of a max builder',
     () => {
-      const b = new MaskBuilder({ sourceExtents: [512, 512], sourceTileExtent: 64, outputTileExtent: 1, stride: 32, aggregation: 'max', backend });
+      const b = new MaskBuilder({
+        sourceExtents: [512, 512],
+        sourceTileExtent: 64,
+        outputTileExtent: 1,
+        stride: 32,
+        aggregation: 'max',
+        backend,
+      });
       const view = b.storage.data;
       b.updateBatch({ data: Float32Array.of(-3), shape: [1, 1] }, [[0, 0]]);
       b.finalize();

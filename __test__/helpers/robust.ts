@@ -44,7 +44,10 @@ export function seededBuilder(backend: Backend, overrides: Partial<MaskBuilderOp
   const b = makeBuilder(backend, overrides);
   const Float = b.dtype === 'float64' ? Float64Array : Float32Array;
   b.updateBatch(denseBatch(3, Float), diagonalCoords(3));
-  b.updateBatch(denseBatch(2, Float), { data: new Int32Array([8, 20, 12, 0]), shape: [2, 2] }, [[1, 0], [0, 2]]);
+  b.updateBatch(denseBatch(2, Float), { data: new Int32Array([8, 20, 12, 0]), shape: [2, 2] }, [
+    [1, 0],
+    [0, 2],
+  ]);
   return b;
 }
 

@@ -80,12 +80,12 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
   let at = any::<usize>();
   prop_oneof![
-    (at.clone(), 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
-    (at.clone(), any::<u8>()).prop_map(|(at, value)| Mutation::Set { at, value }),
+    (at, 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
+    (at, any::<u8>()).prop_map(|(at, value)| Mutation::Set { at, value }),
     // Characters the dictionary parser cares about, more often than chance.
-    (at.clone(), prop::sample::select(b"{}():,'\" \n0123456789TrueFalsL".to_vec()))
+    (at, prop::sample::select(b"{}():,'\" \n0123456789TrueFalsL".to_vec()))
       .prop_map(|(at, value)| Mutation::Insert { at, value }),
-    at.clone().prop_map(|at| Mutation::Remove { at }),
+    at.prop_map(|at| Mutation::Remove { at }),
     at.prop_map(|at| Mutation::Truncate { at }),
   ]
 }
