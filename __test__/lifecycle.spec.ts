@@ -3,7 +3,7 @@
 // results obtained before cleanup stay readable (js) or read as empty
 // (native), never garbage. Crash-prone sequences also run in a child
 // process (lifecycle-child-process.spec.ts).
-import type { MeanResult } from '../src-ts/index';
+import { MaskBuilder, type MeanResult } from '../src-ts/index';
 import {
   BACKENDS,
   denseBatch,
@@ -164,5 +164,31 @@ describe.each(BACKENDS)('after cleanup (%s backend)', (backend) => {
     b.cleanup();
     expect(b.pending).toBe(0);
     await expect(Promise.all(updates)).resolves.toEqual([undefined, undefined, undefined, undefined]);
+  });
+});
+
+describe('a mask larger than one ArrayBuffer (native backend)', () => {
+  test('storage is refused with a clear error; updates and the counter view still work', () => {
+    // 40000 x 40000 float32 is 6.4 GB: more than Node 20's 4 GiB ArrayBuffer limit.
+    // Anonymous pages are only mapped, never touched, so this costs no memory.
+    const b = new MaskBuilder({
+      sourceExtents: [40000, 40000],
+      sourceTileExtent: 1,
+      outputTileExtent: 1,
+      stride: 1,
+      backend: 'native',
+      maxInMemoryBytes: 2 ** 36,
+    });
+    expectError(
+      thrownBy(() => b.storage),
+      {
+        type: 'RangeError',
+        code: 'ERR_WSI_VIEW_TOO_LARGE',
+        message: ['6400000000 bytes', 'one ArrayBuffer can hold', 'readRegion()'],
+      },
+    );
+    b.updateBatch({ data: Float32Array.of(2), shape: [1, 1] }, [[39999, 39999]]);
+    expect(b.overlapCounter!.data[40000 * 40000 - 1]).toBe(1);
+    b.cleanup();
   });
 });

@@ -27,6 +27,8 @@ export const ErrorCode = {
   VIEW_TOO_LARGE: 'ERR_WSI_VIEW_TOO_LARGE',
   STORAGE: 'ERR_WSI_STORAGE',
   NPY_FORMAT: 'ERR_WSI_NPY_FORMAT',
+  /** A bug in the native code, caught instead of crashing the process. */
+  INTERNAL: 'ERR_WSI_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

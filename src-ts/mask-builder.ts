@@ -218,16 +218,19 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     if (this.#finalized) return this.#result as ResultOf<A>;
     if (this.#finalizing === undefined) {
       this.#state = 'finalized';
-      this.#finalizing = this.#backend.finalizeAsync().then((result) => {
-        if (this.#state === 'cleaned') throw this.#cleanedBeforeFinalized();
-        if (!this.#finalized) {
-          this.#result = result as ResultOf<A>;
-          this.#finalized = true;
-        }
-        return this.#result as ResultOf<A>;
-      }, (error) => {
-        throw this.#state === 'cleaned' ? this.#cleanedBeforeFinalized() : error;
-      });
+      this.#finalizing = this.#backend.finalizeAsync().then(
+        (result) => {
+          if (this.#state === 'cleaned') throw this.#cleanedBeforeFinalized();
+          if (!this.#finalized) {
+            this.#result = result as ResultOf<A>;
+            this.#finalized = true;
+          }
+          return this.#result as ResultOf<A>;
+        },
+        (error) => {
+          throw this.#state === 'cleaned' ? this.#cleanedBeforeFinalized() : error;
+        },
+      );
     }
     return this.#finalizing;
   }

@@ -36,6 +36,8 @@ pub mod codes {
   pub const CLEANED_UP: &str = "ERR_WSI_CLEANED_UP";
   pub const VIEW_TOO_LARGE: &str = "ERR_WSI_VIEW_TOO_LARGE";
   pub const NPY_FORMAT: &str = "ERR_WSI_NPY_FORMAT";
+  /// A bug: a panic caught at the boundary instead of aborting the process.
+  pub const INTERNAL: &str = "ERR_WSI_INTERNAL";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

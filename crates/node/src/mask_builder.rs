@@ -208,13 +208,13 @@ impl NativeMaskBuilder {
   }
 
   /// Geometry: extents, strides, span, mask extents and upscale factor.
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn geometry(&self) -> NativeGeometry {
     NativeGeometry::from(&self.spec.geometry)
   }
 
   /// Updates not yet applied.
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn pending(&self) -> u32 {
     self.shared.sequencer.pending() as u32
   }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::{TypedArray, TypedArrayType};
 use napi::{sys, Env, JsValue, Task};
+use wsi_mask_core::error::codes;
 use wsi_mask_core::sequencer::Ticket;
 use wsi_mask_core::{BatchData, BatchPlan, Error, OwnedBatchData};
 
@@ -99,13 +100,27 @@ impl UpdateTask {
 }
 
 /// Runs `f` in `ticket`'s turn and then lets the next ticket go, so a
-/// failing update never blocks the ones after it.
+/// failing update never blocks the ones after it. A panic (a bug) becomes an
+/// `ERR_WSI_INTERNAL` error: unwinding out of the thread pool's C callback
+/// would abort Node.
 fn in_turn(ticket: &mut Option<Ticket>, f: impl FnOnce() -> Result<(), Error>) -> Result<(), Error> {
   let Some(ticket) = ticket.take() else { return Ok(()) };
-  ticket.wait_turn();
-  let result = f();
+  let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ticket.wait_turn();
+    f()
+  }))
+  .unwrap_or_else(|payload| Err(internal_error(payload.as_ref())));
   drop(ticket);
   result
+}
+
+fn internal_error(payload: &(dyn std::any::Any + Send)) -> Error {
+  let what = payload
+    .downcast_ref::<&str>()
+    .map(|s| s.to_string())
+    .or_else(|| payload.downcast_ref::<String>().cloned())
+    .unwrap_or_else(|| "unknown panic".to_string());
+  Error::state(codes::INTERNAL, format!("internal error in the native backend (please report it): {what}"))
 }
 
 fn settle(failure: &mut Option<Error>, result: Result<(), Error>) -> napi::Result<()> {
@@ -186,5 +201,23 @@ impl Task for FinalizeTask {
       Some(e) => rejection(&env, e),
       None => err,
     })
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use wsi_mask_core::sequencer::Sequencer;
+
+  #[test]
+  fn a_panic_in_an_update_is_an_error_and_releases_the_turn() {
+    let sequencer = Sequencer::new();
+    let mut first = Some(sequencer.ticket());
+    let mut second = Some(sequencer.ticket());
+    let err = in_turn(&mut first, || panic!("index out of bounds")).unwrap_err();
+    assert_eq!(err.code, codes::INTERNAL);
+    assert!(err.message.contains("index out of bounds"), "{}", err.message);
+    assert!(in_turn(&mut second, || Ok(())).is_ok());
+    sequencer.wait_idle();
   }
 }
