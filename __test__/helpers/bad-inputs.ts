@@ -98,6 +98,11 @@ export const BAD_OPTIONS: BadOptions[] = [
     type(OT, 'aggregation', 'function Median'),
   ),
   opt('unknown storage', { storage: 'disk' }, type(OT, 'storage must be', "received 'disk'")),
+  opt(
+    'storage factory returning the wrong array',
+    { storage: () => ({ data: new Float64Array(768), shape: [2, 16, 24] }) },
+    type('ERR_WSI_STORAGE', 'storage factory must return { data: Float32Array(768), shape } for the mask', 'Float64Array'),
+  ),
   opt('unknown backend', { backend: 'gpu' }, type(OT, "backend must be 'native' or 'js'", "received 'gpu'")),
   opt(
     'maxInMemoryBytes negative',
