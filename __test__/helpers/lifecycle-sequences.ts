@@ -87,7 +87,9 @@ const sequences: [string, () => Promise<void> | void][] = [
       const b = big();
       b.updateBatch(...batch(1, 0));
       const pending: Promise<void>[] = [];
-      for (let i = 0; i < 8; i++) pending.push(b.updateBatchAsync(...batch(16, 1)));
+      // Enough work queued ahead that the victim waits while its buffer is freed.
+      const ahead = batch(16, 1);
+      for (let i = 0; i < 40; i++) pending.push(b.updateBatchAsync(...ahead));
       const [victim, coords] = batch(16, 2);
       pending.push(b.updateBatchAsync(victim, coords));
       // Move the buffer somewhere and let it be collected while the update waits.
