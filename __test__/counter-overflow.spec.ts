@@ -1,7 +1,7 @@
 // The uint16 overlap counter would wrap past 65535 (the reference wraps
 // silently). A batch that could push any pixel past it is refused whole,
 // naming counterDtype: 'uint32', which widens the counter.
-import { MaskBuilder } from '../src-ts/index';
+import { MaskBuilder, type NdArray } from '../src-ts/index';
 import { BACKENDS, type Backend, type Expected, expectError, expectRefused, expectUnchanged, snapshot } from './helpers/robust';
 
 const U16_MAX = 65535;
@@ -90,7 +90,7 @@ describe.each(BACKENDS)('uint16 counter overflow (%s backend)', (backend) => {
     const b = twoPixels(backend, { aggregation: 'max' });
     b.updateBatch(...stack(70000, 0, 0.25));
     expect(b.overlapCounter).toBeNull();
-    expect(b.finalize().data[0]).toBe(0.25);
+    expect((b.finalize() as unknown as NdArray).data[0]).toBe(0.25);
   });
 
   test('async: only the overflowing batch rejects; the others apply in order', async () => {

@@ -8,7 +8,7 @@
 // - max starts every pixel at -Infinity ("no tile reached") and turns what is
 //   still -Infinity into 0 at finalize, so a pixel whose only values were
 //   -Infinity reads 0 afterwards (before finalize it reads -Infinity).
-import { MaskBuilder } from '../src-ts/index';
+import { MaskBuilder, type MeanResult, type NdArray } from '../src-ts/index';
 import { BACKENDS, type Backend } from './helpers/robust';
 
 const { NaN: nan, POSITIVE_INFINITY: inf, NEGATIVE_INFINITY: ninf } = Number;
@@ -25,14 +25,14 @@ function apply(b: MaskBuilder<any>, tiles: [x: number, value: number][]) {
 const mean = (backend: Backend, tiles: [number, number][]) => {
   const b = builder(backend, 'mean');
   apply(b, tiles);
-  const { mask, overlapCounter } = b.finalize();
+  const { mask, overlapCounter } = b.finalize() as MeanResult;
   return { mask: Array.from(mask.data), counts: Array.from(overlapCounter.data) };
 };
 
 const max = (backend: Backend, tiles: [number, number][]) => {
   const b = builder(backend, 'max');
   apply(b, tiles);
-  return Array.from(b.finalize().data);
+  return Array.from((b.finalize() as NdArray).data);
 };
 
 describe.each(BACKENDS)('NaN and Infinity (%s backend)', (backend) => {
@@ -84,7 +84,7 @@ describe.each(BACKENDS)('NaN and Infinity (%s backend)', (backend) => {
     const b = builder(backend, 'max');
     apply(b, [[0, ninf]]);
     expect(Array.from(b.storage.data)).toEqual(new Array(8).fill(ninf));
-    expect(Array.from(b.finalize().data)).toEqual(new Array(8).fill(0));
+    expect(Array.from((b.finalize() as NdArray).data)).toEqual(new Array(8).fill(0));
   });
 
   test('dense tiles with NaN and Infinity: both backends bit for bit', () => {

@@ -20,7 +20,7 @@ test('max equals the maximum over a brute-force oracle', () => {
         expect(b.maskStride).toEqual(g.maskStride);
         expect(b.upscaleFactor).toEqual(g.upscaleFactor);
         for (const batch of s.batches) b.updateBatch(...(batchArgs(s, batch) as [any, any, any]));
-        const mask = b.finalize() as NdArray;
+        const mask = b.finalize() as unknown as NdArray;
         expect(mask.data.length).toBe(expected.length);
         for (let i = 0; i < expected.length; i++) {
           if (mask.data[i] !== expected[i])
