@@ -1,8 +1,8 @@
 // Who owns a batch's buffer after updateBatchAsync returns: by default the
 // builder copied it, so the caller may reuse it at once; with
-// { transfer: true } the builder took the whole ArrayBuffer (no copy) and
-// the caller's view reads as empty, but only once the batch passed
-// validation.
+// { transfer: true } the builder took the ArrayBuffer (no copy; the view
+// must span all of it) and the caller's view reads as empty, but only once
+// the batch passed validation.
 import {
   BACKENDS,
   denseBatch,
@@ -49,15 +49,24 @@ describe.each(BACKENDS)('batch buffer ownership (%s backend)', (backend) => {
     expect(snapshot(b)).toEqual(reference(backend));
   });
 
-  test('transfer: true takes the whole buffer behind a subarray', async () => {
+  test('transfer: true refuses a view that does not span its buffer, and takes nothing', async () => {
     const b = makeBuilder(backend);
+    const before = snapshot(b);
     const { data } = denseBatch(3);
     const whole = new Float32Array(data.length + 10);
     whole.set(data, 10);
-    const other = whole.subarray(0, 10);
-    await b.updateBatchAsync({ data: whole.subarray(10), shape: [3, 2, 4, 4] }, diagonalCoords(3), 0, { transfer: true });
-    expect(whole.length).toBe(0);
-    expect(other.length).toBe(0);
+    const error = await rejectionOf(
+      b.updateBatchAsync({ data: whole.subarray(10), shape: [3, 2, 4, 4] }, diagonalCoords(3), 0, { transfer: true }),
+    );
+    expectError(error, {
+      type: 'TypeError',
+      code: 'ERR_WSI_BUFFER',
+      message: ['span its whole ArrayBuffer', 'offset 40', 'without transfer'],
+    });
+    expect(whole.length).toBe(data.length + 10);
+    expect(snapshot(b)).toEqual(before);
+    // Without transfer the same view is copied.
+    await b.updateBatchAsync({ data: whole.subarray(10), shape: [3, 2, 4, 4] }, diagonalCoords(3));
     expect(snapshot(b)).toEqual(reference(backend));
   });
 

@@ -93,6 +93,11 @@ async function main(): Promise<void> {
   await recordAsync('unknown updateBatchAsync option', 'updateBatchAsync', () =>
     seededBuilder('js').updateBatchAsync(denseBatch(1), diagonalCoords(1), 0, { transfr: true } as any),
   );
+  await recordAsync('transfer: true with a view into a larger buffer', 'updateBatchAsync', () =>
+    seededBuilder('js').updateBatchAsync({ data: new Float32Array(40).subarray(8), shape: [1, 2, 4, 4] }, diagonalCoords(1), 0, {
+      transfer: true,
+    }),
+  );
   const huge = new MaskBuilder({
     sourceExtents: [40000, 40000],
     sourceTileExtent: 1,
@@ -141,8 +146,8 @@ async function main(): Promise<void> {
     '  read as empty, length 0 (native backend: the views are detached and the memory released).',
     '- **`cleanup()` with updates pending** waits for them; their promises resolve.',
     '- **Reusing or transferring a batch buffer** right after `updateBatchAsync` returns is safe: the batch',
-    '  was copied. With `{ transfer: true }` the builder takes the whole ArrayBuffer instead (no copy) once the',
-    "  batch passes validation, and the caller's views read as empty.",
+    '  was copied. With `{ transfer: true }` the builder takes the ArrayBuffer instead (no copy; `batch.data`',
+    "  must span all of it) once the batch passes validation, and the caller's view reads as empty.",
     '- **A panic in the native code** (a bug) becomes an error (`ERR_WSI_INTERNAL` from asynchronous updates),',
     '  never an abort.',
     '',

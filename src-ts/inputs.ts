@@ -227,13 +227,21 @@ export function normalizeEdgeClipping(clip: unknown, ndim: number): Clipping {
 }
 
 /**
- * Moves `data`'s whole ArrayBuffer into a new one that only the builder
- * holds (no copy), so nothing can detach or free it while an update reads
- * it; `data` itself reads as empty afterwards.
+ * Moves `data`'s ArrayBuffer into a new one that only the builder holds (no
+ * copy), so nothing can detach or free it while an update reads it; `data`
+ * itself reads as empty afterwards. Only a view spanning its whole buffer is
+ * taken: detaching a shared buffer (a subarray's parent, Node's Buffer pool)
+ * would empty other arrays the caller never passed.
  */
 export function takeBuffer(data: FloatArray): FloatArray {
   // Read before the transfer: a detached view reports offset and length 0.
-  const { byteOffset, length } = data;
+  const { byteOffset, length, byteLength } = data;
+  if (byteOffset !== 0 || byteLength !== data.buffer.byteLength) {
+    throw typeError(
+      ErrorCode.BUFFER,
+      `transfer: true needs batch.data to span its whole ArrayBuffer; received a view of ${byteLength} bytes at offset ${byteOffset} into ${data.buffer.byteLength} bytes (call without transfer to copy it)`,
+    );
+  }
   let moved: ArrayBuffer;
   try {
     moved = structuredClone(data.buffer as ArrayBuffer, { transfer: [data.buffer as ArrayBuffer] });
@@ -244,5 +252,5 @@ export function takeBuffer(data: FloatArray): FloatArray {
     );
   }
   const Ctor = data.constructor as { new (buffer: ArrayBuffer, byteOffset: number, length: number): FloatArray };
-  return new Ctor(moved, byteOffset, length);
+  return new Ctor(moved, 0, length);
 }

@@ -178,8 +178,9 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * backend). Updates apply in call order; a rejected batch rejects only its
    * own promise. The batch is validated and copied before this returns, so
    * its buffer may be reused at once. With `{ transfer: true }` nothing is
-   * copied: once the batch passes validation its whole ArrayBuffer is
-   * transferred to the builder, and `batch.data` reads as empty afterwards.
+   * copied: once the batch passes validation its ArrayBuffer (which
+   * `batch.data` must span whole) is transferred to the builder, and
+   * `batch.data` reads as empty afterwards.
    */
   async updateBatchAsync(
     batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },

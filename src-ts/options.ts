@@ -227,7 +227,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 export interface UpdateAsyncOptions {
   /**
    * Transfer the batch's ArrayBuffer to the builder instead of copying it
-   * (the caller's view is detached once the batch passes validation).
+   * (`batch.data` must span the whole buffer; it is detached once the batch
+   * passes validation).
    */
   transfer?: boolean;
 }
