@@ -38,7 +38,10 @@ export interface Backend {
   /** Files backing memory-mapped storage (mask first). */
   files(): StorageFile[];
   updateBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void;
-  updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping): Promise<void>;
+  /** Throws what `updateBatch` would for a bad batch; writes nothing. */
+  checkBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void;
+  /** `transferred`: the batch's buffer belongs to the builder now (read in place, never copied). */
+  updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping, transferred: boolean): Promise<void>;
   /** Finishes the mask in place; returns what the aggregation returns. */
   finalize(): unknown;
   finalizeAsync(): Promise<unknown>;

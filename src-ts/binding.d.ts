@@ -31,12 +31,16 @@ export declare class NativeMaskBuilder {
   get pending(): number
   /** Applies a batch now, after any pending asynchronous update. */
   updateBatch(data: TypedArray, shape: Array<number>, coords: TypedArray, coordsShape: Array<number>, clipStart: Array<number>, clipEnd: Array<number>): void
+  /** Validates a batch without applying it (throws what `updateBatch` would). */
+  checkBatch(data: Float32Array | Float64Array, shape: Array<number>, coords: TypedArray, coordsShape: Array<number>, clipStart: Array<number>, clipEnd: Array<number>): void
   /**
    * Validates a batch now and applies it on the libuv thread pool, in call
-   * order with every other update. The batch is held, not copied: do not
-   * modify or transfer its buffer until the promise settles.
+   * order with every other update. The batch is copied before the call
+   * returns, so its buffer may be reused, modified or transferred at once;
+   * with `transferred`, the facade has moved the buffer to the builder
+   * (nothing else can reach it) and it is read in place.
    */
-  updateBatchAsync(data: Float32Array | Float64Array, shape: Array<number>, coords: TypedArray, coordsShape: Array<number>, clipStart: Array<number>, clipEnd: Array<number>): Promise<void>
+  updateBatchAsync(data: Float32Array | Float64Array, shape: Array<number>, coords: TypedArray, coordsShape: Array<number>, clipStart: Array<number>, clipEnd: Array<number>, transferred: boolean): Promise<void>
   /**
    * Waits for pending updates, then divides (mean) or fills unreached
    * pixels with 0 (max). Calling it again changes nothing.

@@ -39,6 +39,8 @@ export const ErrorCode = {
   NATIVE_UNAVAILABLE: 'ERR_WSI_NATIVE_UNAVAILABLE',
   /** Image encoding needs the optional dependency sharp, which is not installed. */
   SHARP_MISSING: 'ERR_WSI_SHARP_MISSING',
+  /** A bug in the native code, caught instead of crashing the process. */
+  INTERNAL: 'ERR_WSI_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

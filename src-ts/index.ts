@@ -37,7 +37,7 @@ export type {
 } from './ndarray';
 export { type NpyHeader, parseNpyHeader, readNpy, writeNpy } from './npy';
 export { type MappedNpy, openNpy } from './npy-map';
-export type { BackendName, MaskBuilderOptions } from './options';
+export type { BackendName, MaskBuilderOptions, UpdateAsyncOptions } from './options';
 export {
   type ResizedFile,
   type ResizedImage,

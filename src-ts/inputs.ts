@@ -40,8 +40,21 @@ export interface Clipping {
   end: number[];
 }
 
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+
 const isSharedBuffer = (b: ArrayBufferLike) => typeof SharedArrayBuffer !== 'undefined' && b instanceof SharedArrayBuffer;
-const isDetached = (b: ArrayBufferLike) => (b as ArrayBuffer & { detached?: boolean }).detached === true;
+/** `ArrayBuffer.prototype.detached` where the runtime has it (Node 22+); else a view on a detached buffer cannot be made. */
+function isDetached(b: ArrayBufferLike): boolean {
+  const flag = (b as ArrayBuffer & { detached?: boolean }).detached;
+  if (flag !== undefined) return flag;
+  if (b.byteLength !== 0) return false;
+  try {
+    new Uint8Array(b, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 function checkBuffer(name: string, data: ArrayBufferView): void {
   if (isSharedBuffer(data.buffer)) {
@@ -97,10 +110,11 @@ export function normalizeBatch(batch: unknown, dtype: FloatDtype): Batch {
   return { data, shape };
 }
 
-export function normalizeCoords(coords: unknown): CoordsTable {
+/** Coordinates as a `[B, N]` table; `ndim` gives an empty list (no tiles) its N. */
+export function normalizeCoords(coords: unknown, ndim: number): CoordsTable {
   if (Array.isArray(coords)) {
     const rows = coords.length;
-    const n = rows > 0 && coords[0] != null ? (coords[0] as ArrayLike<unknown>).length : 0;
+    const n = rows > 0 && coords[0] != null ? (coords[0] as ArrayLike<unknown>).length : ndim;
     const data = new Float64Array(rows * n);
     coords.forEach((row: unknown, t: number) => {
       if (row === null || typeof row !== 'object' || typeof (row as ArrayLike<unknown>).length !== 'number') {
@@ -121,10 +135,14 @@ export function normalizeCoords(coords: unknown): CoordsTable {
         if (typeof v !== 'number' && typeof v !== 'bigint') {
           throw typeError(ErrorCode.COORDS_TYPE, `coords[${t}][${d}] must be a number; received ${describe(v)}`);
         }
-        data[t * n + d] = Number(v);
-        if (typeof v === 'bigint' && BigInt(data[t * n + d]) !== v) {
-          throw rangeError(ErrorCode.COORDS_VALUE, `coords[${t}][${d}] must be at most 2^53 - 1; received ${v}`);
+        // A bigint past 2^53 would round on the way to a number; report it exactly.
+        if (typeof v === 'bigint' && (v > MAX_SAFE_BIGINT || v < -MAX_SAFE_BIGINT)) {
+          throw rangeError(
+            ErrorCode.COORDS_VALUE,
+            `coords[${t}][${d}] must be a non-negative integer no larger than 2^53 - 1; received ${v}`,
+          );
         }
+        data[t * n + d] = Number(v);
       }
     });
     return { data, shape: [rows, n] };
@@ -180,9 +198,11 @@ export function normalizeEdgeClipping(clip: unknown, ndim: number): Clipping {
   }
   const items = Array.from(clip as ArrayLike<unknown>);
   if (items.length !== ndim) {
+    // With one dimension, [start, end] would read as two dimensions: ask for [[start, end]].
+    const hint = ndim === 1 && items.length === 2 ? ' (for [start, end] on the single dimension write [[start, end]])' : '';
     throw rangeError(
       ErrorCode.EDGE_CLIPPING,
-      `edgeClipping must give ${ndim} entries (one per spatial dimension); received ${items.length}: ${describe(clip)}`,
+      `edgeClipping must give ${ndim} entries (one per spatial dimension)${hint}; received ${items.length}: ${describe(clip)}`,
     );
   }
   const start: number[] = [];
@@ -204,4 +224,33 @@ export function normalizeEdgeClipping(clip: unknown, ndim: number): Clipping {
     end.push(clipValue(pair[1], `[${d}][1]`));
   });
   return { start, end };
+}
+
+/**
+ * Moves `data`'s ArrayBuffer into a new one that only the builder holds (no
+ * copy), so nothing can detach or free it while an update reads it; `data`
+ * itself reads as empty afterwards. Only a view spanning its whole buffer is
+ * taken: detaching a shared buffer (a subarray's parent, Node's Buffer pool)
+ * would empty other arrays the caller never passed.
+ */
+export function takeBuffer(data: FloatArray): FloatArray {
+  // Read before the transfer: a detached view reports offset and length 0.
+  const { byteOffset, length, byteLength } = data;
+  if (byteOffset !== 0 || byteLength !== data.buffer.byteLength) {
+    throw typeError(
+      ErrorCode.BUFFER,
+      `transfer: true needs batch.data to span its whole ArrayBuffer; received a view of ${byteLength} bytes at offset ${byteOffset} into ${data.buffer.byteLength} bytes (call without transfer to copy it)`,
+    );
+  }
+  let moved: ArrayBuffer;
+  try {
+    moved = structuredClone(data.buffer as ArrayBuffer, { transfer: [data.buffer as ArrayBuffer] });
+  } catch (e) {
+    throw typeError(
+      ErrorCode.BUFFER,
+      `batch.data's buffer cannot be transferred (${(e as Error).message}); call updateBatchAsync without transfer: true`,
+    );
+  }
+  const Ctor = data.constructor as { new (buffer: ArrayBuffer, byteOffset: number, length: number): FloatArray };
+  return new Ctor(moved, 0, length);
 }

@@ -2,11 +2,24 @@
 
 import type { Backend, Geometry, StorageFile } from './backend';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
-import { type CoordsInput, type EdgeClippingInput, normalizeBatch, normalizeCoords, normalizeEdgeClipping } from './inputs';
+import {
+  type CoordsInput,
+  type EdgeClippingInput,
+  normalizeBatch,
+  normalizeCoords,
+  normalizeEdgeClipping,
+  takeBuffer,
+} from './inputs';
 import { JsBackend } from './js/js-backend';
 import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
 import type { CounterArray, FloatArray, NdArray } from './ndarray';
-import { type MaskBuilderOptions, type ResolvedOptions, resolveOptions } from './options';
+import {
+  type MaskBuilderOptions,
+  type ResolvedOptions,
+  resolveOptions,
+  resolveUpdateAsyncOptions,
+  type UpdateAsyncOptions,
+} from './options';
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
 import type { AggregatorClass, MaxAggregator, MeanAggregator, MeanResult } from './strategies';
 
@@ -50,11 +63,12 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
   const maskPixels = g.maskExtents.reduce((a, e) => a * e, 1);
   const sourcePixels = g.sourceExtents.reduce((a, e) => a * e, 1);
   if (maskPixels > INFLATION_WARNING_RATIO * sourcePixels) {
-    const bytes = maskPixels * options.nChannels * (options.dtype === 'float32' ? 4 : 8);
+    const counterBytes = options.aggregation === 'mean' ? maskPixels * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
+    const bytes = maskPixels * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
     process.emitWarning(
       `wsi-mask-builder: the mask ${list(g.maskExtents)} has ${(maskPixels / sourcePixels).toFixed(1)}x as many pixels as the source ${list(g.sourceExtents)} ` +
         `(tile ${list(g.sourceTileExtent)} and stride x output ${list(g.stride.map((s, d) => s * g.outputTileExtent[d]))} share little common factor); ` +
-        `the accumulator needs about ${bytes} bytes`,
+        `the accumulator${counterBytes ? ' and overlap counter need' : ' needs'} about ${bytes} bytes`,
       { code: 'WSI_MASK_INFLATED' },
     );
   }
@@ -184,7 +198,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   #arguments(batch: unknown, coords: unknown, edgeClipping: unknown) {
     return [
       normalizeBatch(batch, this.#options.dtype),
-      normalizeCoords(coords),
+      normalizeCoords(coords, this.#options.sourceExtents.length),
       normalizeEdgeClipping(edgeClipping, this.#options.sourceExtents.length),
     ] as const;
   }
@@ -208,15 +222,25 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   /**
    * Like `updateBatch`, but the kernel runs off the main thread (native
    * backend). Updates apply in call order; a rejected batch rejects only its
-   * own promise. Leave the batch's buffer untouched until the promise settles.
+   * own promise. The batch is validated and copied before this returns, so
+   * its buffer may be reused at once. With `{ transfer: true }` nothing is
+   * copied: once the batch passes validation its ArrayBuffer (which
+   * `batch.data` must span whole) is transferred to the builder, and
+   * `batch.data` reads as empty afterwards.
    */
   async updateBatchAsync(
     batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
+    options?: UpdateAsyncOptions,
   ): Promise<void> {
     this.#check('updateBatchAsync', true);
-    return this.#backend.updateBatchAsync(...this.#arguments(batch, coords, edgeClipping));
+    const transfer = resolveUpdateAsyncOptions(options);
+    const [data, table, clipping] = this.#arguments(batch, coords, edgeClipping);
+    if (!transfer) return this.#backend.updateBatchAsync(data, table, clipping, false);
+    // Refuse a bad batch before taking the caller's buffer.
+    this.#backend.checkBatch(data, table, clipping);
+    return this.#backend.updateBatchAsync({ ...data, data: takeBuffer(data.data) }, table, clipping, true);
   }
 
   /**
@@ -241,15 +265,28 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     if (this.#finalized) return this.#result as ResultOf<A>;
     if (this.#finalizing === undefined) {
       this.#state = 'finalized';
-      this.#finalizing = this.#backend.finalizeAsync().then((result) => {
-        if (!this.#finalized) {
-          this.#result = result as ResultOf<A>;
-          this.#finalized = true;
-        }
-        return this.#result as ResultOf<A>;
-      });
+      this.#finalizing = this.#backend.finalizeAsync().then(
+        (result) => {
+          if (this.#state === 'cleaned') throw this.#cleanedBeforeFinalized();
+          if (!this.#finalized) {
+            this.#result = result as ResultOf<A>;
+            this.#finalized = true;
+          }
+          return this.#result as ResultOf<A>;
+        },
+        (error) => {
+          throw this.#state === 'cleaned' ? this.#cleanedBeforeFinalized() : error;
+        },
+      );
     }
     return this.#finalizing;
+  }
+
+  #cleanedBeforeFinalized(): Error {
+    return stateError(
+      ErrorCode.CLEANED_UP,
+      'finalizeAsync: cleanup() was called before finalization finished; the mask was released',
+    );
   }
 
   /**

@@ -85,7 +85,7 @@ export class NativeBackend implements Backend {
       aggregation: options.aggregation as 'mean' | 'max',
       dtype: options.dtype,
       counterDtype: options.counterDtype,
-      maxInMemoryBytes: options.maxInMemoryBytes ?? os.totalmem(),
+      maxInMemoryBytes: options.maxInMemoryBytes,
       maxViewBytes: this.maxViewBytes,
       storage: options.storage as 'inmemory' | 'memmap',
       filename: options.filename,
@@ -177,8 +177,13 @@ export class NativeBackend implements Backend {
     this.native.updateBatch(batch.data, batch.shape, coords.data, coords.shape, clipping.start, clipping.end);
   }
 
-  updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping): Promise<void> {
-    return this.native.updateBatchAsync(batch.data, batch.shape, coords.data, coords.shape, clipping.start, clipping.end);
+  checkBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
+    this.native.checkBatch(batch.data, batch.shape, coords.data, coords.shape, clipping.start, clipping.end);
+  }
+
+  updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping, transferred: boolean): Promise<void> {
+    const { data, shape } = batch;
+    return this.native.updateBatchAsync(data, shape, coords.data, coords.shape, clipping.start, clipping.end, transferred);
   }
 
   private result(): unknown {

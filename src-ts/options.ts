@@ -1,5 +1,6 @@
 /** Builder options: the public shape and their validation, shared by both backends. */
 
+import { totalmem } from 'node:os';
 import { describe, ErrorCode, rangeError, typeError } from './errors';
 import type { CounterDtype, FloatDtype } from './ndarray';
 import { Aggregator, type AggregatorClass, InMemory, MaxAggregator, MeanAggregator, type StorageFactory } from './strategies';
@@ -42,7 +43,7 @@ export interface MaskBuilderOptions {
   counterDtype?: CounterDtype;
   /** `'native'` (default; falls back to `'js'` when no binary loads) or `'js'`. Also `WSI_MASK_BUILDER_BACKEND`. */
   backend?: BackendName;
-  /** Largest in-memory accumulator plus counter, in bytes. Default: the machine's total memory. */
+  /** Largest in-memory accumulator plus counter, in bytes (both backends). Default: the machine's total memory. */
   maxInMemoryBytes?: number;
   /** Largest single view handed out, in bytes. Default: the runtime's ArrayBuffer limit (`buffer.constants.MAX_LENGTH`). */
   maxViewBytes?: number;
@@ -70,7 +71,7 @@ export interface ResolvedOptions {
   npyVersion: 1 | 2 | 3;
   tempDir: string | undefined;
   backend: BackendName;
-  maxInMemoryBytes: number | undefined;
+  maxInMemoryBytes: number;
   maxViewBytes: number | undefined;
   storageOptions: Record<string, unknown>;
   aggregationOptions: Record<string, unknown>;
@@ -192,7 +193,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     }
   }
   for (const key of ['sourceExtents', 'sourceTileExtent', 'outputTileExtent', 'stride']) {
-    if (o[key] === undefined) throw typeError(ErrorCode.OPTION_TYPE, `${key} is required`);
+    if (o[key] === undefined) {
+      const expected = key === 'sourceExtents' ? 'an array of positive integers' : 'a positive integer or one per dimension';
+      throw typeError(ErrorCode.OPTION_TYPE, `${key} is required (${expected}); received undefined`);
+    }
   }
   const sourceExtents = positiveIntegers('sourceExtents', o.sourceExtents);
   if (sourceExtents.length === 0 || sourceExtents.length > MAX_DIMS) {
@@ -235,8 +239,11 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (backend !== 'native' && backend !== 'js') {
     throw typeError(ErrorCode.OPTION_TYPE, `backend must be 'native' or 'js'; received ${describe(backend)}`);
   }
-  const maxInMemoryBytes = o.maxInMemoryBytes;
-  if (maxInMemoryBytes !== undefined && !isPositiveInteger(maxInMemoryBytes)) {
+  const maxInMemoryBytes = o.maxInMemoryBytes ?? totalmem();
+  if (typeof maxInMemoryBytes !== 'number') {
+    throw typeError(ErrorCode.OPTION_TYPE, `maxInMemoryBytes must be a number; received ${describe(maxInMemoryBytes)}`);
+  }
+  if (!isPositiveInteger(maxInMemoryBytes)) {
     throw rangeError(
       ErrorCode.OPTION_RANGE,
       `maxInMemoryBytes must be a positive integer; received ${describe(maxInMemoryBytes)}`,
@@ -266,4 +273,32 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     storageOptions: optionalRecord('storageOptions', o.storageOptions),
     aggregationOptions: optionalRecord('aggregationOptions', o.aggregationOptions),
   };
+}
+
+/** Options of `updateBatchAsync`. */
+export interface UpdateAsyncOptions {
+  /**
+   * Transfer the batch's ArrayBuffer to the builder instead of copying it
+   * (`batch.data` must span the whole buffer; it is detached once the batch
+   * passes validation).
+   */
+  transfer?: boolean;
+}
+
+/** Validates `updateBatchAsync` options; returns whether to transfer. */
+export function resolveUpdateAsyncOptions(options: unknown): boolean {
+  if (options === undefined) return false;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw typeError(ErrorCode.OPTION_TYPE, `updateBatchAsync options must be an object; received ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'transfer') {
+      throw typeError(ErrorCode.UNKNOWN_OPTION, `unknown updateBatchAsync option '${key}'. Known options: transfer`);
+    }
+  }
+  const transfer = (options as UpdateAsyncOptions).transfer ?? false;
+  if (typeof transfer !== 'boolean') {
+    throw typeError(ErrorCode.OPTION_TYPE, `updateBatchAsync option transfer must be a boolean; received ${describe(transfer)}`);
+  }
+  return transfer;
 }

@@ -4,7 +4,6 @@
  * no native binary loads, and the home of user-defined strategies.
  */
 
-import { totalmem } from 'node:os';
 import type { Backend, Geometry, StorageFile } from '../backend';
 import { ErrorCode, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
@@ -53,7 +52,7 @@ export class JsBackend implements Backend {
     const shape = [options.nChannels, ...g.maskExtents];
     const counterBytes = options.aggregation === 'mean' ? this.planeLength * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
     const bytes = this.planeLength * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
-    const limit = options.maxInMemoryBytes ?? totalmem();
+    const limit = options.maxInMemoryBytes;
     if (options.storage === 'inmemory' && bytes > limit) {
       throw rangeError(
         ErrorCode.MASK_TOO_LARGE,
@@ -68,7 +67,7 @@ export class JsBackend implements Backend {
         if (e instanceof RangeError && !(e as { code?: string }).code) {
           throw rangeError(
             ErrorCode.MASK_TOO_LARGE,
-            `cannot allocate the ${what} of shape [${s.join(', ')}] in the JavaScript heap: ${e.message}`,
+            `cannot allocate the ${what} of shape [${s.join(', ')}] in the JavaScript heap (${e.message}); use the native backend or storage: 'memmap'`,
           );
         }
         throw e;
@@ -180,8 +179,12 @@ export class JsBackend implements Backend {
     this.tilesApplied += plan.tiles;
   }
 
-  /** Applies the batch at once; call order is kept trivially. */
-  async updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping): Promise<void> {
+  checkBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
+    planBatch(this.geometry, this.options.nChannels, batch, coords, clipping);
+  }
+
+  /** Applies the batch at once (a transferred buffer is simply read); call order is kept trivially. */
+  async updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping, _transferred: boolean): Promise<void> {
     this.updateBatch(batch, coords, clipping);
   }
 

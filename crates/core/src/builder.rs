@@ -403,6 +403,33 @@ impl BatchData<'_> {
   }
 }
 
+/// A copy of a batch's data owned by the builder, for updates that run
+/// after the call returns: JavaScript may transfer or free the caller's
+/// buffer at any time, so nothing may point into it once the call is over.
+pub enum OwnedBatchData {
+  F32(Vec<f32>),
+  F64(Vec<f64>),
+}
+
+impl OwnedBatchData {
+  /// Copies `data`, reusing `spare`'s memory when it has the same type and room.
+  pub fn copy_of(data: &BatchData<'_>, spare: Option<Self>) -> Self {
+    match (*data, spare) {
+      (BatchData::F32(d), Some(OwnedBatchData::F32(v))) => OwnedBatchData::F32(kernels::copy_into(v, d)),
+      (BatchData::F32(d), _) => OwnedBatchData::F32(kernels::copy_into(Vec::new(), d)),
+      (BatchData::F64(d), Some(OwnedBatchData::F64(v))) => OwnedBatchData::F64(kernels::copy_into(v, d)),
+      (BatchData::F64(d), _) => OwnedBatchData::F64(kernels::copy_into(Vec::new(), d)),
+    }
+  }
+
+  pub fn view(&self) -> BatchData<'_> {
+    match self {
+      OwnedBatchData::F32(d) => BatchData::F32(d),
+      OwnedBatchData::F64(d) => BatchData::F64(d),
+    }
+  }
+}
+
 /// A builder of either accumulator type, chosen at run time.
 pub enum AnyMaskBuilder {
   F32(MaskBuilder<f32>),

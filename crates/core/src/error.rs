@@ -41,6 +41,8 @@ pub mod codes {
   pub const IMAGE_TYPE: &str = "ERR_WSI_IMAGE_TYPE";
   pub const IMAGE_SHAPE: &str = "ERR_WSI_IMAGE_SHAPE";
   pub const OUTPUT_TOO_LARGE: &str = "ERR_WSI_OUTPUT_TOO_LARGE";
+  /// A bug: a panic caught at the boundary instead of aborting the process.
+  pub const INTERNAL: &str = "ERR_WSI_INTERNAL";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,4 +108,44 @@ fn errno_name(err: &std::io::Error) -> &'static str {
 pub(crate) fn list<T: fmt::Display>(values: &[T]) -> String {
   let parts: Vec<String> = values.iter().map(|v| v.to_string()).collect();
   format!("[{}]", parts.join(", "))
+}
+
+/// Formats a number the way JavaScript's `String(x)` does for the values a
+/// message reports (NaN, infinities, exponents), so both backends agree.
+pub(crate) fn js_number(x: f64) -> String {
+  if x.is_nan() {
+    return "NaN".into();
+  }
+  if x.is_infinite() {
+    return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
+  }
+  if x == 0.0 {
+    return "0".into();
+  }
+  if x.abs() >= 1e21 || x.abs() < 1e-6 {
+    let text = format!("{x:e}");
+    return match text.split_once('e') {
+      Some((mantissa, exp)) if !exp.starts_with('-') => format!("{mantissa}e+{exp}"),
+      _ => text,
+    };
+  }
+  format!("{x}")
+}
+
+#[cfg(test)]
+mod tests {
+  use super::js_number;
+
+  #[test]
+  fn numbers_print_as_in_javascript() {
+    assert_eq!(js_number(f64::NAN), "NaN");
+    assert_eq!(js_number(f64::INFINITY), "Infinity");
+    assert_eq!(js_number(f64::NEG_INFINITY), "-Infinity");
+    assert_eq!(js_number(-0.0), "0");
+    assert_eq!(js_number(0.5), "0.5");
+    assert_eq!(js_number(-4.0), "-4");
+    assert_eq!(js_number(9007199254740992.0), "9007199254740992");
+    assert_eq!(js_number(1e21), "1e+21");
+    assert_eq!(js_number(1.5e-7), "1.5e-7");
+  }
 }

@@ -300,6 +300,17 @@ pub fn divide_by_counts<T: Element, K: CounterElement>(mask: &mut [T], counter: 
   }
 }
 
+/// `values` copied into `spare`'s memory when it is large enough (recycled
+/// memory copies without page faults), else into new memory. Sequential on
+/// purpose: the caller is the JavaScript thread, and rayon jobs would queue
+/// behind the kernels of earlier batches.
+pub fn copy_into<T: Element>(spare: Vec<T>, values: &[T]) -> Vec<T> {
+  let mut out = if spare.capacity() >= values.len() { spare } else { Vec::with_capacity(values.len()) };
+  out.clear();
+  out.extend_from_slice(values);
+  out
+}
+
 /// Fills `values` with `value` in parallel.
 pub fn fill<T: Element>(values: &mut [T], value: T) {
   values.par_chunks_mut(PASS_CHUNK).for_each(|chunk| chunk.fill(value));

@@ -14,7 +14,8 @@ pub mod sequencer;
 pub mod storage;
 
 pub use builder::{
-  Aggregation, AnyMaskBuilder, BatchData, BuilderConfig, BuilderSpec, Counter, MaskBuilder, RawArray, StorageConfig,
+  Aggregation, AnyMaskBuilder, BatchData, BuilderConfig, BuilderSpec, Counter, MaskBuilder, OwnedBatchData, RawArray,
+  StorageConfig,
 };
 pub use element::{CounterDtype, Dtype};
 pub use error::{Error, ErrorKind, Result};

@@ -5,7 +5,7 @@
 //! holds the mask-space origin of every tile's clipped footprint; the kernels
 //! only read it.
 
-use crate::error::{codes, list, Error, Result};
+use crate::error::{codes, js_number, list, Error, Result};
 use crate::geometry::{Geometry, MAX_SAFE_INTEGER};
 
 /// Top-left source coordinates of a batch, row-major `[B, N]`.
@@ -42,7 +42,7 @@ impl Coords<'_> {
         if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= MAX_SAFE_INTEGER as f64 {
           Ok(x as u64)
         } else {
-          Err(format!("{x}"))
+          Err(js_number(x))
         }
       }
     }
@@ -146,7 +146,7 @@ pub fn plan_batch(
   } else {
     return Err(shape_error(format!(
       "batch must have shape [B, C] or [B, C, {}] (rank 2 or {}); received shape {} (rank {})",
-      list(out),
+      out.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
       2 + n,
       list(batch_shape),
       batch_shape.len()
@@ -243,11 +243,13 @@ pub fn plan_batch(
       let origin = grid
         .checked_mul(geometry.mask_stride[d])
         .and_then(|o| o.checked_add(clip_start[d] as u64 * geometry.upscale_factor[d]));
-      let fits = origin.is_some_and(|o| o + footprint[d] as u64 <= geometry.mask_extents[d]);
-      if !fits {
+      // Checked to the end: a coordinate near 2^53 times a large mask
+      // stride must not wrap around into the mask.
+      let end = origin.and_then(|o| o.checked_add(footprint[d] as u64));
+      let Some(origin) = origin.filter(|_| end.is_some_and(|e| e <= geometry.mask_extents[d])) else {
         return Err(outside_mask(geometry, &clipping.start, &footprint, coords, t));
-      }
-      origins.push(origin.unwrap_or_default() as usize);
+      };
+      origins.push(origin as usize);
     }
   }
 
@@ -327,6 +329,11 @@ mod tests {
     assert_eq!(err(&[1, 3], 3, Coords::F64(&[f64::NAN, 0.0]), &[1, 2], &none), codes::COORDS_VALUE);
     assert_eq!(err(&[1, 3], 3, Coords::I32(&[28, 0]), &[1, 2], &none), codes::TILE_OUTSIDE_MASK);
     assert_eq!(err(&[1, 3], 3, Coords::I32(&[0, 60]), &[1, 2], &none), codes::TILE_OUTSIDE_MASK);
+    // A huge coordinate times a large mask stride must not wrap into the mask.
+    let wide = Geometry::new(&[10], &[1], &[2048], &[1]).unwrap();
+    let far = Coords::F64(&[(MAX_SAFE_INTEGER) as f64]);
+    let e = plan_batch(&wide, 1, &[1, 1, 2048], 2048, far, &[1, 1], &EdgeClipping::none(1)).unwrap_err();
+    assert_eq!(e.code, codes::TILE_OUTSIDE_MASK);
     let full = EdgeClipping::uniform(2, 4);
     assert_eq!(err(&[1, 3], 3, c, &[1, 2], &full), codes::EDGE_CLIPPING);
     let short = EdgeClipping::none(1);

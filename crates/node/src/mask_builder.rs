@@ -14,6 +14,7 @@ use wsi_mask_core::error::codes;
 use wsi_mask_core::sequencer::Sequencer;
 use wsi_mask_core::{
   AnyMaskBuilder, BatchData, BatchPlan, BuilderConfig, BuilderSpec, Coords, EdgeClipping, Error, Geometry,
+  OwnedBatchData,
 };
 
 use crate::errors::OrThrow;
@@ -21,16 +22,39 @@ use crate::options::{
   parse_aggregation, parse_counter_dtype, parse_dtype, parse_storage, to_u64, to_u64_vec, NativeBuilderOptions,
   NativeFileInfo, NativeGeometry,
 };
-use crate::update_task::{FinalizeTask, HeldBatch, UpdateTask};
+use crate::update_task::{BatchSource, FinalizeTask, HeldBatch, UpdateTask};
 use crate::views::{Views, DEFAULT_MAX_VIEW_BYTES};
+
+/// Copies of applied asynchronous batches kept for reuse: recycled memory
+/// copies without page faults.
+const SPARE_BATCHES: usize = 2;
 
 /// State shared with update tasks running on the libuv thread pool.
 pub struct Shared {
   builder: Mutex<Option<AnyMaskBuilder>>,
   pub sequencer: Arc<Sequencer>,
+  spares: Mutex<Vec<OwnedBatchData>>,
 }
 
 impl Shared {
+  fn spares(&self) -> MutexGuard<'_, Vec<OwnedBatchData>> {
+    self.spares.lock().unwrap_or_else(|p| p.into_inner())
+  }
+
+  /// A copy of `data` owned by the builder, in recycled memory if any.
+  pub fn copy_batch(&self, data: &BatchData<'_>) -> OwnedBatchData {
+    let spare = self.spares().pop();
+    OwnedBatchData::copy_of(data, spare)
+  }
+
+  /// Keeps an applied batch's memory for the next copy.
+  pub fn recycle(&self, data: OwnedBatchData) {
+    let mut spares = self.spares();
+    if spares.len() < SPARE_BATCHES {
+      spares.push(data);
+    }
+  }
+
   pub fn lock(&self) -> MutexGuard<'_, Option<AnyMaskBuilder>> {
     self.builder.lock().unwrap_or_else(|p| p.into_inner())
   }
@@ -76,6 +100,10 @@ fn clipping(start: &[u32], end: &[u32]) -> EdgeClipping {
 /// Reinterprets a typed array's bytes; JavaScript aligns typed arrays to
 /// their element size, so this only fails on a corrupt view.
 fn cast<'a, T: bytemuck::Pod>(bytes: &'a [u8], what: &str) -> std::result::Result<&'a [T], Error> {
+  // An empty typed array may hand over a dangling, unaligned pointer.
+  if bytes.is_empty() {
+    return Ok(&[]);
+  }
   bytemuck::try_cast_slice(bytes)
     .map_err(|_| Error::type_error(codes::BATCH_TYPE, format!("{what} is not aligned to its element size")))
 }
@@ -170,7 +198,11 @@ impl NativeMaskBuilder {
     let (builder, max_view_bytes) = build().or_throw(&env)?;
     Ok(Self {
       spec: builder.spec(),
-      shared: Arc::new(Shared { builder: Mutex::new(Some(builder)), sequencer: Sequencer::new() }),
+      shared: Arc::new(Shared {
+        builder: Mutex::new(Some(builder)),
+        sequencer: Sequencer::new(),
+        spares: Mutex::new(Vec::new()),
+      }),
       views: RefCell::new(Views::default()),
       max_view_bytes,
       finalized: Cell::new(false),
@@ -179,13 +211,13 @@ impl NativeMaskBuilder {
   }
 
   /// Geometry: extents, strides, span, mask extents and upscale factor.
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn geometry(&self) -> NativeGeometry {
     NativeGeometry::from(&self.spec.geometry)
   }
 
   /// Updates not yet applied.
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn pending(&self) -> u32 {
     self.shared.sequencer.pending() as u32
   }
@@ -209,9 +241,28 @@ impl NativeMaskBuilder {
     self.shared.with(|b| b.apply(&plan, data)).or_throw(&env)
   }
 
+  /// Validates a batch without applying it (throws what `updateBatch` would).
+  #[napi(catch_unwind)]
+  pub fn check_batch(
+    &self,
+    env: Env,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] data: TypedArray,
+    shape: Vec<u32>,
+    coords: TypedArray,
+    coords_shape: Vec<u32>,
+    clip_start: Vec<u32>,
+    clip_end: Vec<u32>,
+  ) -> Result<()> {
+    let view = batch_data(&data).or_throw(&env)?;
+    self.plan(view, &shape, &coords, &coords_shape, &clip_start, &clip_end).or_throw(&env)?;
+    Ok(())
+  }
+
   /// Validates a batch now and applies it on the libuv thread pool, in call
-  /// order with every other update. The batch is held, not copied: do not
-  /// modify or transfer its buffer until the promise settles.
+  /// order with every other update. The batch is copied before the call
+  /// returns, so its buffer may be reused, modified or transferred at once;
+  /// with `transferred`, the facade has moved the buffer to the builder
+  /// (nothing else can reach it) and it is read in place.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
   pub fn update_batch_async(
     &self,
@@ -222,12 +273,17 @@ impl NativeMaskBuilder {
     coords_shape: Vec<u32>,
     clip_start: Vec<u32>,
     clip_end: Vec<u32>,
+    transferred: bool,
   ) -> Result<AsyncTask<UpdateTask>> {
     let view = batch_data(&data).or_throw(&env)?;
     let plan = self.plan(view, &shape, &coords, &coords_shape, &clip_start, &clip_end).or_throw(&env)?;
-    let held = HeldBatch::new(&env, &data)?;
+    let source = if transferred {
+      BatchSource::Held(HeldBatch::new(&env, &data)?)
+    } else {
+      BatchSource::Copied(self.shared.copy_batch(&view))
+    };
     let ticket = self.shared.sequencer.ticket();
-    Ok(AsyncTask::new(UpdateTask::new(Arc::clone(&self.shared), ticket, plan, held)))
+    Ok(AsyncTask::new(UpdateTask::new(Arc::clone(&self.shared), ticket, plan, source)))
   }
 
   /// Waits for pending updates, then divides (mean) or fills unreached
@@ -296,7 +352,7 @@ impl NativeMaskBuilder {
   }
 
   /// Files backing memory-mapped storage (mask first); empty in memory.
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn files(&self) -> Vec<NativeFileInfo> {
     let guard = self.shared.lock();
     let Some(builder) = guard.as_ref() else { return Vec::new() };
@@ -334,6 +390,7 @@ impl NativeMaskBuilder {
     // Files that persist get written through before they are unmapped.
     let flushed = builder.as_ref().map_or(Ok(()), |b| b.flush());
     drop(builder);
+    self.shared.spares().clear();
     self.views.borrow_mut().detach_all(&env);
     flushed.or_throw(&env)
   }

@@ -40,24 +40,24 @@ impl NativeNpyFile {
     open().or_throw(&env)
   }
 
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn shape(&self) -> Vec<f64> {
     self.mapped.header.shape.iter().map(|&d| d as f64).collect()
   }
 
   /// The NPY type descriptor, e.g. `<f4`.
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn descr(&self) -> String {
     self.mapped.header.descr.clone()
   }
 
   /// `[major, minor]`.
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn version(&self) -> Vec<u32> {
     vec![self.mapped.header.version.0 as u32, self.mapped.header.version.1 as u32]
   }
 
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn fortran_order(&self) -> bool {
     self.mapped.header.fortran_order
   }

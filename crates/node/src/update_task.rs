@@ -4,14 +4,17 @@ use std::sync::{Arc, OnceLock};
 
 use napi::bindgen_prelude::{TypedArray, TypedArrayType};
 use napi::{sys, Env, JsValue, Task};
+use wsi_mask_core::error::codes;
 use wsi_mask_core::sequencer::Ticket;
-use wsi_mask_core::{BatchData, BatchPlan, Error};
+use wsi_mask_core::{BatchData, BatchPlan, Error, OwnedBatchData};
 
 use crate::errors::rejection;
 use crate::mask_builder::Shared;
 
-/// A batch's typed array, kept alive by a strong reference until the task
-/// settles; its memory is read on the pool thread without copying.
+/// A typed array over a buffer that the facade has just transferred to the
+/// builder (`transfer: true`): no JavaScript code can reach it to detach it,
+/// so a strong reference keeps its memory alive and in place until the task
+/// settles, and the pool thread reads it without copying.
 pub struct HeldBatch {
   ptr: *const u8,
   byte_len: usize,
@@ -19,9 +22,12 @@ pub struct HeldBatch {
   reference: sys::napi_ref,
 }
 
-// SAFETY: the typed array stays referenced (so not collected) until
-// `release` runs on the JavaScript thread; its bytes are plain numbers.
+// SAFETY: the typed array stays referenced (so not collected) and cannot be
+// detached (nothing else holds its buffer) until `release` runs on the
+// JavaScript thread; its bytes are plain numbers.
 unsafe impl Send for HeldBatch {}
+// SAFETY: only read, from one thread at a time (the update's turn).
+unsafe impl Sync for HeldBatch {}
 
 impl HeldBatch {
   /// Holds `data`, which the caller has already checked is Float32/Float64.
@@ -45,10 +51,11 @@ impl HeldBatch {
     let bytes = if self.byte_len == 0 {
       &[][..]
     } else {
-      // SAFETY: the referenced typed array keeps these bytes alive.
+      // SAFETY: the referenced, unreachable typed array keeps these bytes alive.
       unsafe { std::slice::from_raw_parts(self.ptr, self.byte_len) }
     };
-    // Typed arrays are aligned to their element size; an empty cast is fine.
+    // Typed arrays are aligned to their element size; a failed cast reads as
+    // empty, which `apply` refuses as not matching the plan.
     if self.float64 {
       BatchData::F64(bytemuck::try_cast_slice(bytes).unwrap_or(&[]))
     } else {
@@ -65,18 +72,32 @@ impl HeldBatch {
   }
 }
 
-/// A planned batch waiting for its turn.
+/// Where an asynchronous update reads its tiles.
+pub enum BatchSource {
+  /// The builder's own copy (the default: the caller may reuse its buffer).
+  Copied(OwnedBatchData),
+  /// A transferred buffer, read in place.
+  Held(HeldBatch),
+}
+
+/// A planned batch waiting for its turn. It never points into memory the
+/// caller could free: the data is copied, or its buffer was transferred.
 pub struct UpdateTask {
   shared: Arc<Shared>,
   ticket: Option<Ticket>,
   plan: BatchPlan,
-  data: HeldBatch,
+  copied: Option<OwnedBatchData>,
+  held: Option<HeldBatch>,
   failure: Option<Error>,
 }
 
 impl UpdateTask {
-  pub fn new(shared: Arc<Shared>, ticket: Ticket, plan: BatchPlan, data: HeldBatch) -> Self {
-    Self { shared, ticket: Some(ticket), plan, data, failure: None }
+  pub fn new(shared: Arc<Shared>, ticket: Ticket, plan: BatchPlan, source: BatchSource) -> Self {
+    let (copied, held) = match source {
+      BatchSource::Copied(data) => (Some(data), None),
+      BatchSource::Held(data) => (None, Some(data)),
+    };
+    Self { shared, ticket: Some(ticket), plan, copied, held, failure: None }
   }
 }
 
@@ -107,13 +128,27 @@ fn lower_priority() {
 fn lower_priority() {}
 
 /// Runs `f` in `ticket`'s turn on the background pool, then lets the next
-/// ticket go, so a failing update never blocks the ones after it.
+/// ticket go, so a failing update never blocks the ones after it. A panic (a
+/// bug) becomes an `ERR_WSI_INTERNAL` error: unwinding out of the thread
+/// pool's C callback would abort Node.
 fn in_turn(ticket: &mut Option<Ticket>, f: impl FnOnce() -> Result<(), Error> + Send) -> Result<(), Error> {
   let Some(ticket) = ticket.take() else { return Ok(()) };
-  ticket.wait_turn();
-  let result = background_pool().install(f);
+  let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ticket.wait_turn();
+    background_pool().install(f)
+  }))
+  .unwrap_or_else(|payload| Err(internal_error(payload.as_ref())));
   drop(ticket);
   result
+}
+
+fn internal_error(payload: &(dyn std::any::Any + Send)) -> Error {
+  let what = payload
+    .downcast_ref::<&str>()
+    .map(|s| s.to_string())
+    .or_else(|| payload.downcast_ref::<String>().cloned())
+    .unwrap_or_else(|| "unknown panic".to_string());
+  Error::state(codes::INTERNAL, format!("internal error in the native backend (please report it): {what}"))
 }
 
 fn settle(failure: &mut Option<Error>, result: Result<(), Error>) -> napi::Result<()> {
@@ -129,13 +164,24 @@ impl Task for UpdateTask {
   type JsValue = ();
 
   fn compute(&mut self) -> napi::Result<()> {
-    let (shared, plan, data) = (&self.shared, &self.plan, self.data.view());
-    let result = in_turn(&mut self.ticket, || shared.with(|b| b.apply(plan, data)));
+    let (shared, plan, copied, held) = (&self.shared, &self.plan, self.copied.take(), &self.held);
+    let result = in_turn(&mut self.ticket, || match (copied, held) {
+      (Some(data), _) => {
+        let applied = shared.with(|b| b.apply(plan, data.view()));
+        // Recycled within the turn, so cleanup (which waits for every turn) finds it.
+        shared.recycle(data);
+        applied
+      }
+      (None, Some(data)) => shared.with(|b| b.apply(plan, data.view())),
+      (None, None) => Ok(()),
+    });
     settle(&mut self.failure, result)
   }
 
   fn finally(mut self, env: Env) -> napi::Result<()> {
-    self.data.release(&env);
+    if let Some(held) = self.held.as_mut() {
+      held.release(&env);
+    }
     Ok(())
   }
 
@@ -183,5 +229,23 @@ impl Task for FinalizeTask {
       Some(e) => rejection(&env, e),
       None => err,
     })
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use wsi_mask_core::sequencer::Sequencer;
+
+  #[test]
+  fn a_panic_in_an_update_is_an_error_and_releases_the_turn() {
+    let sequencer = Sequencer::new();
+    let mut first = Some(sequencer.ticket());
+    let mut second = Some(sequencer.ticket());
+    let err = in_turn(&mut first, || panic!("index out of bounds")).unwrap_err();
+    assert_eq!(err.code, codes::INTERNAL);
+    assert!(err.message.contains("index out of bounds"), "{}", err.message);
+    assert!(in_turn(&mut second, || Ok(())).is_ok());
+    sequencer.wait_idle();
   }
 }

@@ -1,0 +1,35 @@
+// docs/bad-input.md (the README's "Bad input and what it gets" table) lists
+// every bad input the specs try, with the class and code they assert.
+// Regenerate it with: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS } from './helpers/bad-inputs';
+
+const doc = readFileSync(join(__dirname, '..', 'docs', 'bad-input.md'), 'utf8');
+const rows = new Map(
+  doc
+    .split('\n')
+    .filter((line) => line.startsWith('| ') && !line.startsWith('| Input') && !line.startsWith('| ---'))
+    .map((line) => [line.split(' | ')[0].slice(2), line] as const),
+);
+
+test.each([...BAD_OPTIONS, ...BAD_BATCHES, ...BAD_COORDS, ...BAD_EDGE_CLIPPING].map((c) => [c.what, c] as const))(
+  '%s is in the table',
+  (what, c) => {
+    const row = rows.get(what);
+    expect(row).toBeDefined();
+    expect(row).toContain(` | ${c.expected.type} | \`${c.expected.code}\` | `);
+  },
+);
+
+test('the lifecycle, counter and async-option rows are there too', () => {
+  for (const code of [
+    'ERR_WSI_COUNTER_OVERFLOW',
+    'ERR_WSI_FINALIZED',
+    'ERR_WSI_CLEANED_UP',
+    'ERR_WSI_UNKNOWN_OPTION',
+    'ERR_WSI_VIEW_TOO_LARGE',
+  ]) {
+    expect(doc).toContain(`\`${code}\``);
+  }
+});

@@ -1,0 +1,162 @@
+// Writes docs/bad-input.md: every bad input the robustness specs try, with
+// the error it gets (class, code and the real message, taken by running the
+// calls). Run: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS, type BadBatch } from '../__test__/helpers/bad-inputs';
+import { BASE_OPTIONS, denseBatch, diagonalCoords, seededBuilder } from '../__test__/helpers/robust';
+import { MaskBuilder } from '../src-ts/index';
+
+interface Row {
+  what: string;
+  call: string;
+  error: unknown;
+}
+
+const rows: Row[] = [];
+
+function record(what: string, call: string, run: () => unknown): void {
+  try {
+    run();
+  } catch (error) {
+    rows.push({ what, call, error });
+    return;
+  }
+  throw new Error(`${what}: no error`);
+}
+
+async function recordAsync(what: string, call: string, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    rows.push({ what, call, error });
+    return;
+  }
+  throw new Error(`${what}: no rejection`);
+}
+
+async function main(): Promise<void> {
+  for (const c of BAD_OPTIONS) {
+    const options = c.whole ? c.options : { ...BASE_OPTIONS, backend: 'js', ...(c.options as object) };
+    record(c.what, 'new MaskBuilder', () => new MaskBuilder(options as any));
+  }
+  const batchRows = (table: BadBatch[]) => {
+    for (const c of table) {
+      record(c.what, 'updateBatch', () =>
+        seededBuilder('js').updateBatch(c.batch() as any, c.coords() as any, c.edgeClipping?.() as any),
+      );
+    }
+  };
+  batchRows(BAD_BATCHES);
+  batchRows(BAD_COORDS);
+  batchRows(BAD_EDGE_CLIPPING);
+  record('[start, end] clipping for a 1-D builder', 'updateBatch', () =>
+    new MaskBuilder({ sourceExtents: [64], sourceTileExtent: 8, outputTileExtent: 8, stride: 8, backend: 'js' }).updateBatch(
+      { data: new Float32Array(8), shape: [1, 1, 8] },
+      [[0]],
+      [1, 2],
+    ),
+  );
+
+  const full = new MaskBuilder({ sourceExtents: [4, 8], sourceTileExtent: 4, outputTileExtent: 1, stride: 4, backend: 'js' });
+  const stack = (n: number) =>
+    [
+      { data: new Float32Array(n), shape: [n, 1] },
+      { data: new Int32Array(2 * n), shape: [n, 2] },
+    ] as const;
+  full.updateBatch(...stack(65535));
+  record('uint16 overlap counter would pass 65535', 'updateBatch', () => full.updateBatch(...stack(1)));
+
+  const finalized = seededBuilder('js');
+  finalized.finalize();
+  record('updateBatch after finalize', 'updateBatch', () => finalized.updateBatch(denseBatch(1), diagonalCoords(1)));
+  await recordAsync('updateBatchAsync after finalize', 'updateBatchAsync', () =>
+    finalized.updateBatchAsync(denseBatch(1), diagonalCoords(1)),
+  );
+  const cleaned = seededBuilder('js');
+  cleaned.cleanup();
+  record('updateBatch after cleanup', 'updateBatch', () => cleaned.updateBatch(denseBatch(1), diagonalCoords(1)));
+  record('finalize after cleanup', 'finalize', () => cleaned.finalize());
+  await recordAsync('finalizeAsync after cleanup', 'finalizeAsync', () => cleaned.finalizeAsync());
+  record('storage after cleanup', 'storage', () => cleaned.storage);
+  record('overlapCounter after cleanup', 'overlapCounter', () => cleaned.overlapCounter);
+  const overtaken = seededBuilder('js');
+  const pending = overtaken.finalizeAsync();
+  overtaken.cleanup();
+  await recordAsync('cleanup while finalizeAsync is pending', 'finalizeAsync', () => pending);
+  await recordAsync('updateBatchAsync options not an object', 'updateBatchAsync', () =>
+    seededBuilder('js').updateBatchAsync(denseBatch(1), diagonalCoords(1), 0, 5 as any),
+  );
+  await recordAsync('updateBatchAsync transfer not a boolean', 'updateBatchAsync', () =>
+    seededBuilder('js').updateBatchAsync(denseBatch(1), diagonalCoords(1), 0, { transfer: 'yes' } as any),
+  );
+  await recordAsync('unknown updateBatchAsync option', 'updateBatchAsync', () =>
+    seededBuilder('js').updateBatchAsync(denseBatch(1), diagonalCoords(1), 0, { transfr: true } as any),
+  );
+  await recordAsync('transfer: true with a view into a larger buffer', 'updateBatchAsync', () =>
+    seededBuilder('js').updateBatchAsync({ data: new Float32Array(40).subarray(8), shape: [1, 2, 4, 4] }, diagonalCoords(1), 0, {
+      transfer: true,
+    }),
+  );
+  const huge = new MaskBuilder({
+    sourceExtents: [40000, 40000],
+    sourceTileExtent: 1,
+    outputTileExtent: 1,
+    stride: 1,
+    backend: 'native',
+    maxInMemoryBytes: 2 ** 36,
+  });
+  record('storage of a mask beyond one ArrayBuffer (native)', 'storage', () => huge.storage);
+  huge.cleanup();
+
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const lines = [
+    '# Bad input and what it gets',
+    '',
+    "Every input below is tried by the test suite on both backends (`backend: 'native'` and `'js'`), which",
+    'answer with the same error class, `code` and message. A refused call changes nothing: storage and overlap',
+    'counter are bit-identical to before (asserted for every row that reaches a builder), and from',
+    "`updateBatchAsync` the same error arrives as a rejection of that call's promise only.",
+    '',
+    'Batches and coordinates in the examples are for a 2-D float32 mean builder with 2 channels and',
+    '`outputTileExtent` 4 (`sourceExtents [32, 48]`, `sourceTileExtent` 8, `stride` 4; mask [16, 24]).',
+    'Lifecycle errors are plain `Error`s with a `code`.',
+    '',
+    '| Input | Call | Error | Code | Message |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map(({ what, call, error }) => {
+      const e = error as Error & { code?: string };
+      return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(e.message)} |`;
+    }),
+    '',
+    '## Not errors',
+    '',
+    '- **NaN and infinite tile values** are data. Mean sums them, so NaN or ±Infinity in any overlapping tile',
+    '  makes the pixel NaN or ±Infinity (+Infinity with -Infinity gives NaN); the counter counts those tiles.',
+    '  Max keeps a NaN once it lands, before or after other values (numpy `maximum`), and +Infinity wins.',
+    '  Max starts every pixel at -Infinity ("no tile reached") and turns what is still -Infinity into 0 at',
+    '  `finalize()`, so a pixel whose only values were -Infinity reads 0 afterwards (-Infinity before).',
+    '- **Off-grid coordinates** floor to the stride grid, as in the reference.',
+    '- **A geometry whose mask is far larger than the source** (tile and stride × output tile share little',
+    '  common factor) builds, with a `WSI_MASK_INFLATED` process warning giving the ratio and the estimated',
+    '  bytes of accumulator and counter.',
+    '- **An empty batch** (B = 0) writes nothing.',
+    '- **Calls after `cleanup()`** that only read geometry (`maskExtents`, `pending`, ...) still answer;',
+    '  `cleanup()` twice does nothing. Arrays obtained before `cleanup()` keep their values (js backend) or',
+    '  read as empty, length 0 (native backend: the views are detached and the memory released).',
+    '- **`cleanup()` with updates pending** waits for them; their promises resolve.',
+    '- **Reusing or transferring a batch buffer** right after `updateBatchAsync` returns is safe: the batch',
+    '  was copied. With `{ transfer: true }` the builder takes the ArrayBuffer instead (no copy; `batch.data`',
+    "  must span all of it) once the batch passes validation, and the caller's view reads as empty.",
+    '- **A panic in the native code** (a bug) becomes an error (`ERR_WSI_INTERNAL` from asynchronous updates),',
+    '  never an abort.',
+    '',
+  ];
+  writeFileSync(join(__dirname, '..', 'docs', 'bad-input.md'), lines.join('\n'));
+  console.log(`docs/bad-input.md: ${rows.length} rows`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
