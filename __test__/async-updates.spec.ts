@@ -20,7 +20,6 @@ test('concurrent async updates apply in call order, bit-identical to sync update
   const expected = sync.finalize();
   const b = new MaskBuilder({ ...options });
   const pending = work.map((w) => b.updateBatchAsync(w.batch, w.coords));
-  expect(b.pending).toBeGreaterThan(0);
   await Promise.all(pending);
   const got = b.finalize();
   expect(Buffer.from(got.mask.data.buffer).equals(Buffer.from(expected.mask.data.buffer))).toBe(true);
@@ -68,4 +67,22 @@ test('cleanup with updates pending waits for them', async () => {
   b.cleanup();
   expect(b.pending).toBe(0);
   await expect(Promise.all(pending)).resolves.toBeDefined();
+});
+
+test('with transfer: true the batch is handed over without a copy and handed back when applied', async () => {
+  const work = batches(3);
+  const b = new MaskBuilder({ ...options });
+  const ref = new MaskBuilder({ ...options });
+  for (const w of work) {
+    ref.updateBatch(w.batch, w.coords);
+    const original = w.batch.data;
+    const values = Float32Array.from(original);
+    const pending = b.updateBatchAsync({ data: original, shape: w.batch.shape }, w.coords, undefined, { transfer: true });
+    // The caller's view is detached at once: nothing can free it mid-update.
+    expect(original.length).toBe(0);
+    const back = await pending;
+    expect(back).toBeInstanceOf(Float32Array);
+    expect(Buffer.from(back.buffer).equals(Buffer.from(values.buffer))).toBe(true);
+  }
+  expect(Array.from(b.finalize().mask.data)).toEqual(Array.from(ref.finalize().mask.data));
 });

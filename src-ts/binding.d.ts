@@ -36,7 +36,8 @@ export declare class NativeMaskBuilder {
   /**
    * Validates a batch now and applies it on the libuv thread pool, in call
    * order with every other update. The batch is copied before the call
-   * returns, so its buffer may be reused, modified or transferred at once;
+   * returns, so its buffer may be reused, modified or transferred at once
+   * (a batch in a pinned buffer from `allocateBatchBuffer` is read in place);
    * with `transferred`, the facade has moved the buffer to the builder
    * (nothing else can reach it) and it is read in place.
    */
@@ -84,6 +85,12 @@ export declare class NativeNpyFile {
   /** Detaches every view and unmaps the file. Calling it again does nothing. */
   close(): void
 }
+
+/**
+ * `{ buffer, live }`: a zero-filled ArrayBuffer of `byteLength` bytes in
+ * memory the binding owns, for batches that `updateBatchAsync` reads in place.
+ */
+export declare function allocateBatchBuffer(byteLength: number): { buffer: ArrayBuffer; live: boolean }
 
 /** Options of a native mask builder, normalized by the facade. */
 export interface NativeBuilderOptions {

@@ -837,5 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeMaskBuilder = nativeBinding.NativeMaskBuilder
 module.exports.NativeNpyFile = nativeBinding.NativeNpyFile
+module.exports.allocateBatchBuffer = nativeBinding.allocateBatchBuffer
 module.exports.resizeToSource = nativeBinding.resizeToSource
 module.exports.resizeToSourceFile = nativeBinding.resizeToSourceFile

@@ -37,6 +37,7 @@ export type {
 } from './ndarray';
 export { type NpyHeader, parseNpyHeader, readNpy, writeNpy } from './npy';
 export { type MappedNpy, openNpy } from './npy-map';
+export { allocateBatch } from './batch-buffer';
 export type { BackendName, MaskBuilderOptions, UpdateAsyncOptions } from './options';
 export {
   type ResizedFile,

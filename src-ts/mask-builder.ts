@@ -226,21 +226,41 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * its buffer may be reused at once. With `{ transfer: true }` nothing is
    * copied: once the batch passes validation its ArrayBuffer (which
    * `batch.data` must span whole) is transferred to the builder, and
-   * `batch.data` reads as empty afterwards.
+   * `batch.data` reads as empty afterwards; the promise then resolves with
+   * the data, yours again, so a pipeline can recycle its buffers.
    */
+  updateBatchAsync(
+    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    coords: CoordsInput,
+    edgeClipping: EdgeClippingInput | undefined,
+    options: UpdateAsyncOptions & { transfer: true },
+  ): Promise<FloatArray>;
+  updateBatchAsync(
+    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    coords: CoordsInput,
+    edgeClipping?: EdgeClippingInput,
+    options?: UpdateAsyncOptions,
+  ): Promise<void>;
   async updateBatchAsync(
     batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
     options?: UpdateAsyncOptions,
-  ): Promise<void> {
+  ): Promise<FloatArray | void> {
     this.#check('updateBatchAsync', true);
     const transfer = resolveUpdateAsyncOptions(options);
     const [data, table, clipping] = this.#arguments(batch, coords, edgeClipping);
-    if (!transfer) return this.#backend.updateBatchAsync(data, table, clipping, false);
+    if (!transfer) {
+      await this.#backend.updateBatchAsync(data, table, clipping, false);
+      return undefined;
+    }
     // Refuse a bad batch before taking the caller's buffer.
     this.#backend.checkBatch(data, table, clipping);
-    return this.#backend.updateBatchAsync({ ...data, data: takeBuffer(data.data) }, table, clipping, true);
+    const moved = takeBuffer(data.data);
+    // Only this closure can reach `moved` until the update has run: nothing
+    // else can transfer or free it meanwhile.
+    await this.#backend.updateBatchAsync({ ...data, data: moved }, table, clipping, true);
+    return moved;
   }
 
   /**

@@ -1,6 +1,8 @@
 //! Memory bandwidth of this machine, for the benchmark's bounds: a copy and
 //! an in-place add over buffers much larger than the caches, on one thread
-//! and on all of them. Prints one JSON object; bytes count reads plus writes.
+//! and on all of them, and the rate at which fresh (never touched) memory
+//! becomes writable, as every in-memory accumulator must. Prints one JSON
+//! object; bytes count reads plus writes.
 //!
 //!   cargo run --release -p wsi-bandwidth -- [MiB per buffer] [repeats]
 
@@ -23,6 +25,27 @@ fn measure(repeats: usize, bytes: f64, mut run: impl FnMut()) -> f64 {
       let t = Instant::now();
       run();
       bytes / t.elapsed().as_secs_f64() / 1e9
+    })
+    .collect();
+  median(rates)
+}
+
+/// GB/s at which fresh anonymous memory (with transparent huge pages, as the
+/// accumulators use) is faulted in and zeroed by the kernel.
+fn first_touch_rate(bytes: usize, repeats: usize) -> f64 {
+  let rates: Vec<f64> = (0..repeats)
+    .map(|_| {
+      let mut map = memmap2::MmapOptions::new().len(bytes).map_anon().expect("anonymous memory");
+      #[cfg(target_os = "linux")]
+      let _ = map.advise(memmap2::Advice::HugePage);
+      let t = Instant::now();
+      map.par_chunks_mut(1 << 21).for_each(|chunk| {
+        for page in chunk.chunks_mut(4096) {
+          page[0] = 1;
+        }
+      });
+      black_box(&map);
+      bytes as f64 / t.elapsed().as_secs_f64() / 1e9
     })
     .collect();
   median(rates)
@@ -59,8 +82,9 @@ fn main() {
     });
     black_box(&dst);
   });
+  let first_touch = first_touch_rate(n * 4, repeats);
   println!(
-    "{{\"bufferMiB\":{mib},\"threads\":{},\"copyGBps\":{copy_1:.3},\"addGBps\":{add_1:.3},\"copyAllThreadsGBps\":{copy_all:.3},\"addAllThreadsGBps\":{add_all:.3}}}",
+    "{{\"bufferMiB\":{mib},\"firstTouchGBps\":{first_touch:.3},\"threads\":{},\"copyGBps\":{copy_1:.3},\"addGBps\":{add_1:.3},\"copyAllThreadsGBps\":{copy_all:.3},\"addAllThreadsGBps\":{add_all:.3}}}",
     rayon::current_num_threads()
   );
 }

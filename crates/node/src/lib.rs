@@ -6,6 +6,7 @@
 // napi methods mirror the positional arguments of the JavaScript call.
 #![allow(clippy::too_many_arguments)]
 
+mod batch_buffer;
 mod errors;
 mod mask_builder;
 mod npy_file;
@@ -14,6 +15,7 @@ mod resize;
 mod update_task;
 mod views;
 
+pub use batch_buffer::allocate_batch_buffer;
 pub use mask_builder::NativeMaskBuilder;
 pub use npy_file::NativeNpyFile;
 pub use resize::{resize_to_source, resize_to_source_file, NativeResizeGeometry};

@@ -260,7 +260,8 @@ impl NativeMaskBuilder {
 
   /// Validates a batch now and applies it on the libuv thread pool, in call
   /// order with every other update. The batch is copied before the call
-  /// returns, so its buffer may be reused, modified or transferred at once;
+  /// returns, so its buffer may be reused, modified or transferred at once
+  /// (a batch in a pinned buffer from `allocateBatchBuffer` is read in place);
   /// with `transferred`, the facade has moved the buffer to the builder
   /// (nothing else can reach it) and it is read in place.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
@@ -279,6 +280,8 @@ impl NativeMaskBuilder {
     let plan = self.plan(view, &shape, &coords, &coords_shape, &clip_start, &clip_end).or_throw(&env)?;
     let source = if transferred {
       BatchSource::Held(HeldBatch::new(&env, &data)?)
+    } else if let Some(pinned) = HeldBatch::pinned(&data) {
+      BatchSource::Held(pinned)
     } else {
       BatchSource::Copied(self.shared.copy_batch(&view))
     };

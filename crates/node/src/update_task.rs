@@ -6,20 +6,25 @@ use napi::bindgen_prelude::{TypedArray, TypedArrayType};
 use napi::{sys, Env, JsValue, Task};
 use wsi_mask_core::error::codes;
 use wsi_mask_core::sequencer::Ticket;
+use wsi_mask_core::storage::Region;
 use wsi_mask_core::{BatchData, BatchPlan, Error, OwnedBatchData};
 
 use crate::errors::rejection;
 use crate::mask_builder::Shared;
 
-/// A typed array over a buffer that the facade has just transferred to the
-/// builder (`transfer: true`): no JavaScript code can reach it to detach it,
-/// so a strong reference keeps its memory alive and in place until the task
-/// settles, and the pool thread reads it without copying.
+/// A batch read in place by the pool thread, without copying. Either its
+/// buffer was just transferred to the builder (`transfer: true`: no
+/// JavaScript code can reach it to detach it, and a strong reference keeps it
+/// alive until the task settles), or it lies in a pinned batch buffer whose
+/// mapping the task holds itself.
 pub struct HeldBatch {
   ptr: *const u8,
   byte_len: usize,
   float64: bool,
   reference: sys::napi_ref,
+  /// For a batch in a pinned buffer: the mapping itself, kept alive here
+  /// (only by being held) whatever JavaScript does with its ArrayBuffer.
+  _mapping: Option<Arc<Region>>,
 }
 
 // SAFETY: the typed array stays referenced (so not collected) and cannot be
@@ -44,6 +49,21 @@ impl HeldBatch {
       byte_len: bytes.len(),
       float64: data.typed_array_type == TypedArrayType::Float64,
       reference,
+      _mapping: None,
+    })
+  }
+
+  /// Holds `data` when it lies in a pinned batch buffer (see
+  /// `allocateBatchBuffer`): no copy, no reference to the ArrayBuffer.
+  pub fn pinned(data: &TypedArray<'_>) -> Option<Self> {
+    let bytes: &[u8] = &data.arraybuffer;
+    let region = crate::batch_buffer::pinned_region(bytes.as_ptr(), bytes.len())?;
+    Some(Self {
+      ptr: bytes.as_ptr(),
+      byte_len: bytes.len(),
+      float64: data.typed_array_type == TypedArrayType::Float64,
+      reference: std::ptr::null_mut(),
+      _mapping: Some(region),
     })
   }
 
@@ -101,13 +121,16 @@ impl UpdateTask {
   }
 }
 
-/// Threads for kernels started from the thread pool, at a lower priority
-/// than the JavaScript thread: on a machine with few cores the event loop
-/// then wakes promptly while an update runs.
+/// Threads for kernels started from the thread pool: one core fewer than
+/// the machine has (at least one), at a lower priority than the JavaScript
+/// thread, so the event loop (and V8's garbage collector) keep a core and
+/// wake promptly while an update runs.
 fn background_pool() -> &'static rayon::ThreadPool {
   static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
   POOL.get_or_init(|| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     rayon::ThreadPoolBuilder::new()
+      .num_threads(cores.saturating_sub(1).max(1))
       .thread_name(|i| format!("wsi-mask-bg-{i}"))
       .start_handler(|_| lower_priority())
       .build()

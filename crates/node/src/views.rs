@@ -30,6 +30,34 @@ fn check(status: sys::napi_status) -> napi::Result<()> {
   }
 }
 
+/// An ArrayBuffer over `raw` whose finalizer keeps `raw.region` alive:
+/// `(buffer, true)`, or `(copy, false)` where the runtime refuses external
+/// buffers (Electron's memory cage).
+pub fn external_arraybuffer(env: &Env, raw: &RawArray) -> napi::Result<(sys::napi_value, bool)> {
+  let mut buffer = std::ptr::null_mut();
+  let hint = Box::into_raw(Box::new(Arc::clone(&raw.region)));
+  // SAFETY: `raw.ptr` is valid for `byte_len` bytes while the region lives,
+  // and the finalizer keeps the region alive.
+  let status = unsafe {
+    sys::napi_create_external_arraybuffer(env.raw(), raw.ptr.cast(), raw.byte_len, Some(release_hint), hint.cast(), &mut buffer)
+  };
+  if status == sys::Status::napi_no_external_buffers_allowed {
+    // SAFETY: the engine refused the hint; reclaim it.
+    drop(unsafe { Box::from_raw(hint) });
+    let mut data = std::ptr::null_mut();
+    // SAFETY: plain allocation and copy of `byte_len` bytes.
+    check(unsafe { sys::napi_create_arraybuffer(env.raw(), raw.byte_len, &mut data, &mut buffer) })?;
+    unsafe { std::ptr::copy_nonoverlapping(raw.ptr, data.cast::<u8>(), raw.byte_len) };
+    return Ok((buffer, false));
+  }
+  if status != sys::Status::napi_ok {
+    // SAFETY: not handed to the engine; reclaim it.
+    drop(unsafe { Box::from_raw(hint) });
+  }
+  check(status)?;
+  Ok((buffer, true))
+}
+
 #[derive(Default)]
 pub struct Views {
   weak: Vec<sys::napi_ref>,
@@ -58,27 +86,8 @@ impl Views {
         ),
       ));
     }
-    let mut buffer = std::ptr::null_mut();
-    let hint = Box::into_raw(Box::new(Arc::clone(&raw.region)));
-    // SAFETY: `raw.ptr` is valid for `byte_len` bytes while the region lives,
-    // and the finalizer keeps the region alive.
-    let status = unsafe {
-      sys::napi_create_external_arraybuffer(
-        env.raw(),
-        raw.ptr.cast(),
-        raw.byte_len,
-        Some(release_hint),
-        hint.cast(),
-        &mut buffer,
-      )
-    };
-    let live = status != sys::Status::napi_no_external_buffers_allowed;
+    let (buffer, live) = external_arraybuffer(env, &raw)?;
     if live {
-      if status != sys::Status::napi_ok {
-        // SAFETY: not handed to the engine; reclaim it.
-        drop(unsafe { Box::from_raw(hint) });
-      }
-      check(status)?;
       let mut weak = std::ptr::null_mut();
       // SAFETY: `buffer` is a live value in this scope.
       check(unsafe { sys::napi_create_reference(env.raw(), buffer, 0, &mut weak) })?;
@@ -86,13 +95,6 @@ impl Views {
       if !self.regions.iter().any(|r| Arc::ptr_eq(r, &raw.region)) {
         self.regions.push(Arc::clone(&raw.region));
       }
-    } else {
-      // SAFETY: the engine refused the hint; reclaim it.
-      drop(unsafe { Box::from_raw(hint) });
-      let mut data = std::ptr::null_mut();
-      // SAFETY: plain allocation and copy of `byte_len` bytes.
-      check(unsafe { sys::napi_create_arraybuffer(env.raw(), raw.byte_len, &mut data, &mut buffer) })?;
-      unsafe { std::ptr::copy_nonoverlapping(raw.ptr, data.cast::<u8>(), raw.byte_len) };
     }
     let mut result = Object::new(env)?;
     // SAFETY: `buffer` is a live ArrayBuffer value.
