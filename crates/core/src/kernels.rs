@@ -19,6 +19,9 @@ use crate::plan::{BatchPlan, TileLayout};
 /// Below this many written elements per batch, threads cost more than they save.
 const PARALLEL_MIN_ELEMENTS: usize = 1 << 18;
 
+/// Row bands per thread and batch: more balance the load, fewer cost less to schedule.
+const BANDS_PER_THREAD: usize = 4;
+
 /// How a tile value combines with the accumulated one.
 pub trait Combine<T: Element>: Send + Sync {
   fn combine(acc: T, value: T) -> T;
@@ -261,7 +264,7 @@ pub fn apply_batch<T: Element, K: CounterElement, C: Combine<T>>(
   let row_elems = plane_len / geometry.mask_extents[0] as usize;
 
   let parallel = threads > 1 && geometry.ndim() >= 2 && written >= PARALLEL_MIN_ELEMENTS && rows >= 2;
-  let nb = if parallel { (threads * 4).min(rows) } else { 1 };
+  let nb = if parallel { (threads * BANDS_PER_THREAD).min(rows) } else { 1 };
   let cuts: Vec<usize> = if parallel {
     (0..=nb).map(|b| row_lo + rows * b / nb).collect()
   } else {
