@@ -1,11 +1,12 @@
-// docs/bad-input.md (the README's "Bad input and what it gets" table) lists
+// The README's "Bad input and what it gets" table lists
 // every bad input the specs try, with the class and code they assert.
 // Regenerate it with: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS } from './helpers/bad-inputs';
 
-const doc = readFileSync(join(__dirname, '..', 'docs', 'bad-input.md'), 'utf8');
+const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+const doc = readme.slice(readme.indexOf('<!-- bad-input:start -->'), readme.indexOf('<!-- bad-input:end -->'));
 const rows = new Map(
   doc
     .split('\n')

@@ -102,6 +102,45 @@ test('dense tiles with --agg max and --clip, in several batches, match MaskBuild
   builder.cleanup();
 });
 
+test('--memmap accumulates in the output file itself, which numpy then opens, and refuses an existing one', () => {
+  const coords = grid(300, 420, 64, 32);
+  const tiles = noise(coords.length * 2 * 8 * 8, 5);
+  writeNpy(join(dir, 'mm.npy'), { data: tiles, shape: [coords.length, 2, 8, 8], dtype: 'float32' });
+  writeNpy(join(dir, 'mm-coords.npy'), { data: Int32Array.from(coords.flat()), shape: [coords.length, 2], dtype: 'int32' });
+  const args = ['--tiles', 'mm.npy', '--coords', 'mm-coords.npy', '--source', '300,420', '--tile', '64', '--stride', '32'];
+  const run = runCli(['assemble', ...args, '--memmap', '--batch-size', '9', '-o', 'mm-mask.npy'], dir);
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+
+  const builder = new MaskBuilder({
+    sourceExtents: [300, 420],
+    sourceTileExtent: 64,
+    outputTileExtent: 8,
+    stride: 32,
+    nChannels: 2,
+  });
+  builder.updateBatch({ data: tiles, shape: [coords.length, 2, 8, 8] }, coords);
+  const expected = (builder.finalize() as MeanResult).mask;
+  const written = readNpy(join(dir, 'mm-mask.npy'));
+  expect(written.header.version).toEqual([3, 0]);
+  expect(Array.from(written.data)).toEqual(Array.from(expected.data));
+  const counts = execFileSync(
+    'python3',
+    ['-c', "import numpy as np; c = np.load('mm-mask.overlaps.npy', mmap_mode='r'); print(c.shape, int(c.sum()))"],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+    },
+  );
+  expect(counts.trim()).toBe(`(1, ${builder.maskExtents.join(', ')}) ${coords.length * 64}`);
+
+  const again = runCli(['assemble', ...args, '--memmap', '-o', 'mm-mask.npy'], dir);
+  expect(again.status).toBe(1);
+  expect(again.stderr).toMatch(/EEXIST/);
+  expect(again.stderr.trim().split('\n')).toHaveLength(1);
+  builder.cleanup();
+});
+
 test('--progress draws a bar with tiles/s and ETA on stderr', () => {
   const coords = grid(200, 200, 64, 32);
   writeNpy(join(dir, 'p.npy'), { data: noise(coords.length * 3, 2), shape: [coords.length, 3], dtype: 'float32' });

@@ -2,10 +2,11 @@
 // tiles and reports elapsed time, throughput and peak anonymous RSS.
 //   node bench/memmap-scale.mjs [--extent 56000] [--tile 500] [--dir /path]
 // Needs about 32 GB free in --dir (default: the OS temp directory).
-import { statfsSync } from 'node:fs';
+import { mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MaskBuilder } from '../dist/index.mjs';
+import { replaceSection } from './readme.mjs';
 import { startRssSampler } from './rss-sampler.mjs';
 
 const { values } = parseArgs({
@@ -103,3 +104,19 @@ console.log(
     `${result.tilesPerSecond.toFixed(0)} tiles/s, ${result.writeGBps.toFixed(2)} GB/s; peak anonymous RSS ${result.peakAnonRssMiB.toFixed(0)} MiB ` +
     `(${result.peakAnonRssMiB < 1024 ? 'under' : 'OVER'} the 1 GiB bound)`,
 );
+
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(
+  new URL('./results/memmap-scale.json', import.meta.url),
+  `${JSON.stringify({ date: new Date().toISOString(), ...result }, null, 2)}\n`,
+);
+if (extent >= 50000) {
+  replaceSection(
+    'scale',
+    `a ${channels} x ${extent} x ${extent} float32 mean mask (${(maskBytes / GB).toFixed(1)} GB) plus its uint16 counter ` +
+      `(${(counterBytes / GB).toFixed(1)} GB), ${((maskBytes + counterBytes) / GB).toFixed(1)} GB on disk on a ${(totalmem() / GB).toFixed(0)} GB machine, ` +
+      `built from ${tiles} dense ${tile} px tiles in ${seconds.toFixed(0)} s (updates ${result.updatesSeconds.toFixed(0)} s, ` +
+      `${result.tilesPerSecond.toFixed(0)} tiles/s; finalize ${result.finalizeSeconds.toFixed(0)} s), ${result.writeGBps.toFixed(2)} GB/s of storage, ` +
+      `with a peak anonymous RSS of ${result.peakAnonRssMiB.toFixed(0)} MiB (the bound is 1 GiB; the page cache holds the file pages)`,
+  );
+}

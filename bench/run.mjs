@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart.mjs';
+import { replaceSection } from './readme.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -249,4 +250,13 @@ writeFileSync(
 );
 writeFileSync(join(out, 'latest.md'), md);
 writeFileSync(join(out, 'ratios.svg'), renderChart(results));
-console.log('wrote bench/results/latest.json, latest.md and ratios.svg');
+if (!values.only) {
+  replaceSection('bench', `\n${md}\n`);
+  if (asyncResult) {
+    replaceSection(
+      'async',
+      `${asyncResult.eventLoopDelayP99Ms.toFixed(2)} ms (maximum ${asyncResult.eventLoopDelayMaxMs.toFixed(1)} ms; median run ${asyncResult.seconds.toFixed(2)} s)`,
+    );
+  }
+}
+console.log(`wrote bench/results/latest.json, latest.md and ratios.svg${values.only ? '' : ', and the README figures'}`);

@@ -1,7 +1,7 @@
-// Writes docs/bad-input.md: every bad input the robustness specs try, with
+// Writes the README's bad-input table: every bad input the robustness specs try, with
 // the error it gets (class, code and the real message, taken by running the
 // calls). Run: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS, type BadBatch } from '../__test__/helpers/bad-inputs';
 import { BASE_OPTIONS, denseBatch, diagonalCoords, seededBuilder } from '../__test__/helpers/robust';
@@ -106,12 +106,12 @@ async function main(): Promise<void> {
     backend: 'native',
     maxInMemoryBytes: 2 ** 36,
   });
-  record('storage of a mask beyond one ArrayBuffer (native)', 'storage', () => huge.storage);
+  record('storage.data of a mask beyond one ArrayBuffer (native)', 'storage.data', () => huge.storage.data);
   huge.cleanup();
 
   const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const lines = [
-    '# Bad input and what it gets',
+    '## Bad input and what it gets',
     '',
     "Every input below is tried by the test suite on both backends (`backend: 'native'` and `'js'`), which",
     'answer with the same error class, `code` and message. A refused call changes nothing: storage and overlap',
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
       return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(e.message)} |`;
     }),
     '',
-    '## Not errors',
+    '### Not errors',
     '',
     '- **NaN and infinite tile values** are data. Mean sums them, so NaN or ±Infinity in any overlapping tile',
     '  makes the pixel NaN or ±Infinity (+Infinity with -Infinity gives NaN); the counter counts those tiles.',
@@ -147,13 +147,22 @@ async function main(): Promise<void> {
     '- **`cleanup()` with updates pending** waits for them; their promises resolve.',
     '- **Reusing or transferring a batch buffer** right after `updateBatchAsync` returns is safe: the batch',
     '  was copied. With `{ transfer: true }` the builder takes the ArrayBuffer instead (no copy; `batch.data`',
-    "  must span all of it) once the batch passes validation, and the caller's view reads as empty.",
+    "  must span all of it) once the batch passes validation, and the caller's view reads as empty. A batch in",
+    '  a pinned buffer from `allocateBatch()` is read in place; transferring or dropping that buffer mid-update',
+    '  cannot free the memory the update reads.',
     '- **A panic in the native code** (a bug) becomes an error (`ERR_WSI_INTERNAL` from asynchronous updates),',
     '  never an abort.',
     '',
   ];
-  writeFileSync(join(__dirname, '..', 'docs', 'bad-input.md'), lines.join('\n'));
-  console.log(`docs/bad-input.md: ${rows.length} rows`);
+  // The table lives in the README, between these markers.
+  const readme = join(__dirname, '..', 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  const [start, end] = ['<!-- bad-input:start -->', '<!-- bad-input:end -->'];
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`README.md lacks the ${start} ... ${end} markers`);
+  writeFileSync(readme, `${text.slice(0, from + start.length)}\n${lines.join('\n')}\n${text.slice(to)}`);
+  console.log(`README.md: bad-input table with ${rows.length} rows`);
 }
 
 main().catch((e) => {

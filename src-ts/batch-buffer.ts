@@ -23,7 +23,8 @@ export function allocateBatch(shape: readonly number[], dtype: FloatDtype = 'flo
   }
   const Ctor = dtype === 'float32' ? Float32Array : Float64Array;
   const length = shape.reduce((a, d) => a * d, 1);
-  if (length === 0) throw rangeError(ErrorCode.BATCH_SHAPE, `a batch buffer needs at least one element; shape ${describe(shape)} has none`);
+  if (length === 0)
+    throw rangeError(ErrorCode.BATCH_SHAPE, `a batch buffer needs at least one element; shape ${describe(shape)} has none`);
   const native = loadNative();
   const data = native ? new Ctor(native.allocateBatchBuffer(length * Ctor.BYTES_PER_ELEMENT).buffer) : new Ctor(length);
   return { data, shape: [...shape] };

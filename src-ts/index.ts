@@ -5,6 +5,7 @@
  */
 
 export type { Geometry, StorageFile } from './backend';
+export { allocateBatch } from './batch-buffer';
 export { ErrorCode, type MaskBuilderError } from './errors';
 export {
   type ColorizeOptions,
@@ -37,7 +38,6 @@ export type {
 } from './ndarray';
 export { type NpyHeader, parseNpyHeader, readNpy, writeNpy } from './npy';
 export { type MappedNpy, openNpy } from './npy-map';
-export { allocateBatch } from './batch-buffer';
 export type { BackendName, MaskBuilderOptions, UpdateAsyncOptions } from './options';
 export {
   type ResizedFile,
