@@ -246,6 +246,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
     options?: UpdateAsyncOptions,
+    // biome-ignore lint/suspicious/noConfusingVoidType: the implementation of overloads returning Promise<void> and Promise<FloatArray>.
   ): Promise<FloatArray | void> {
     this.#check('updateBatchAsync', true);
     const transfer = resolveUpdateAsyncOptions(options);
