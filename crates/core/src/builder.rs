@@ -496,7 +496,9 @@ impl AnyMaskBuilder {
     clipping: &EdgeClipping,
   ) -> Result<BatchPlan> {
     each!(self, b => b.check_building("updateBatch"))?;
-    self.spec().plan(data, batch_shape, coords, coords_shape, clipping)
+    check_data(self.dtype(), data)?;
+    let config = self.config();
+    plan_batch(&config.geometry, config.channels, batch_shape, data.len(), coords, coords_shape, clipping)
   }
 
   pub fn apply(&mut self, plan: &BatchPlan, data: BatchData<'_>) -> Result<()> {
