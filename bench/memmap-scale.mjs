@@ -116,7 +116,8 @@ if (extent >= 50000) {
     `a ${channels} x ${extent} x ${extent} float32 mean mask (${(maskBytes / GB).toFixed(1)} GB) plus its uint16 counter ` +
       `(${(counterBytes / GB).toFixed(1)} GB), ${((maskBytes + counterBytes) / GB).toFixed(1)} GB on disk on a ${(totalmem() / GB).toFixed(0)} GB machine, ` +
       `built from ${tiles} dense ${tile} px tiles in ${seconds.toFixed(0)} s (updates ${result.updatesSeconds.toFixed(0)} s, ` +
-      `${result.tilesPerSecond.toFixed(0)} tiles/s; finalize ${result.finalizeSeconds.toFixed(0)} s), ${result.writeGBps.toFixed(2)} GB/s of storage, ` +
-      `with a peak anonymous RSS of ${result.peakAnonRssMiB.toFixed(0)} MiB (the bound is 1 GiB; the page cache holds the file pages)`,
+      `${result.tilesPerSecond.toFixed(0)} tiles/s; finalize ${result.finalizeSeconds.toFixed(0)} s), ${result.writeGBps.toFixed(2)} GB/s of storage ` +
+      `(bound by writeback to this VM's disk), with a peak anonymous RSS of ${result.peakAnonRssMiB.toFixed(0)} MiB (the bound is 1 GiB; ` +
+      `the page cache held up to ${(result.peakFileRssMiB / 1024).toFixed(1)} GiB of file pages, which the kernel reclaims)`,
   );
 }
