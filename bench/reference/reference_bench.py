@@ -35,6 +35,15 @@ def load_reference():
     return MaskBuilder, MeanAggregator, MaxAggregator
 
 
+def ratiopath_version():
+    try:
+        from importlib.metadata import version
+
+        return version("ratiopath")
+    except Exception:
+        return None
+
+
 class PerTileNumpy:
     """The reference's per-tile operations, for when ratiopath is missing."""
 
@@ -140,6 +149,7 @@ def main():
                 "seconds": t2 - t0,
                 "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                 "python": sys.version.split()[0],
+                "ratiopath": ratiopath_version(),
                 "numpy": np.__version__,
             }
         )
