@@ -39,7 +39,14 @@ pub fn external_arraybuffer(env: &Env, raw: &RawArray) -> napi::Result<(sys::nap
   // SAFETY: `raw.ptr` is valid for `byte_len` bytes while the region lives,
   // and the finalizer keeps the region alive.
   let status = unsafe {
-    sys::napi_create_external_arraybuffer(env.raw(), raw.ptr.cast(), raw.byte_len, Some(release_hint), hint.cast(), &mut buffer)
+    sys::napi_create_external_arraybuffer(
+      env.raw(),
+      raw.ptr.cast(),
+      raw.byte_len,
+      Some(release_hint),
+      hint.cast(),
+      &mut buffer,
+    )
   };
   if status == sys::Status::napi_no_external_buffers_allowed {
     // SAFETY: the engine refused the hint; reclaim it.
