@@ -11,7 +11,7 @@ import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type N
 import type { ResolvedOptions } from '../options';
 import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
-import { applyBatch, divideByCounts, footprintPeak, materializeSample } from './kernels';
+import { applyBatch, divideByCounts, footprintPeaks, materializeSample } from './kernels';
 import { type BatchPlan, planBatch } from './plan';
 
 /** Batches up to this size get an exact overlap count near the counter limit. */
@@ -142,8 +142,9 @@ export class JsBackend implements Backend {
     if (!counter) return;
     const max = this.options.counterDtype === 'uint16' ? 0xffff : 0xffffffff;
     if (this.tilesApplied + plan.tiles <= max) return;
+    const peaks = footprintPeaks(this.geometry, plan, counter.data);
     for (let t = 0; t < plan.tiles; t++) {
-      const peak = footprintPeak(this.geometry, plan, counter.data, t);
+      const peak = peaks[t];
       if (peak + plan.tiles <= max) continue;
       let overlapping = plan.tiles;
       if (plan.tiles <= PAIRWISE_OVERLAP_LIMIT) {

@@ -117,14 +117,17 @@ export function applyBatch(
   }
 }
 
-/** Highest count under tile `t`'s footprint. */
-export function footprintPeak(g: Geometry, plan: BatchPlan, counter: CounterArray, t: number): number {
+/** Highest count under each tile's footprint, walking the batch's geometry once. */
+export function footprintPeaks(g: Geometry, plan: BatchPlan, counter: CounterArray): number[] {
   const rowLength = plan.footprint[plan.footprint.length - 1];
-  let peak = 0;
-  new RowWalker(g.maskExtents, g, plan).forEach(originOf(plan, t), (maskOffset) => {
-    for (let i = maskOffset; i < maskOffset + rowLength; i++) if (counter[i] > peak) peak = counter[i];
+  const walker = new RowWalker(g.maskExtents, g, plan);
+  return Array.from({ length: plan.tiles }, (_, t) => {
+    let peak = 0;
+    walker.forEach(originOf(plan, t), (maskOffset) => {
+      for (let i = maskOffset; i < maskOffset + rowLength; i++) if (counter[i] > peak) peak = counter[i];
+    });
+    return peak;
   });
-  return peak;
 }
 
 /** Tile `t` clipped and upscaled into a `[C, ...footprint]` array, for user aggregators. */

@@ -297,11 +297,12 @@ impl<T: Element> MaskBuilder<T> {
       return Ok(());
     }
     let geometry = &self.config.geometry;
-    for t in 0..plan.tiles {
-      let peak = match counter {
-        Counter::U16(c) => kernels::footprint_peak(geometry, plan, c.as_slice(), t),
-        Counter::U32(c) => kernels::footprint_peak(geometry, plan, c.as_slice(), t),
-      } as u64;
+    let peaks = match counter {
+      Counter::U16(c) => kernels::footprint_peaks(geometry, plan, c.as_slice()),
+      Counter::U32(c) => kernels::footprint_peaks(geometry, plan, c.as_slice()),
+    };
+    for (t, &peak) in peaks.iter().enumerate() {
+      let peak = peak as u64;
       if peak + plan.tiles as u64 <= max {
         continue;
       }

@@ -278,15 +278,20 @@ pub fn apply_batch<T: Element, K: CounterElement, C: Combine<T>>(
   }
 }
 
-/// Highest counter value under tile `t`'s footprint.
-pub fn footprint_peak<K: CounterElement>(geometry: &Geometry, plan: &BatchPlan, counter: &[K], t: usize) -> u32 {
+/// Highest counter value under each tile's footprint, walking the batch's
+/// geometry once.
+pub fn footprint_peaks<K: CounterElement>(geometry: &Geometry, plan: &BatchPlan, counter: &[K]) -> Vec<u32> {
   let walker = RowWalker::new(geometry, plan);
-  let mut peak = 0u32;
-  walker.for_each_row(plan.origin(t), (0, usize::MAX), |m, _| {
-    let row_peak = counter[m..m + walker.row_len].iter().copied().max().map_or(0, |k| k.to_u32());
-    peak = peak.max(row_peak);
-  });
-  peak
+  (0..plan.tiles)
+    .map(|t| {
+      let mut peak = 0u32;
+      walker.for_each_row(plan.origin(t), (0, usize::MAX), |m, _| {
+        let row_peak = counter[m..m + walker.row_len].iter().copied().max().map_or(0, |k| k.to_u32());
+        peak = peak.max(row_peak);
+      });
+      peak
+    })
+    .collect()
 }
 
 /// Chunk of pixels per parallel task in whole-mask passes.
