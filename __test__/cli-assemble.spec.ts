@@ -1,11 +1,11 @@
 // `wsi-mask-builder assemble`: predictions saved by a Python script become the same mask as MaskBuilder builds.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MaskBuilder, type MeanResult, type NdArray } from '../src-ts/index';
 import { readNpy, writeNpy } from '../src-ts/npy';
 import { runCli } from './helpers/cli';
+import { python } from './helpers/python';
 import { noise } from './helpers/resize';
 
 let dir: string;
@@ -31,7 +31,7 @@ test('scalar predictions and int64 coordinates written by numpy assemble into th
     'scores = (coords / [1000.0, 1500.0]).astype(np.float32)',
     'np.save("scores.npy", scores); np.save("coords.npy", coords)',
   ].join('\n');
-  execFileSync('python3', ['-c', script], { cwd: dir });
+  python(script, [], { cwd: dir });
   const run = runCli(
     [
       'assemble',
@@ -124,14 +124,9 @@ test('--memmap accumulates in the output file itself, which numpy then opens, an
   const written = readNpy(join(dir, 'mm-mask.npy'));
   expect(written.header.version).toEqual([3, 0]);
   expect(Array.from(written.data)).toEqual(Array.from(expected.data));
-  const counts = execFileSync(
-    'python3',
-    ['-c', "import numpy as np; c = np.load('mm-mask.overlaps.npy', mmap_mode='r'); print(c.shape, int(c.sum()))"],
-    {
-      cwd: dir,
-      encoding: 'utf8',
-    },
-  );
+  const counts = python("import numpy as np; c = np.load('mm-mask.overlaps.npy', mmap_mode='r'); print(c.shape, int(c.sum()))", [], {
+    cwd: dir,
+  });
   expect(counts.trim()).toBe(`(1, ${builder.maskExtents.join(', ')}) ${coords.length * 64}`);
 
   const again = runCli(['assemble', ...args, '--memmap', '-o', 'mm-mask.npy'], dir);

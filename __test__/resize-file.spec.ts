@@ -1,10 +1,10 @@
 // resizeToSource with options.filename streams the result into an NPY file that numpy and readNpy open.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resizeToSource } from '../src-ts/index';
 import { readNpy } from '../src-ts/npy';
+import { python } from './helpers/python';
 import { noise } from './helpers/resize';
 
 let dir: string;
@@ -40,7 +40,7 @@ test('numpy reads the streamed file', () => {
     },
   );
   const script = `import numpy as np, sys; a = np.load(sys.argv[1]); print(a.shape, a.dtype, a[:, :, 0].tolist())`;
-  const out = execFileSync('python3', ['-c', script, filename]).toString().trim();
+  const out = python(script, [filename]);
   expect(out).toBe(
     '(4, 6, 1) float32 [[0.0, 0.0, 0.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0, 1.0, 1.0], [2.0, 2.0, 2.0, 3.0, 3.0, 3.0], [2.0, 2.0, 2.0, 3.0, 3.0, 3.0]]',
   );
