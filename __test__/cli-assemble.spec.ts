@@ -124,9 +124,13 @@ test('--memmap accumulates in the output file itself, which numpy then opens, an
   const written = readNpy(join(dir, 'mm-mask.npy'));
   expect(written.header.version).toEqual([3, 0]);
   expect(Array.from(written.data)).toEqual(Array.from(expected.data));
-  const counts = python("import numpy as np; c = np.load('mm-mask.overlaps.npy', mmap_mode='r'); print(c.shape, int(c.sum()))", [], {
-    cwd: dir,
-  });
+  const counts = python(
+    "import numpy as np; c = np.load('mm-mask.overlaps.npy', mmap_mode='r'); print(c.shape, int(c.sum()))",
+    [],
+    {
+      cwd: dir,
+    },
+  );
   expect(counts.trim()).toBe(`(1, ${builder.maskExtents.join(', ')}) ${coords.length * 64}`);
 
   const again = runCli(['assemble', ...args, '--memmap', '-o', 'mm-mask.npy'], dir);

@@ -34,7 +34,7 @@ export function provisionTestPython({ log = () => {} } = {}) {
     rmSync(FAILURE, { force: true });
     return null;
   }
-  log('making the tests\' Python environment in .cache/test-python (numpy and the other oracles, from PyPI)');
+  log("making the tests' Python environment in .cache/test-python (numpy and the other oracles, from PyPI)");
   rmSync(VENV, { recursive: true, force: true });
   mkdirSync(dirname(VENV), { recursive: true });
   const base = process.env.WSI_TEST_PYTHON ?? 'python3';
