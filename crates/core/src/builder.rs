@@ -1,14 +1,16 @@
 //! The mask builder: geometry, accumulator storage and an aggregation
 //! strategy, with a lifecycle (building, finalized).
 
-use crate::element::{CounterDtype, CounterElement, Dtype, Element};
+use crate::element::{CounterDtype, Dtype, Element};
 use crate::error::{codes, list, Error, Result};
 use crate::geometry::Geometry;
-use crate::kernels::{self, Combine, Maximum, Sum};
+use crate::kernels::{self, Accumulator, Update};
 use crate::memmap::{check_absent, create_npy, default_counter_path, Backing, CreatedFile};
 use crate::npy::NpyVersion;
 use crate::plan::{plan_batch, BatchPlan, Coords, EdgeClipping};
+use crate::reduce::{self, Output, Reduced, Reduction};
 use crate::storage::Array;
+use crate::weights::{self, Weights};
 use std::path::PathBuf;
 
 /// How overlapping tiles combine.
@@ -16,6 +18,43 @@ use std::path::PathBuf;
 pub enum Aggregation {
   Mean,
   Max,
+  /// The true minimum (untouched pixels read 0 after finalize).
+  Min,
+  /// Sums without division.
+  Sum,
+  /// Per-pixel mean and population variance (Welford).
+  Variance,
+  /// The (weighted) mean per class, reduced at finalize to labels and
+  /// confidence; `background` labels the pixels no tile reached.
+  Argmax {
+    background: u16,
+  },
+}
+
+/// Most classes argmax labels (uint16).
+pub const MAX_ARGMAX_CLASSES: usize = 1 << 16;
+
+impl Aggregation {
+  pub fn name(self) -> &'static str {
+    match self {
+      Aggregation::Mean => "mean",
+      Aggregation::Max => "max",
+      Aggregation::Min => "min",
+      Aggregation::Sum => "sum",
+      Aggregation::Variance => "variance",
+      Aggregation::Argmax { .. } => "argmax",
+    }
+  }
+
+  /// Whether the builder keeps an overlap counter.
+  pub fn counts_overlaps(self) -> bool {
+    !matches!(self, Aggregation::Max | Aggregation::Min)
+  }
+
+  /// Whether `weights` applies.
+  pub fn takes_weights(self) -> bool {
+    matches!(self, Aggregation::Mean | Aggregation::Sum | Aggregation::Argmax { .. })
+  }
 }
 
 /// Where the accumulator lives.
@@ -25,8 +64,9 @@ pub enum StorageConfig {
     /// Refuse masks whose accumulator and counter together exceed this.
     max_bytes: Option<u64>,
   },
-  /// NPY files mapped into memory.
-  MemMap { mask: Backing, counter: Backing, npy_version: NpyVersion },
+  /// NPY files mapped into memory; further arrays (weight sums, variances,
+  /// reductions) are temporary files in `temp_dir`.
+  MemMap { mask: Backing, counter: Backing, npy_version: NpyVersion, temp_dir: PathBuf },
 }
 
 impl StorageConfig {
@@ -44,8 +84,8 @@ impl StorageConfig {
       (None, Some(m)) => Backing::File(default_counter_path(m)),
       (None, None) => Backing::Temporary(temp_dir.clone()),
     };
-    let mask = filename.map_or(Backing::Temporary(temp_dir), Backing::File);
-    StorageConfig::MemMap { mask, counter, npy_version }
+    let mask = filename.map_or(Backing::Temporary(temp_dir.clone()), Backing::File);
+    StorageConfig::MemMap { mask, counter, npy_version, temp_dir }
   }
 }
 
@@ -56,6 +96,16 @@ pub struct BuilderConfig {
   pub aggregation: Aggregation,
   pub counter_dtype: CounterDtype,
   pub storage: StorageConfig,
+  /// Weighted mean and sum; [`Weights::Uniform`] is the plain mean.
+  pub weights: Weights,
+}
+
+/// What `finalize` should produce besides the finalized accumulator.
+#[derive(Debug, Clone, Default)]
+pub struct FinalizeRequest {
+  pub reduction: Option<Reduction>,
+  /// The NPY file for the reduced labels or bytes; must not exist.
+  pub output_filename: Option<PathBuf>,
 }
 
 /// The mean aggregator's overlap counter, `[1, ...maskExtents]`.
@@ -85,6 +135,14 @@ pub struct MaskBuilder<T: Element> {
   plane_len: usize,
   mask: Array<T>,
   counter: Option<Counter>,
+  /// The weight sum plane (weighted), or the sums of squared deviations per
+  /// channel (variance).
+  aux: Option<Array<T>>,
+  /// The weight map over a whole footprint, and its clipped copy for the
+  /// clipping of the latest batch (clip start, footprint, map).
+  weight_map: Option<Vec<T>>,
+  clipped_weights: Option<(Vec<usize>, Vec<usize>, Vec<T>)>,
+  reduced: Option<Reduced<T>>,
   /// Tiles applied so far: while below the counter's maximum no pixel can
   /// overflow, and the per-batch capacity check is skipped.
   tiles_applied: u64,
@@ -92,13 +150,56 @@ pub struct MaskBuilder<T: Element> {
   files: Vec<CreatedFile>,
 }
 
+/// Planes of the auxiliary array: the weight sum, or one M2 plane per channel.
+fn aux_planes(config: &BuilderConfig) -> usize {
+  match config.aggregation {
+    Aggregation::Variance => config.channels,
+    a if a.takes_weights() && config.weights != Weights::Uniform => 1,
+    _ => 0,
+  }
+}
+
 fn storage_bytes(config: &BuilderConfig, plane_len: usize, dtype: Dtype) -> Option<u64> {
-  let mask = (plane_len as u64).checked_mul(config.channels as u64)?.checked_mul(dtype.size() as u64)?;
-  let counter = match config.aggregation {
-    Aggregation::Mean => (plane_len as u64).checked_mul(config.counter_dtype.size() as u64)?,
-    Aggregation::Max => 0,
+  let planes = (config.channels as u64).checked_add(aux_planes(config) as u64)?;
+  let mask = (plane_len as u64).checked_mul(planes)?.checked_mul(dtype.size() as u64)?;
+  let counter = if config.aggregation.counts_overlaps() {
+    (plane_len as u64).checked_mul(config.counter_dtype.size() as u64)?
+  } else {
+    0
   };
   mask.checked_add(counter)
+}
+
+/// Refuses option combinations the aggregation cannot honour.
+fn check_aggregation(config: &BuilderConfig) -> Result<()> {
+  let aggregation = config.aggregation;
+  if config.weights != Weights::Uniform && !aggregation.takes_weights() {
+    return Err(Error::type_error(
+      codes::OPTION_TYPE,
+      format!(
+        "weights apply to the mean, sum and argmax aggregations; aggregation is '{}'. Drop weights or use aggregation: 'mean'",
+        aggregation.name()
+      ),
+    ));
+  }
+  if let Aggregation::Argmax { background } = aggregation {
+    if config.channels < 2 || config.channels > MAX_ARGMAX_CLASSES {
+      return Err(Error::range(
+        codes::OPTION_RANGE,
+        format!(
+          "aggregation 'argmax' needs nChannels from 2 to {MAX_ARGMAX_CLASSES} (one score per class); received nChannels {}",
+          config.channels
+        ),
+      ));
+    }
+    if background as usize >= config.channels {
+      return Err(Error::range(
+        codes::OPTION_RANGE,
+        format!("background must be a class label from 0 to {}; received {background}", config.channels - 1),
+      ));
+    }
+  }
+  Ok(())
 }
 
 fn human_bytes(bytes: u64) -> String {
@@ -114,7 +215,12 @@ impl<T: Element> MaskBuilder<T> {
         format!("nChannels must be an integer from 1 to {MAX_CHANNELS}; received {}", config.channels),
       ));
     }
+    check_aggregation(&config)?;
     let plane_len = config.geometry.plane_len()?;
+    let upscale: Vec<usize> = config.geometry.upscale_factor.iter().map(|&u| u as usize).collect();
+    let output_tile: Vec<usize> = config.geometry.output_tile_extent.iter().map(|&o| o as usize).collect();
+    let weight_map = weights::footprint_weights(&config.weights, &output_tile, &upscale)?
+      .map(|map| map.into_iter().map(T::from_f64).collect::<Vec<T>>());
     let bytes = storage_bytes(&config, plane_len, T::DTYPE)
       .filter(|&b| usize::try_from(b).is_ok_and(|b| b <= isize::MAX as usize))
       .ok_or_else(|| {
@@ -146,17 +252,18 @@ impl<T: Element> MaskBuilder<T> {
           }
         }
         let mask = Array::<T>::zeroed(plane_len * config.channels)?;
-        let counter = match config.aggregation {
-          Aggregation::Mean => Some(match config.counter_dtype {
+        let counter = if config.aggregation.counts_overlaps() {
+          Some(match config.counter_dtype {
             CounterDtype::Uint16 => Counter::U16(Array::zeroed(plane_len)?),
             CounterDtype::Uint32 => Counter::U32(Array::zeroed(plane_len)?),
-          }),
-          Aggregation::Max => None,
+          })
+        } else {
+          None
         };
         (mask, counter)
       }
-      StorageConfig::MemMap { mask: mask_backing, counter: counter_backing, npy_version } => {
-        let mean = config.aggregation == Aggregation::Mean;
+      StorageConfig::MemMap { mask: mask_backing, counter: counter_backing, npy_version, .. } => {
+        let mean = config.aggregation.counts_overlaps();
         // Refuse before creating anything, so an existing file is never touched.
         for backing in std::iter::once(mask_backing).chain(mean.then_some(counter_backing)) {
           if let Backing::File(path) = backing {
@@ -197,12 +304,40 @@ impl<T: Element> MaskBuilder<T> {
         (mask, counter)
       }
     };
-    if config.aggregation == Aggregation::Max {
-      // Start below every value so negative maxima survive; pixels no
-      // tile reaches become 0 at finalize.
-      kernels::fill(mask.as_mut_slice(), T::NEG_INFINITY);
+    let aux = match aux_planes(&config) {
+      0 => None,
+      planes => match allocate_aux::<T>(&config.storage, planes, &config.geometry.mask_extents) {
+        Ok(aux) => Some(aux),
+        Err(e) => {
+          // Leave nothing behind: the files were ours.
+          drop((mask, counter));
+          for file in files.iter().filter(|f| !f.temporary) {
+            let _ = std::fs::remove_file(&file.path);
+          }
+          return Err(e);
+        }
+      },
+    };
+    match config.aggregation {
+      // Start beyond every value so negative maxima (positive minima)
+      // survive; pixels no tile reaches become 0 at finalize.
+      Aggregation::Max => kernels::fill(mask.as_mut_slice(), T::NEG_INFINITY),
+      Aggregation::Min => kernels::fill(mask.as_mut_slice(), T::INFINITY),
+      _ => {}
     }
-    Ok(Self { config, plane_len, mask, counter, tiles_applied: 0, finalized: false, files })
+    Ok(Self {
+      config,
+      plane_len,
+      mask,
+      counter,
+      aux,
+      weight_map,
+      clipped_weights: None,
+      reduced: None,
+      tiles_applied: 0,
+      finalized: false,
+      files,
+    })
   }
 
   pub fn geometry(&self) -> &Geometry {
@@ -262,19 +397,59 @@ impl<T: Element> MaskBuilder<T> {
       return Err(Error::range(codes::BATCH_SHAPE, "batch data does not match its plan".to_string()));
     }
     self.check_counter_capacity(plan)?;
+    self.clip_weights(plan);
     let geometry = &self.config.geometry;
+    let update = match (self.config.aggregation, &self.clipped_weights) {
+      (Aggregation::Max, _) => Update::Max,
+      (Aggregation::Min, _) => Update::Min,
+      (Aggregation::Variance, _) => Update::Welford,
+      (_, Some((_, _, map))) if self.weight_map.is_some() => Update::Weighted(map),
+      _ => Update::Sum,
+    };
     let mask = self.mask.as_mut_slice();
-    match (&mut self.counter, self.config.aggregation) {
-      (Some(Counter::U16(c)), Aggregation::Mean) => {
-        apply::<T, u16, Sum>(geometry, plan, data, mask, Some(c.as_mut_slice()), self.plane_len)
-      }
-      (Some(Counter::U32(c)), Aggregation::Mean) => {
-        apply::<T, u32, Sum>(geometry, plan, data, mask, Some(c.as_mut_slice()), self.plane_len)
-      }
-      _ => apply::<T, u16, Maximum>(geometry, plan, data, mask, None, self.plane_len),
+    let aux = self.aux.as_mut().map(|a| a.as_mut_slice());
+    let plane_len = self.plane_len;
+    match &mut self.counter {
+      Some(Counter::U16(c)) => kernels::apply_batch(
+        geometry,
+        plan,
+        data,
+        Accumulator { mask, counter: Some(c.as_mut_slice()), aux, plane_len },
+        update,
+      ),
+      Some(Counter::U32(c)) => kernels::apply_batch(
+        geometry,
+        plan,
+        data,
+        Accumulator { mask, counter: Some(c.as_mut_slice()), aux, plane_len },
+        update,
+      ),
+      None => kernels::apply_batch::<T, u16>(
+        geometry,
+        plan,
+        data,
+        Accumulator { mask, counter: None, aux, plane_len },
+        update,
+      ),
     }
     self.tiles_applied = self.tiles_applied.saturating_add(plan.tiles as u64);
     Ok(())
+  }
+
+  /// Cuts the weight map to the batch's clipping (kept while it stays the same).
+  fn clip_weights(&mut self, plan: &BatchPlan) {
+    let Some(map) = &self.weight_map else { return };
+    if let Some((start, footprint, _)) = &self.clipped_weights {
+      if *start == plan.clip_start && *footprint == plan.footprint {
+        return;
+      }
+    }
+    let g = &self.config.geometry;
+    let full: Vec<usize> =
+      g.output_tile_extent.iter().zip(&g.upscale_factor).map(|(&o, &u)| (o * u) as usize).collect();
+    let start: Vec<usize> = plan.clip_start.iter().zip(&g.upscale_factor).map(|(&c, &u)| c * u as usize).collect();
+    let clipped = weights::clip_map(map, &full, &start, &plan.footprint);
+    self.clipped_weights = Some((plan.clip_start.clone(), plan.footprint.clone(), clipped));
   }
 
   /// Validates and applies a batch in one call.
@@ -329,21 +504,153 @@ impl<T: Element> MaskBuilder<T> {
   /// Turns the accumulator into the final mask. Calling it again returns the
   /// same result without dividing again.
   pub fn finalize(&mut self) -> Result<()> {
-    if self.finalized {
+    self.finalize_with(&FinalizeRequest::default())
+  }
+
+  /// Refuses a reduction the aggregation cannot give; changes nothing.
+  fn check_request(&self, request: &FinalizeRequest) -> Result<()> {
+    let aggregation = self.config.aggregation;
+    let Some(reduction) = &request.reduction else {
+      if request.output_filename.is_some() && !matches!(aggregation, Aggregation::Argmax { .. }) {
+        return Err(Error::type_error(
+          codes::OPTION_TYPE,
+          "finalize option outputFilename needs a reduction (argmax, threshold or quantize) or aggregation 'argmax'",
+        ));
+      }
       return Ok(());
+    };
+    reduce::check_reduction(reduction)?;
+    let fits = match aggregation {
+      Aggregation::Mean | Aggregation::Sum | Aggregation::Max | Aggregation::Min => true,
+      Aggregation::Argmax { .. } => false,
+      Aggregation::Variance => false,
+    };
+    if !fits {
+      return Err(Error::type_error(
+        codes::OPTION_TYPE,
+        format!(
+          "finalize option {} applies to the mean, sum, max and min aggregations; aggregation '{}' {}",
+          reduction.name(),
+          aggregation.name(),
+          if matches!(aggregation, Aggregation::Argmax { .. }) {
+            "already returns { labels, confidence }"
+          } else {
+            "returns { mean, variance, overlapCounter }"
+          }
+        ),
+      ));
     }
-    let mask = self.mask.as_mut_slice();
-    match (&self.counter, self.config.aggregation) {
-      (Some(Counter::U16(c)), Aggregation::Mean) => kernels::divide_by_counts(mask, c.as_slice(), self.plane_len),
-      (Some(Counter::U32(c)), Aggregation::Mean) => kernels::divide_by_counts(mask, c.as_slice(), self.plane_len),
-      _ => kernels::replace(mask, T::NEG_INFINITY, T::ZERO),
+    if let Reduction::Argmax { background } = reduction {
+      let channels = self.config.channels;
+      if channels < 2 || channels > MAX_ARGMAX_CLASSES {
+        return Err(Error::range(
+          codes::OPTION_RANGE,
+          format!("finalize option argmax needs nChannels from 2 to {MAX_ARGMAX_CLASSES}; this mask has {channels} channel(s)"),
+        ));
+      }
+      if *background as usize >= channels {
+        return Err(Error::range(
+          codes::OPTION_RANGE,
+          format!("finalize option background must be a class label from 0 to {}; received {background}", channels - 1),
+        ));
+      }
     }
-    self.finalized = true;
+    Ok(())
+  }
+
+  /// Finalizes the accumulator (once), then computes the requested
+  /// reduction from it (argmax builders always reduce). A refused request
+  /// changes nothing.
+  pub fn finalize_with(&mut self, request: &FinalizeRequest) -> Result<()> {
+    self.check_request(request)?;
+    let reduction = match self.config.aggregation {
+      Aggregation::Argmax { background } => Some(Reduction::Argmax { background }),
+      _ => request.reduction,
+    };
+    let output = Output {
+      temp_dir: match &self.config.storage {
+        StorageConfig::MemMap { temp_dir, .. } => Some(temp_dir.clone()),
+        StorageConfig::InMemory { .. } => None,
+      },
+      filename: request.output_filename.clone(),
+      npy_version: match &self.config.storage {
+        StorageConfig::MemMap { npy_version, .. } => *npy_version,
+        StorageConfig::InMemory { .. } => NpyVersion::V3,
+      },
+    };
+    let argmax_again = self.finalized && matches!(self.config.aggregation, Aggregation::Argmax { .. });
+    if reduction.is_some() && !argmax_again {
+      reduce::check_output(&output)?;
+    }
+    if !self.finalized {
+      self.finalize_accumulator();
+      self.finalized = true;
+    }
+    if let Some(reduction) = reduction.filter(|_| !argmax_again) {
+      let channels = self.config.channels;
+      let extents = &self.config.geometry.mask_extents;
+      let mask = self.mask.as_slice();
+      let (reduced, files) = match &self.counter {
+        Some(Counter::U16(c)) => reduce::reduce(mask, channels, extents, Some(c.as_slice()), reduction, &output)?,
+        Some(Counter::U32(c)) => reduce::reduce(mask, channels, extents, Some(c.as_slice()), reduction, &output)?,
+        None => reduce::reduce::<T, u16>(mask, channels, extents, None, reduction, &output)?,
+      };
+      for file in &files {
+        if !file.temporary {
+          self.files.push(file.clone());
+        }
+      }
+      self.reduced = Some(reduced);
+    }
     self.flush()
+  }
+
+  fn finalize_accumulator(&mut self) {
+    let mask = self.mask.as_mut_slice();
+    let plane_len = self.plane_len;
+    let weighted = self.weight_map.is_some();
+    match self.config.aggregation {
+      Aggregation::Max => kernels::replace(mask, T::NEG_INFINITY, T::ZERO),
+      Aggregation::Min => kernels::replace(mask, T::INFINITY, T::ZERO),
+      Aggregation::Sum => {}
+      Aggregation::Mean | Aggregation::Argmax { .. } if weighted => {
+        let sums = self.aux.as_ref().expect("weighted builders keep the weight sum");
+        kernels::divide_by_sums(mask, sums.as_slice(), plane_len);
+      }
+      Aggregation::Mean | Aggregation::Argmax { .. } => match &self.counter {
+        Some(Counter::U16(c)) => kernels::divide_by_counts(mask, c.as_slice(), plane_len),
+        Some(Counter::U32(c)) => kernels::divide_by_counts(mask, c.as_slice(), plane_len),
+        None => unreachable!("the mean counts overlaps"),
+      },
+      Aggregation::Variance => {
+        let m2 = self.aux.as_mut().expect("variance keeps M2").as_mut_slice();
+        match &self.counter {
+          Some(Counter::U16(c)) => kernels::variance_from_m2(m2, c.as_slice(), plane_len),
+          Some(Counter::U32(c)) => kernels::variance_from_m2(m2, c.as_slice(), plane_len),
+          None => unreachable!("variance counts overlaps"),
+        }
+      }
+    }
+  }
+
+  /// The weight sum (weighted mean and sum) or the variances (variance).
+  pub fn aux(&self) -> Option<&Array<T>> {
+    self.aux.as_ref()
+  }
+
+  /// The latest reduction computed by finalize.
+  pub fn reduced(&self) -> Option<&Reduced<T>> {
+    self.reduced.as_ref()
   }
 
   /// Writes file-backed storage through to disk (msync); no-op in memory.
   pub fn flush(&self) -> Result<()> {
+    match &self.reduced {
+      Some(Reduced::Argmax { labels: reduce::Labels::U8(l), .. }) => l.region().flush()?,
+      Some(Reduced::Argmax { labels: reduce::Labels::U16(l), .. }) => l.region().flush()?,
+      Some(Reduced::Bytes(b)) => b.region().flush()?,
+      None => {}
+    }
     if matches!(self.config.storage, StorageConfig::MemMap { .. }) {
       self.mask.region().flush()?;
       match &self.counter {
@@ -366,15 +673,17 @@ fn footprints_overlap(plan: &BatchPlan, a: usize, b: usize) -> bool {
   oa.iter().zip(ob).zip(&plan.footprint).all(|((&x, &y), &f)| x < y + f && y < x + f)
 }
 
-fn apply<T: Element, K: CounterElement, C: Combine<T>>(
-  geometry: &Geometry,
-  plan: &BatchPlan,
-  data: &[T],
-  mask: &mut [T],
-  counter: Option<&mut [K]>,
-  plane_len: usize,
-) {
-  kernels::apply_batch::<T, K, C>(geometry, plan, data, mask, counter, plane_len);
+/// The auxiliary planes: anonymous memory, or a temporary NPY file beside
+/// the memory-mapped mask.
+fn allocate_aux<T: Element>(storage: &StorageConfig, planes: usize, extents: &[u64]) -> Result<Array<T>> {
+  let plane: u64 = extents.iter().product();
+  match storage {
+    StorageConfig::InMemory { .. } => Array::zeroed(plane as usize * planes),
+    StorageConfig::MemMap { npy_version, temp_dir, .. } => {
+      let shape: Vec<u64> = std::iter::once(planes as u64).chain(extents.iter().copied()).collect();
+      create_npy::<T>(&Backing::Temporary(temp_dir.clone()), T::DTYPE.descr(), &shape, *npy_version).map(|(a, _)| a)
+    }
+  }
 }
 
 /// Batch data of either accumulator type.
@@ -513,6 +822,31 @@ impl AnyMaskBuilder {
 
   pub fn finalize(&mut self) -> Result<()> {
     each!(self, b => b.finalize())
+  }
+
+  pub fn finalize_with(&mut self, request: &FinalizeRequest) -> Result<()> {
+    each!(self, b => b.finalize_with(request))
+  }
+
+  /// Raw view of the weight sum or variances.
+  pub fn aux_raw(&self) -> Option<RawArray> {
+    each!(self, b => b.aux().map(RawArray::of))
+  }
+
+  /// Raw views of the latest reduction: `(labels or bytes, confidence)`.
+  pub fn reduced_raw(&self) -> Option<(RawArray, Option<RawArray>)> {
+    fn of<T: Element>(r: &Reduced<T>) -> (RawArray, Option<RawArray>) {
+      match r {
+        Reduced::Argmax { labels: reduce::Labels::U8(l), confidence } => {
+          (RawArray::of(l), Some(RawArray::of(confidence)))
+        }
+        Reduced::Argmax { labels: reduce::Labels::U16(l), confidence } => {
+          (RawArray::of(l), Some(RawArray::of(confidence)))
+        }
+        Reduced::Bytes(b) => (RawArray::of(b), None),
+      }
+    }
+    each!(self, b => b.reduced().map(of))
   }
 
   pub fn flush(&self) -> Result<()> {
@@ -732,6 +1066,7 @@ mod tests {
       aggregation,
       counter_dtype,
       storage: StorageConfig::InMemory { max_bytes: None },
+      weights: Weights::Uniform,
     }
   }
 

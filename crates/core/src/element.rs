@@ -68,18 +68,30 @@ pub trait Pod: bytemuck::Pod + Send + Sync + Debug + 'static {}
 impl<T: bytemuck::Pod + Send + Sync + Debug + 'static> Pod for T {}
 
 /// An accumulator element: `f32` or `f64`.
-pub trait Element: Pod + PartialOrd + std::ops::Add<Output = Self> + std::ops::Div<Output = Self> {
+pub trait Element:
+  Pod
+  + PartialOrd
+  + std::ops::Add<Output = Self>
+  + std::ops::Sub<Output = Self>
+  + std::ops::Mul<Output = Self>
+  + std::ops::Div<Output = Self>
+{
   const DTYPE: Dtype;
   const ZERO: Self;
   const NEG_INFINITY: Self;
+  const INFINITY: Self;
   fn from_count(count: u32) -> Self;
   fn is_nan(self) -> bool;
+  /// Rounds an `f64` (a weight) to this type.
+  fn from_f64(value: f64) -> Self;
+  fn to_f64(self) -> f64;
 }
 
 impl Element for f32 {
   const DTYPE: Dtype = Dtype::Float32;
   const ZERO: Self = 0.0;
   const NEG_INFINITY: Self = f32::NEG_INFINITY;
+  const INFINITY: Self = f32::INFINITY;
   #[inline(always)]
   fn from_count(count: u32) -> Self {
     count as f32
@@ -88,12 +100,21 @@ impl Element for f32 {
   fn is_nan(self) -> bool {
     self.is_nan()
   }
+  #[inline(always)]
+  fn from_f64(value: f64) -> Self {
+    value as f32
+  }
+  #[inline(always)]
+  fn to_f64(self) -> f64 {
+    self as f64
+  }
 }
 
 impl Element for f64 {
   const DTYPE: Dtype = Dtype::Float64;
   const ZERO: Self = 0.0;
   const NEG_INFINITY: Self = f64::NEG_INFINITY;
+  const INFINITY: Self = f64::INFINITY;
   #[inline(always)]
   fn from_count(count: u32) -> Self {
     count as f64
@@ -101,6 +122,14 @@ impl Element for f64 {
   #[inline(always)]
   fn is_nan(self) -> bool {
     self.is_nan()
+  }
+  #[inline(always)]
+  fn from_f64(value: f64) -> Self {
+    value as f64
+  }
+  #[inline(always)]
+  fn to_f64(self) -> f64 {
+    self as f64
   }
 }
 

@@ -1,4 +1,5 @@
-//! Mean and max kernels.
+//! Batch kernels: footprint walking and band orchestration (the per-row
+//! arithmetic of weighted sums and Welford updates lives in `rows`).
 //!
 //! A batch is applied row by row: for every mask row a tile's clipped
 //! footprint covers, each channel row and the counter row are updated
@@ -15,6 +16,7 @@ use rayon::prelude::*;
 use crate::element::{CounterElement, Element};
 use crate::geometry::{c_strides, Geometry, MAX_DIMS};
 use crate::plan::{BatchPlan, TileLayout};
+use crate::rows;
 
 /// Below this many written elements per batch, threads cost more than they save.
 const PARALLEL_MIN_ELEMENTS: usize = 1 << 18;
@@ -31,6 +33,20 @@ pub trait Combine<T: Element>: Send + Sync {
 pub struct Sum;
 /// Max accumulation; a NaN, once landed, sticks (as numpy's `maximum`).
 pub struct Maximum;
+
+/// Min accumulation, the mirror of max: a NaN sticks.
+pub struct Minimum;
+
+impl<T: Element> Combine<T> for Minimum {
+  #[inline(always)]
+  fn combine(acc: T, value: T) -> T {
+    if value < acc || value.is_nan() {
+      value
+    } else {
+      acc
+    }
+  }
+}
 
 impl<T: Element> Combine<T> for Sum {
   #[inline(always)]
@@ -129,10 +145,17 @@ impl<'p> RowWalker<'p> {
   /// offsets into one mask plane and one tile channel plane.
   #[inline]
   pub fn for_each_row(&self, origin: &[usize], rows: (usize, usize), mut f: impl FnMut(usize, usize)) {
+    self.for_each_row_indexed(origin, rows, |m, t, _| f(m, t));
+  }
+
+  /// [`Self::for_each_row`], also passing the row's index within the
+  /// footprint (row-major over dimensions `0..n-1`).
+  #[inline]
+  pub fn for_each_row_indexed(&self, origin: &[usize], rows: (usize, usize), mut f: impl FnMut(usize, usize, usize)) {
     let n = self.ndim;
     let last = n - 1;
     if n == 1 {
-      f(origin[0], self.clip_start[0]);
+      f(origin[0], self.clip_start[0], 0);
       return;
     }
     let lo = rows.0.saturating_sub(origin[0]);
@@ -142,6 +165,9 @@ impl<'p> RowWalker<'p> {
     }
     let mut r = [0usize; MAX_DIMS];
     r[0] = lo;
+    // Rows of the footprint per step of dimension 0.
+    let rows_per_first: usize = self.footprint[1..last].iter().product();
+    let mut footprint_row = lo * rows_per_first;
     loop {
       let mut mask_offset = origin[last];
       let mut tile_offset = self.clip_start[last];
@@ -149,7 +175,8 @@ impl<'p> RowWalker<'p> {
         mask_offset += (origin[d] + r[d]) * self.mask_strides[d];
         tile_offset += (self.clip_start[d] + r[d] / self.upscale[d]) * self.tile_strides[d];
       }
-      f(mask_offset, tile_offset);
+      f(mask_offset, tile_offset, footprint_row);
+      footprint_row += 1;
       // Advance the odometer over dimensions 0..last.
       let mut d = last - 1;
       loop {
@@ -168,90 +195,184 @@ impl<'p> RowWalker<'p> {
   }
 }
 
+/// How a batch updates the accumulator.
+#[derive(Clone, Copy)]
+pub enum Update<'w, T> {
+  /// Running sums (mean, sum).
+  Sum,
+  Max,
+  Min,
+  /// Weighted sums: `dst += v * w`; the weights are the batch's clipped
+  /// footprint map (row-major, `footprint_len` values) and the auxiliary
+  /// plane is the weight sum.
+  Weighted(&'w [T]),
+  /// Welford: the planes hold running means, the auxiliary planes (one per
+  /// channel) the sums of squared deviations; needs the counter.
+  Welford,
+}
+
 /// The part of the mask one thread writes: rows `rows` of every plane.
 pub(crate) struct Band<'a, T, K> {
   pub planes: Vec<&'a mut [T]>,
   pub counter: Option<&'a mut [K]>,
+  /// Weight sum (weighted) or sums of squared deviations (Welford).
+  pub aux: Vec<&'a mut [T]>,
   /// Element offset of the band's first row within a plane.
   pub base: usize,
   pub rows: (usize, usize),
 }
 
-fn apply_band<T: Element, K: CounterElement, C: Combine<T>>(
+#[inline(always)]
+fn combine_tile_row<T: Element, C: Combine<T>>(
+  planes: &mut [&mut [T]],
+  range: std::ops::Range<usize>,
+  source: RowSource<'_, T>,
+) {
+  for (c, plane) in planes.iter_mut().enumerate() {
+    let dst = &mut plane[range.clone()];
+    match source.row(c) {
+      Row::Fill(v) => combine_fill::<T, C>(dst, v),
+      Row::Values(src) if source.upscale == 1 => combine_row::<T, C>(dst, src),
+      Row::Values(src) => combine_row_upscaled::<T, C>(dst, src, source.upscale),
+    }
+  }
+}
+
+/// Where one mask row's values come from, per channel.
+#[derive(Clone, Copy)]
+struct RowSource<'t, T> {
+  tile: &'t [T],
+  layout: TileLayout,
+  tile_plane: usize,
+  tile_offset: usize,
+  src_row_len: usize,
+  upscale: usize,
+}
+
+enum Row<'t, T> {
+  Fill(T),
+  Values(&'t [T]),
+}
+
+impl<'t, T: Copy> RowSource<'t, T> {
+  #[inline(always)]
+  fn row(&self, c: usize) -> Row<'t, T> {
+    match self.layout {
+      TileLayout::Scalar => Row::Fill(self.tile[c]),
+      TileLayout::Dense => {
+        let start = c * self.tile_plane + self.tile_offset;
+        Row::Values(&self.tile[start..start + self.src_row_len])
+      }
+    }
+  }
+}
+
+fn apply_band<T: Element, K: CounterElement>(
   walker: &RowWalker<'_>,
   plan: &BatchPlan,
   data: &[T],
   band: &mut Band<'_, T, K>,
+  update: Update<'_, T>,
 ) {
   let tile_plane = plan.tile_len / plan.channels.max(1);
   let (row_len, src_row_len, upscale) = (walker.row_len, walker.src_row_len, walker.upscale_last);
   for (t, tile) in data.chunks_exact(plan.tile_len.max(1)).take(plan.tiles).enumerate() {
-    walker.for_each_row(plan.origin(t), band.rows, |mask_offset, tile_offset| {
+    walker.for_each_row_indexed(plan.origin(t), band.rows, |mask_offset, tile_offset, footprint_row| {
       let m = mask_offset - band.base;
-      for (c, plane) in band.planes.iter_mut().enumerate() {
-        let dst = &mut plane[m..m + row_len];
-        match plan.layout {
-          TileLayout::Scalar => combine_fill::<T, C>(dst, tile[c]),
-          TileLayout::Dense => {
-            let start = c * tile_plane + tile_offset;
-            let src = &tile[start..start + src_row_len];
-            if upscale == 1 {
-              combine_row::<T, C>(dst, src);
-            } else {
-              combine_row_upscaled::<T, C>(dst, src, upscale);
+      let range = m..m + row_len;
+      let source = RowSource { tile, layout: plan.layout, tile_plane, tile_offset, src_row_len, upscale };
+      match update {
+        Update::Sum => combine_tile_row::<T, Sum>(&mut band.planes, range.clone(), source),
+        Update::Max => combine_tile_row::<T, Maximum>(&mut band.planes, range.clone(), source),
+        Update::Min => combine_tile_row::<T, Minimum>(&mut band.planes, range.clone(), source),
+        Update::Weighted(map) => {
+          let w = &map[footprint_row * row_len..][..row_len];
+          for (c, plane) in band.planes.iter_mut().enumerate() {
+            let dst = &mut plane[range.clone()];
+            match source.row(c) {
+              Row::Fill(v) => rows::weighted_fill(dst, v, w),
+              Row::Values(src) if upscale == 1 => rows::weighted_row(dst, src, w),
+              Row::Values(src) => rows::weighted_row_upscaled(dst, src, w, upscale),
+            }
+          }
+          rows::add_row(&mut band.aux[0][range.clone()], w);
+        }
+        Update::Welford => {
+          let counts = &band.counter.as_deref().expect("Welford needs the counter")[range.clone()];
+          for (c, (mean, m2)) in band.planes.iter_mut().zip(band.aux.iter_mut()).enumerate() {
+            let (mean, m2) = (&mut mean[range.clone()], &mut m2[range.clone()]);
+            match source.row(c) {
+              Row::Fill(v) => rows::welford_fill(mean, m2, counts, v),
+              Row::Values(src) if upscale == 1 => rows::welford_row(mean, m2, counts, src),
+              Row::Values(src) => rows::welford_row_upscaled(mean, m2, counts, src, upscale),
             }
           }
         }
       }
       if let Some(counter) = band.counter.as_deref_mut() {
-        count_row(&mut counter[m..m + row_len]);
+        count_row(&mut counter[range]);
       }
     });
   }
 }
 
-/// Splits `channels` planes of `plane_len` elements (and the counter plane)
-/// into bands at the given row cuts; `row_elems` is elements per dim-0 row.
-fn split_bands<'a, T, K>(
-  mask: &'a mut [T],
-  counter: Option<&'a mut [K]>,
+/// Cuts every plane of `planes` (each `plane_len` elements) into one run of
+/// rows per band at the row cuts; `row_elems` is elements per dim-0 row.
+fn split_planes<'a, E>(
+  planes: &'a mut [E],
   plane_len: usize,
   row_elems: usize,
   cuts: &[usize],
-) -> Vec<Band<'a, T, K>> {
+) -> Vec<Vec<&'a mut [E]>> {
   let nb = cuts.len() - 1;
-  let mut bands: Vec<Band<'a, T, K>> = (0..nb)
-    .map(|b| Band { planes: Vec::new(), counter: None, base: cuts[b] * row_elems, rows: (cuts[b], cuts[b + 1]) })
-    .collect();
-  let window = |plane: &'a mut [T]| -> &'a mut [T] { &mut plane[cuts[0] * row_elems..cuts[nb] * row_elems] };
-  for plane in mask.chunks_exact_mut(plane_len) {
-    let mut rest = window(plane);
+  let mut bands: Vec<Vec<&'a mut [E]>> = (0..nb).map(|_| Vec::new()).collect();
+  for plane in planes.chunks_exact_mut(plane_len) {
+    let mut rest = &mut plane[cuts[0] * row_elems..cuts[nb] * row_elems];
     for (b, band) in bands.iter_mut().enumerate() {
       let (head, tail) = rest.split_at_mut((cuts[b + 1] - cuts[b]) * row_elems);
-      band.planes.push(head);
-      rest = tail;
-    }
-  }
-  if let Some(counter) = counter {
-    let mut rest = &mut counter[cuts[0] * row_elems..cuts[nb] * row_elems];
-    for (b, band) in bands.iter_mut().enumerate() {
-      let (head, tail) = rest.split_at_mut((cuts[b + 1] - cuts[b]) * row_elems);
-      band.counter = Some(head);
+      band.push(head);
       rest = tail;
     }
   }
   bands
 }
 
-/// Applies a validated batch. `mask` holds `channels` planes of `plane_len`
-/// elements; `counter`, for mean, one plane.
-pub fn apply_batch<T: Element, K: CounterElement, C: Combine<T>>(
+/// The accumulator arrays a batch writes.
+pub struct Accumulator<'a, T, K> {
+  /// `channels` planes.
+  pub mask: &'a mut [T],
+  pub counter: Option<&'a mut [K]>,
+  /// The weight sum plane, or one plane of squared deviations per channel.
+  pub aux: Option<&'a mut [T]>,
+  pub plane_len: usize,
+}
+
+/// Splits the accumulator into bands at the given row cuts.
+fn split_bands<'a, T, K>(acc: Accumulator<'a, T, K>, row_elems: usize, cuts: &[usize]) -> Vec<Band<'a, T, K>> {
+  let plane_len = acc.plane_len;
+  let planes = split_planes(acc.mask, plane_len, row_elems, cuts);
+  let mut counters = acc.counter.map(|c| split_planes(c, plane_len, row_elems, cuts).into_iter());
+  let mut aux = acc.aux.map(|a| split_planes(a, plane_len, row_elems, cuts).into_iter());
+  planes
+    .into_iter()
+    .enumerate()
+    .map(|(b, planes)| Band {
+      planes,
+      counter: counters.as_mut().and_then(|c| c.next()).and_then(|mut v| v.pop()),
+      aux: aux.as_mut().and_then(|a| a.next()).unwrap_or_default(),
+      base: cuts[b] * row_elems,
+      rows: (cuts[b], cuts[b + 1]),
+    })
+    .collect()
+}
+
+/// Applies a validated batch to the accumulator.
+pub fn apply_batch<T: Element, K: CounterElement>(
   geometry: &Geometry,
   plan: &BatchPlan,
   data: &[T],
-  mask: &mut [T],
-  counter: Option<&mut [K]>,
-  plane_len: usize,
+  acc: Accumulator<'_, T, K>,
+  update: Update<'_, T>,
 ) {
   if plan.tiles == 0 {
     return;
@@ -261,7 +382,7 @@ pub fn apply_batch<T: Element, K: CounterElement, C: Combine<T>>(
   let threads = rayon::current_num_threads();
   let (row_lo, row_hi) = plan.row_range();
   let rows = row_hi - row_lo;
-  let row_elems = plane_len / geometry.mask_extents[0] as usize;
+  let row_elems = acc.plane_len / geometry.mask_extents[0] as usize;
 
   let parallel = threads > 1 && geometry.ndim() >= 2 && written >= PARALLEL_MIN_ELEMENTS && rows >= 2;
   let nb = if parallel { (threads * BANDS_PER_THREAD).min(rows) } else { 1 };
@@ -270,11 +391,11 @@ pub fn apply_batch<T: Element, K: CounterElement, C: Combine<T>>(
   } else {
     vec![0, geometry.mask_extents[0] as usize]
   };
-  let mut bands = split_bands(mask, counter, plane_len, row_elems, &cuts);
+  let mut bands = split_bands(acc, row_elems, &cuts);
   if parallel {
-    bands.par_iter_mut().for_each(|band| apply_band::<T, K, C>(&walker, plan, data, band));
+    bands.par_iter_mut().for_each(|band| apply_band(&walker, plan, data, band, update));
   } else {
-    apply_band::<T, K, C>(&walker, plan, data, &mut bands[0]);
+    apply_band(&walker, plan, data, &mut bands[0], update);
   }
 }
 
@@ -305,6 +426,26 @@ pub fn divide_by_counts<T: Element, K: CounterElement>(mask: &mut [T], counter: 
         *v = *v / T::from_count(k.to_u32().max(1));
       }
     });
+  }
+}
+
+/// Divides every channel plane by the weight sum plane; 0 where it is 0.
+pub fn divide_by_sums<T: Element>(mask: &mut [T], sums: &[T], plane_len: usize) {
+  for plane in mask.chunks_exact_mut(plane_len) {
+    plane
+      .par_chunks_mut(PASS_CHUNK)
+      .zip(sums.par_chunks(PASS_CHUNK))
+      .for_each(|(values, sums)| rows::divide_by_sums(values, sums));
+  }
+}
+
+/// Turns sums of squared deviations into population variances.
+pub fn variance_from_m2<T: Element, K: CounterElement>(m2: &mut [T], counter: &[K], plane_len: usize) {
+  for plane in m2.chunks_exact_mut(plane_len) {
+    plane
+      .par_chunks_mut(PASS_CHUNK)
+      .zip(counter.par_chunks(PASS_CHUNK))
+      .for_each(|(values, counts)| rows::variance_from_m2(values, counts));
   }
 }
 
@@ -340,7 +481,7 @@ mod tests {
   use super::*;
   use crate::plan::{plan_batch, Coords, EdgeClipping};
 
-  fn run<C: Combine<f32>>(
+  fn run<C: AsUpdate>(
     g: &Geometry,
     channels: usize,
     shape: &[usize],
@@ -353,8 +494,19 @@ mod tests {
     let mut mask = vec![init; plane * channels];
     let mut counter = vec![0u16; plane];
     let plan = plan_batch(g, channels, shape, data.len(), Coords::I32(coords), &[shape[0], g.ndim()], clip).unwrap();
-    apply_batch::<f32, u16, C>(g, &plan, data, &mut mask, Some(&mut counter), plane);
+    let acc = Accumulator { mask: &mut mask, counter: Some(&mut counter), aux: None, plane_len: plane };
+    apply_batch::<f32, u16>(g, &plan, data, acc, C::UPDATE);
     (mask, counter)
+  }
+
+  trait AsUpdate {
+    const UPDATE: Update<'static, f32>;
+  }
+  impl AsUpdate for Sum {
+    const UPDATE: Update<'static, f32> = Update::Sum;
+  }
+  impl AsUpdate for Maximum {
+    const UPDATE: Update<'static, f32> = Update::Max;
   }
 
   #[test]
@@ -417,11 +569,17 @@ mod tests {
     let mut seq_mask = vec![0.0f32; plane * channels];
     let mut seq_count = vec![0u16; plane];
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    pool.install(|| apply_batch::<f32, u16, Sum>(&g, &plan, &data, &mut seq_mask, Some(&mut seq_count), plane));
+    pool.install(|| {
+      let acc = Accumulator { mask: &mut seq_mask, counter: Some(&mut seq_count), aux: None, plane_len: plane };
+      apply_batch::<f32, u16>(&g, &plan, &data, acc, Update::Sum)
+    });
     let mut par_mask = vec![0.0f32; plane * channels];
     let mut par_count = vec![0u16; plane];
     let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
-    pool.install(|| apply_batch::<f32, u16, Sum>(&g, &plan, &data, &mut par_mask, Some(&mut par_count), plane));
+    pool.install(|| {
+      let acc = Accumulator { mask: &mut par_mask, counter: Some(&mut par_count), aux: None, plane_len: plane };
+      apply_batch::<f32, u16>(&g, &plan, &data, acc, Update::Sum)
+    });
     assert_eq!(seq_count, par_count);
     assert!(seq_mask.iter().zip(&par_mask).all(|(a, b)| a.to_bits() == b.to_bits()));
     assert_eq!(seq_count.iter().map(|&c| c as usize).sum::<usize>(), tiles * plan.footprint_len());

@@ -9,16 +9,21 @@ pub mod kernels;
 pub mod memmap;
 pub mod npy;
 pub mod plan;
+pub mod reduce;
 pub mod resize;
+pub mod rows;
 pub mod sequencer;
 pub mod storage;
+pub mod weights;
 
 pub use builder::{
-  Aggregation, AnyMaskBuilder, BatchData, BuilderConfig, BuilderSpec, Counter, MaskBuilder, OwnedBatchData, RawArray,
-  StorageConfig,
+  Aggregation, AnyMaskBuilder, BatchData, BuilderConfig, BuilderSpec, Counter, FinalizeRequest, MaskBuilder,
+  OwnedBatchData, RawArray, StorageConfig,
 };
 pub use element::{CounterDtype, Dtype};
 pub use error::{Error, ErrorKind, Result};
 pub use geometry::Geometry;
 pub use plan::{BatchPlan, Coords, EdgeClipping};
+pub use reduce::{Reduced, Reduction};
 pub use resize::{MaskPlanes, ResizeGeometry, ResizeKernel, SourceResize};
+pub use weights::{Weights, WindowKind};

@@ -71,6 +71,7 @@ fn run_case(dir: &Path) {
       geometry,
       channels: cfg["nChannels"].as_u64().unwrap() as usize,
       aggregation: if mean { Aggregation::Mean } else { Aggregation::Max },
+      weights: wsi_mask_core::Weights::Uniform,
       counter_dtype: CounterDtype::Uint16,
       storage: StorageConfig::InMemory { max_bytes: None },
     },
