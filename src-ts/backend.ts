@@ -2,6 +2,7 @@
 
 import type { Batch, Clipping, CoordsTable } from './inputs';
 import type { CounterArray, NdArray } from './ndarray';
+import type { ResolvedFinalize } from './options';
 
 /** The builder's geometry, one entry per spatial dimension. */
 export interface Geometry {
@@ -42,8 +43,8 @@ export interface Backend {
   checkBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void;
   /** `transferred`: the batch's buffer belongs to the builder now (read in place, never copied). */
   updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping, transferred: boolean): Promise<void>;
-  /** Finishes the mask in place; returns what the aggregation returns. */
-  finalize(): unknown;
-  finalizeAsync(): Promise<unknown>;
+  /** Finishes the mask in place (once) and computes the requested reduction; returns the result. */
+  finalize(request?: ResolvedFinalize): unknown;
+  finalizeAsync(request?: ResolvedFinalize): Promise<unknown>;
   cleanup(): void;
 }

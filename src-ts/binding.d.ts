@@ -43,12 +43,23 @@ export declare class NativeMaskBuilder {
    */
   updateBatchAsync(data: Float32Array | Float64Array, shape: Array<number>, coords: TypedArray, coordsShape: Array<number>, clipStart: Array<number>, clipEnd: Array<number>, transferred: boolean): Promise<void>
   /**
-   * Waits for pending updates, then divides (mean) or fills unreached
-   * pixels with 0 (max). Calling it again changes nothing.
+   * Waits for pending updates, then finishes the accumulator (divides the
+   * mean, fills unreached max/min pixels with 0, ...) and computes the
+   * requested reduction from it. Calling it again finishes nothing twice.
    */
-  finalize(): void
+  finalize(options?: NativeFinalizeOptions | undefined | null): void
   /** `finalize()` on the thread pool, after pending updates. */
-  finalizeAsync(): Promise<void>
+  finalizeAsync(options?: NativeFinalizeOptions | undefined | null): Promise<void>
+  /**
+   * `{ buffer, live }` over the weight sum `[1, ...maskExtents]` (weighted
+   * mean and sum) or the variances `[C, ...maskExtents]`; null otherwise.
+   */
+  auxBuffer(): { buffer: ArrayBuffer; live: boolean } | null
+  /**
+   * `{ buffer, live }` over the latest reduction: `'labels'` (or the
+   * thresholded or quantized bytes) and, for argmax, `'confidence'`.
+   */
+  reducedBuffer(which: 'values' | 'confidence'): { buffer: ArrayBuffer; live: boolean } | null
   /**
    * `{ buffer, live }` over the accumulator `[C, ...maskExtents]`, or over
    * one channel plane `[...maskExtents]` when `channel` is given.
@@ -99,8 +110,12 @@ export interface NativeBuilderOptions {
   outputTileExtent: Array<number>
   stride: Array<number>
   nChannels: number
-  /** `'mean'` or `'max'`. */
+  /** `'mean'`, `'max'`, `'min'`, `'sum'`, `'variance'` or `'argmax'`. */
   aggregation: string
+  /** Argmax: the label of pixels no tile reached (default 0). */
+  background?: number
+  /** Weighted mean and sum; uniform when absent. */
+  weights?: NativeWeights
   /** `'float32'` or `'float64'`. */
   dtype: string
   /** `'uint16'` or `'uint32'`. */
@@ -130,6 +145,17 @@ export interface NativeFileInfo {
   reserved: boolean
 }
 
+/** Options of `finalize`, as the facade normalizes them. */
+export interface NativeFinalizeOptions {
+  /** `'argmax'`, `'threshold'` or `'quantize'`; none when absent. */
+  reduction?: string
+  threshold?: number
+  /** Argmax: the label of pixels no tile reached. */
+  background?: number
+  /** The NPY file the reduction is written to, band by band. */
+  outputFilename?: string
+}
+
 /** The builder's geometry, one entry per spatial dimension. */
 export interface NativeGeometry {
   sourceExtents: Array<number>
@@ -149,6 +175,20 @@ export interface NativeResizeGeometry {
   span: Array<number>
   /** The output is cropped to this. */
   sourceExtents: Array<number>
+}
+
+/** Weights, as the facade normalizes them. */
+export interface NativeWeights {
+  /** `'uniform'`, `'gaussian'`, `'hann'`, `'hamming'`, `'triang'`, `'bartlett'`, `'blackman'` or `'map'`. */
+  kind: string
+  /** Scipy windows: `get_window(name, n, fftbins=False)` instead of the periodic default. */
+  symmetric: boolean
+  /** Gaussian: sigma = sigmaScale * n, one entry per spatial dimension. */
+  sigmaScale: Array<number>
+  /** Map: values, row-major. */
+  map?: Float64Array
+  /** Map: its shape. */
+  mapShape?: Array<number>
 }
 
 /**

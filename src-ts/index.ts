@@ -24,7 +24,7 @@ export {
   writeImage,
 } from './image';
 export type { BatchInput, CoordsArray, CoordsInput, EdgeClippingInput } from './inputs';
-export { MaskBuilder, type ResultOf } from './mask-builder';
+export { MaskBuilder, type ReducedResult, type ResultOf } from './mask-builder';
 export { loadNative as nativeBinding } from './native-backend';
 export type {
   ArrayDtype,
@@ -38,7 +38,14 @@ export type {
 } from './ndarray';
 export { type NpyHeader, parseNpyHeader, readNpy, writeNpy } from './npy';
 export { type MappedNpy, openNpy } from './npy-map';
-export type { BackendName, MaskBuilderOptions, UpdateAsyncOptions } from './options';
+export type {
+  BackendName,
+  BuiltinAggregation,
+  FinalizeOptions,
+  MaskBuilderOptions,
+  UpdateAsyncOptions,
+  WeightsInput,
+} from './options';
 export {
   type ResizedFile,
   type ResizedImage,
@@ -51,9 +58,16 @@ export {
   Aggregator,
   type AggregatorClass,
   type AggregatorContext,
+  ArgmaxAggregator,
+  type ArgmaxResult,
   InMemory,
   MaxAggregator,
   MeanAggregator,
   type MeanResult,
+  MinAggregator,
   type StorageFactory,
+  SumAggregator,
+  type SumResult,
+  VarianceAggregator,
+  type VarianceResult,
 } from './strategies';

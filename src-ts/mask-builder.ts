@@ -14,23 +14,51 @@ import { JsBackend } from './js/js-backend';
 import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
 import type { CounterArray, FloatArray, NdArray } from './ndarray';
 import {
+  type FinalizeOptions,
   type MaskBuilderOptions,
+  type ResolvedFinalize,
   type ResolvedOptions,
+  resolveFinalizeOptions,
   resolveOptions,
   resolveUpdateAsyncOptions,
   type UpdateAsyncOptions,
 } from './options';
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
-import type { AggregatorClass, MaxAggregator, MeanAggregator, MeanResult } from './strategies';
+import type {
+  AggregatorClass,
+  ArgmaxAggregator,
+  ArgmaxResult,
+  MaxAggregator,
+  MeanAggregator,
+  MeanResult,
+  MinAggregator,
+  SumAggregator,
+  SumResult,
+  VarianceAggregator,
+  VarianceResult,
+} from './strategies';
 
 /** What `finalize()` returns for an aggregation option. */
-export type ResultOf<A> = A extends typeof MaxAggregator | 'max'
+export type ResultOf<A> = A extends typeof MaxAggregator | 'max' | typeof MinAggregator | 'min'
   ? NdArray
   : A extends typeof MeanAggregator | 'mean' | undefined
     ? MeanResult
-    : A extends AggregatorClass<infer R>
-      ? R
-      : unknown;
+    : A extends typeof SumAggregator | 'sum'
+      ? SumResult
+      : A extends typeof VarianceAggregator | 'variance'
+        ? VarianceResult
+        : A extends typeof ArgmaxAggregator | 'argmax'
+          ? ArgmaxResult
+          : A extends AggregatorClass<infer R>
+            ? R
+            : unknown;
+
+/** What `finalize(options)` returns for a reduction. */
+export type ReducedResult<O> = O extends { argmax: true }
+  ? ArgmaxResult
+  : O extends { threshold: number } | { quantize: 'uint8' }
+    ? NdArray<Uint8Array>
+    : never;
 
 /** Masks with this many more pixels than the source get a warning. */
 const INFLATION_WARNING_RATIO = 4;
@@ -63,7 +91,8 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
   const maskPixels = g.maskExtents.reduce((a, e) => a * e, 1);
   const sourcePixels = g.sourceExtents.reduce((a, e) => a * e, 1);
   if (maskPixels > INFLATION_WARNING_RATIO * sourcePixels) {
-    const counterBytes = options.aggregation === 'mean' ? maskPixels * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
+    const counts = options.aggregation !== 'max' && options.aggregation !== 'min';
+    const counterBytes = counts ? maskPixels * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
     const bytes = maskPixels * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
     process.emitWarning(
       `wsi-mask-builder: the mask ${list(g.maskExtents)} has ${(maskPixels / sourcePixels).toFixed(1)}x as many pixels as the source ${list(g.sourceExtents)} ` +
@@ -87,6 +116,8 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   #result: ResultOf<A> | undefined;
   #finalized = false;
   #finalizing: Promise<ResultOf<A>> | undefined;
+  /** Results of reductions already computed, by their options. */
+  readonly #reduced = new Map<string, unknown>();
 
   constructor(options: MaskBuilderOptions & { aggregation?: A }) {
     this.#options = resolveOptions(options);
@@ -270,8 +301,23 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * `{ mask, overlapCounter }` for mean, the mask for max, or what a custom
    * aggregator returns. Calling it again returns the same result.
    */
-  finalize(): ResultOf<A> {
+  finalize(): ResultOf<A>;
+  /**
+   * With a reduction, the reduced mask instead, computed band by band from
+   * the finalized accumulator (never a second full-size float array):
+   * `{ argmax: true }` gives `{ labels, confidence }`, `{ threshold: t }` uint8
+   * 0/1 per channel (`value >= t`), `{ quantize: 'uint8' }`
+   * `round(clamp(value, 0, 1) * 255)`. With `outputFilename` (native) the
+   * labels or bytes go into that NPY file. Mean, sum, max and min only.
+   */
+  finalize<O extends FinalizeOptions>(
+    options: O,
+  ): O extends { argmax: true } | { threshold: number } | { quantize: 'uint8' } ? ReducedResult<O> : ResultOf<A>;
+  finalize(options?: FinalizeOptions): unknown {
     this.#check('finalize', false);
+    const request = resolveFinalizeOptions(options);
+    if (request.reduction || request.outputFilename !== undefined)
+      return this.#reduce(request, () => this.#backend.finalize(request));
     if (!this.#finalized) {
       this.#result = this.#backend.finalize() as ResultOf<A>;
       this.#finalized = true;
@@ -280,9 +326,31 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     return this.#result as ResultOf<A>;
   }
 
+  /** A reduction's result, computed once per set of options. */
+  #reduce<R>(request: ResolvedFinalize, compute: () => R): R {
+    const key = JSON.stringify(request);
+    if (this.#reduced.has(key)) return this.#reduced.get(key) as R;
+    const result = compute();
+    this.#state = 'finalized';
+    const store = (value: unknown) => {
+      this.#reduced.set(key, value);
+      return value;
+    };
+    if (result instanceof Promise) return result.then(store) as R;
+    return store(result) as R;
+  }
+
   /** `finalize()` without blocking the event loop while pending updates finish. */
-  async finalizeAsync(): Promise<ResultOf<A>> {
+  finalizeAsync(): Promise<ResultOf<A>>;
+  finalizeAsync<O extends FinalizeOptions>(
+    options: O,
+  ): Promise<O extends { argmax: true } | { threshold: number } | { quantize: 'uint8' } ? ReducedResult<O> : ResultOf<A>>;
+  async finalizeAsync(options?: FinalizeOptions): Promise<unknown> {
     this.#check('finalizeAsync', false);
+    const request = resolveFinalizeOptions(options);
+    if (request.reduction || request.outputFilename !== undefined) {
+      return this.#reduce(request, () => this.#backend.finalizeAsync(request));
+    }
     if (this.#finalized) return this.#result as ResultOf<A>;
     if (this.#finalizing === undefined) {
       this.#state = 'finalized';

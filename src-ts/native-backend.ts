@@ -7,7 +7,7 @@ import type { NativeMaskBuilder } from './binding';
 import { ErrorCode, rangeError } from './errors';
 import type { Batch, Clipping, CoordsTable } from './inputs';
 import { type CounterArray, type LargeNdArray, lazyArray, type NdArray, view } from './ndarray';
-import type { ResolvedOptions } from './options';
+import type { ResolvedFinalize, ResolvedOptions } from './options';
 
 type Binding = typeof import('./binding');
 
@@ -63,6 +63,18 @@ function trackForExit(native: NativeMaskBuilder): void {
   }
 }
 
+function nativeWeights(options: ResolvedOptions) {
+  const w = options.weights;
+  if (w.kind === 'uniform') return undefined;
+  return {
+    kind: w.kind,
+    symmetric: 'symmetric' in w ? w.symmetric : false,
+    sigmaScale: w.kind === 'gaussian' ? w.sigmaScale : [],
+    map: w.kind === 'map' ? w.map : undefined,
+    mapShape: w.kind === 'map' ? w.mapShape : undefined,
+  };
+}
+
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
   readonly geometry: Geometry;
@@ -82,7 +94,9 @@ export class NativeBackend implements Backend {
       outputTileExtent: options.outputTileExtent,
       stride: options.stride,
       nChannels: options.nChannels,
-      aggregation: options.aggregation as 'mean' | 'max',
+      aggregation: options.aggregation as string,
+      background: options.aggregation === 'argmax' ? options.background : undefined,
+      weights: nativeWeights(options),
       dtype: options.dtype,
       counterDtype: options.counterDtype,
       maxInMemoryBytes: options.maxInMemoryBytes,
@@ -156,7 +170,8 @@ export class NativeBackend implements Backend {
   }
 
   overlapCounter(): NdArray<CounterArray> | null {
-    if (this.options.aggregation !== 'mean') return null;
+    const aggregation = this.options.aggregation;
+    if (aggregation === 'max' || aggregation === 'min') return null;
     const whole = () => {
       this.counterView = this.fresh(this.counterView, () => this.native.counterBuffer());
       return this.counterView!.buffer;
@@ -186,19 +201,54 @@ export class NativeBackend implements Backend {
     return this.native.updateBatchAsync(data, shape, coords.data, coords.shape, clipping.start, clipping.end, transferred);
   }
 
-  private result(): unknown {
+  /** A view of an array beside the mask (weight sum, variances, reductions), whole. */
+  private extra(
+    what: string,
+    buffer: { buffer: ArrayBuffer; live: boolean } | null,
+    channels: number,
+    dtype: 'float32' | 'float64' | 'uint8' | 'uint16',
+  ): NdArray<any> {
+    if (!buffer) throw rangeError(ErrorCode.INTERNAL, `the native builder returned no ${what}`);
+    return view(buffer.buffer, [channels, ...this.geometry.maskExtents], dtype);
+  }
+
+  private result(request: ResolvedFinalize): unknown {
+    const aggregation = this.options.aggregation;
+    const { nChannels: channels, dtype } = this.options;
+    if (aggregation === 'argmax' || request.reduction === 'argmax') {
+      return {
+        labels: this.extra('labels', this.native.reducedBuffer('values'), 1, channels <= 256 ? 'uint8' : 'uint16'),
+        confidence: this.extra('confidence', this.native.reducedBuffer('confidence'), 1, dtype),
+      };
+    }
+    if (request.reduction) return this.extra(request.reduction, this.native.reducedBuffer('values'), channels, 'uint8');
     const mask = this.storage();
-    return this.options.aggregation === 'mean' ? { mask, overlapCounter: this.overlapCounter() } : mask;
+    if (aggregation === 'max' || aggregation === 'min') return mask;
+    if (aggregation === 'variance') {
+      return {
+        mean: mask,
+        variance: this.extra('variance', this.native.auxBuffer(), channels, dtype),
+        overlapCounter: this.overlapCounter(),
+      };
+    }
+    if (this.options.weights.kind !== 'uniform') {
+      return {
+        mask,
+        weightSum: this.extra('weight sum', this.native.auxBuffer(), 1, dtype),
+        overlapCounter: this.overlapCounter(),
+      };
+    }
+    return { mask, overlapCounter: this.overlapCounter() };
   }
 
-  finalize(): unknown {
-    this.native.finalize();
-    return this.result();
+  finalize(request: ResolvedFinalize = {}): unknown {
+    this.native.finalize(request);
+    return this.result(request);
   }
 
-  async finalizeAsync(): Promise<unknown> {
-    await this.native.finalizeAsync();
-    return this.result();
+  async finalizeAsync(request: ResolvedFinalize = {}): Promise<unknown> {
+    await this.native.finalizeAsync(request);
+    return this.result(request);
   }
 
   cleanup(): void {

@@ -2,8 +2,20 @@
 
 import { totalmem } from 'node:os';
 import { describe, ErrorCode, rangeError, typeError } from './errors';
+import { DEFAULT_SIGMA_SCALE, WINDOW_NAMES, type WindowName } from './js/weights';
 import type { CounterDtype, FloatDtype } from './ndarray';
-import { Aggregator, type AggregatorClass, InMemory, MaxAggregator, MeanAggregator, type StorageFactory } from './strategies';
+import {
+  Aggregator,
+  type AggregatorClass,
+  ArgmaxAggregator,
+  InMemory,
+  MaxAggregator,
+  MeanAggregator,
+  MinAggregator,
+  type StorageFactory,
+  SumAggregator,
+  VarianceAggregator,
+} from './strategies';
 
 /** Spatial dimensions beyond this are refused (as in the Rust core). */
 export const MAX_DIMS = 16;
@@ -35,8 +47,21 @@ export interface MaskBuilderOptions {
   npyVersion?: 1 | 2 | 3;
   /** Memmap: directory for temporary files. Default `os.tmpdir()`. */
   tempDir?: string;
-  /** `MeanAggregator` (default), `MaxAggregator`, `'mean'`, `'max'`, or a class extending `Aggregator`. */
-  aggregation?: AggregatorClass<any> | 'mean' | 'max';
+  /**
+   * `MeanAggregator` (default), `MaxAggregator`, `MinAggregator`, `SumAggregator`, `VarianceAggregator`,
+   * `ArgmaxAggregator`, their names (`'mean'`, `'max'`, `'min'`, `'sum'`, `'variance'`, `'argmax'`), or a class
+   * extending `Aggregator`.
+   */
+  aggregation?: AggregatorClass<any> | BuiltinAggregation;
+  /**
+   * Weights of the mean, sum and argmax: `'uniform'` (default), `'gaussian'` (MONAI's importance map),
+   * `'hann'`, `'hamming'`, `'triang'`, `'bartlett'`, `'blackman'` (scipy's periodic windows),
+   * `{ type, sigmaScale?, symmetric? }`, or a custom map (`NdArray` or typed array of the footprint's or
+   * `outputTileExtent`'s shape).
+   */
+  weights?: WeightsInput;
+  /** Argmax: the label of pixels no tile reached. Default 0. */
+  background?: number;
   /** Accumulator type. Default `'float32'`. */
   dtype?: FloatDtype;
   /** Overlap counter type for mean. Default `'uint16'` (at most 65535 overlaps per pixel). */
@@ -53,6 +78,24 @@ export interface MaskBuilderOptions {
   aggregationOptions?: Record<string, unknown>;
 }
 
+export type BuiltinAggregation = 'mean' | 'max' | 'min' | 'sum' | 'variance' | 'argmax';
+
+/** `weights` as given. */
+export type WeightsInput =
+  | 'uniform'
+  | WindowName
+  | { type: WindowName | 'uniform'; sigmaScale?: number | readonly number[]; symmetric?: boolean }
+  | { data: ArrayLike<number>; shape: readonly number[] }
+  | Float32Array
+  | Float64Array;
+
+/** `weights` after validation of its form; values are checked by the backend. */
+export type ResolvedWeights =
+  | { kind: 'uniform' }
+  | { kind: 'gaussian'; sigmaScale: number[] }
+  | { kind: Exclude<WindowName, 'gaussian'>; symmetric: boolean }
+  | { kind: 'map'; map: Float64Array; mapShape: number[] };
+
 /** Options after validation, one entry per dimension. */
 export interface ResolvedOptions {
   sourceExtents: number[];
@@ -63,7 +106,9 @@ export interface ResolvedOptions {
   dtype: FloatDtype;
   counterDtype: CounterDtype;
   /** A built-in aggregation, run as kernels, or a user class run per sample. */
-  aggregation: 'mean' | 'max' | AggregatorClass<any>;
+  aggregation: BuiltinAggregation | AggregatorClass<any>;
+  weights: ResolvedWeights;
+  background: number;
   /** A built-in storage, or a user factory. */
   storage: 'inmemory' | 'memmap' | StorageFactory;
   filename: string | undefined;
@@ -96,6 +141,8 @@ const KNOWN = new Set([
   'overlapCounterFilename',
   'npyVersion',
   'tempDir',
+  'weights',
+  'background',
 ]);
 
 const MEMMAP_ONLY = ['filename', 'overlapCounterFilename', 'npyVersion', 'tempDir'] as const;
@@ -149,13 +196,98 @@ function optionalRecord(name: string, value: unknown): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+const BUILTIN_CLASSES = new Map<unknown, BuiltinAggregation>([
+  [MeanAggregator, 'mean'],
+  [MaxAggregator, 'max'],
+  [MinAggregator, 'min'],
+  [SumAggregator, 'sum'],
+  [VarianceAggregator, 'variance'],
+  [ArgmaxAggregator, 'argmax'],
+]);
+
 function resolveAggregation(value: unknown): ResolvedOptions['aggregation'] {
-  if (value === undefined || value === MeanAggregator || value === 'mean') return 'mean';
-  if (value === MaxAggregator || value === 'max') return 'max';
+  if (value === undefined) return 'mean';
+  const builtin = BUILTIN_CLASSES.get(value);
+  if (builtin) return builtin;
+  if (typeof value === 'string' && [...BUILTIN_CLASSES.values()].includes(value as BuiltinAggregation)) {
+    return value as BuiltinAggregation;
+  }
   if (typeof value === 'function' && value.prototype instanceof Aggregator) return value as AggregatorClass<any>;
   throw typeError(
     ErrorCode.OPTION_TYPE,
-    `aggregation must be MeanAggregator, MaxAggregator, 'mean', 'max' or a class extending Aggregator; received ${describe(value)}`,
+    `aggregation must be 'mean', 'max', 'min', 'sum', 'variance', 'argmax', one of their classes (MeanAggregator, ...) or a class extending Aggregator; received ${describe(value)}`,
+  );
+}
+
+const WEIGHT_NAMES = ['uniform', ...WINDOW_NAMES] as const;
+const WEIGHT_CHOICES = `'uniform', ${WINDOW_NAMES.map((n) => `'${n}'`).join(', ')}`;
+
+/** Checks the form of `weights`; the backend checks the values. */
+function resolveWeights(value: unknown, ndim: number, outputTileExtent: number[]): ResolvedWeights {
+  if (value === undefined) return { kind: 'uniform' };
+  const named = (name: unknown, sigmaScale: unknown, symmetric: unknown): ResolvedWeights => {
+    if (typeof name !== 'string' || !(WEIGHT_NAMES as readonly string[]).includes(name)) {
+      throw typeError(
+        ErrorCode.OPTION_TYPE,
+        `weights must be ${WEIGHT_CHOICES}, { type, sigmaScale?, symmetric? } or a map of the footprint's shape; received ${describe(name)}`,
+      );
+    }
+    if (symmetric !== undefined && typeof symmetric !== 'boolean') {
+      throw typeError(ErrorCode.OPTION_TYPE, `weights.symmetric must be a boolean; received ${describe(symmetric)}`);
+    }
+    if (name === 'uniform') return { kind: 'uniform' };
+    if (name === 'gaussian') {
+      const scale = sigmaScale ?? DEFAULT_SIGMA_SCALE;
+      const list = typeof scale === 'number' ? new Array<number>(ndim).fill(scale) : scale;
+      if (!Array.isArray(list) || !list.every((s) => typeof s === 'number')) {
+        throw typeError(
+          ErrorCode.OPTION_TYPE,
+          `weights.sigmaScale must be a number or one number per spatial dimension; received ${describe(scale)}`,
+        );
+      }
+      return { kind: 'gaussian', sigmaScale: [...list] };
+    }
+    if (sigmaScale !== undefined) {
+      throw typeError(ErrorCode.OPTION_TYPE, `weights.sigmaScale applies to the gaussian only; weights.type is '${name}'`);
+    }
+    return { kind: name as Exclude<WindowName, 'gaussian'>, symmetric: symmetric === true };
+  };
+  if (typeof value === 'string') return named(value, undefined, undefined);
+  if (value instanceof Float32Array || value instanceof Float64Array) {
+    return { kind: 'map', map: Float64Array.from(value), mapShape: [...outputTileExtent] };
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const o = value as Record<string, unknown>;
+    if ('type' in o) {
+      const unknown = Object.keys(o).find((k) => !['type', 'sigmaScale', 'symmetric'].includes(k));
+      if (unknown) {
+        throw typeError(ErrorCode.UNKNOWN_OPTION, `unknown weights option '${unknown}'. Known: type, sigmaScale, symmetric`);
+      }
+      return named(o.type, o.sigmaScale, o.symmetric);
+    }
+    if ('data' in o && 'shape' in o) {
+      const { data, shape } = o;
+      const isArrayLike = ArrayBuffer.isView(data) && !(data instanceof DataView) && !(data instanceof BigInt64Array);
+      if (!(isArrayLike || Array.isArray(data)) || !Array.isArray(shape) || !shape.every(isPositiveInteger)) {
+        throw typeError(
+          ErrorCode.OPTION_TYPE,
+          `a weights map must be { data: Float32Array | Float64Array | number[], shape: number[] }; received ${describe(value)}`,
+        );
+      }
+      const values = Float64Array.from(data as ArrayLike<number>);
+      const expected = shape.reduce((a: number, b: number) => a * b, 1);
+      if (values.length !== expected) {
+        throw rangeError(
+          ErrorCode.OPTION_RANGE,
+          `a weights map of shape [${shape.join(', ')}] must hold ${expected} values; received ${values.length}`,
+        );
+      }
+      return { kind: 'map', map: values, mapShape: [...(shape as number[])] };
+    }
+  }
+  throw typeError(
+    ErrorCode.OPTION_TYPE,
+    `weights must be ${WEIGHT_CHOICES}, { type, sigmaScale?, symmetric? } or a map of the footprint's shape; received ${describe(value)}`,
   );
 }
 
@@ -214,6 +346,25 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     throw rangeError(ErrorCode.OPTION_RANGE, `nChannels must be an integer from 1 to ${MAX_CHANNELS}; received ${nChannels}`);
   }
   const aggregation = resolveAggregation(o.aggregation);
+  if (o.weights !== undefined && typeof aggregation === 'function') {
+    throw typeError(
+      ErrorCode.OPTION_TYPE,
+      'weights apply to the built-in mean, sum and argmax aggregations, not to a custom aggregator',
+    );
+  }
+  const background = o.background ?? 0;
+  if (o.background !== undefined && aggregation !== 'argmax') {
+    throw typeError(
+      ErrorCode.OPTION_TYPE,
+      `background applies to aggregation: 'argmax' only; aggregation is ${describe(o.aggregation ?? 'mean')}`,
+    );
+  }
+  if (typeof background !== 'number' || !Number.isSafeInteger(background) || background < 0) {
+    throw rangeError(
+      ErrorCode.OPTION_RANGE,
+      `background must be a non-negative integer class label; received ${describe(background)}`,
+    );
+  }
   const storage = o.storage ?? 'inmemory';
   if (storage !== 'inmemory' && storage !== 'memmap' && typeof storage !== 'function') {
     throw typeError(
@@ -253,11 +404,14 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (maxViewBytes !== undefined && !isPositiveInteger(maxViewBytes)) {
     throw rangeError(ErrorCode.OPTION_RANGE, `maxViewBytes must be a positive integer; received ${describe(maxViewBytes)}`);
   }
+  const outputTileExtent = positiveIntegers('outputTileExtent', o.outputTileExtent, ndim);
   return {
     sourceExtents,
     maxViewBytes,
     sourceTileExtent: positiveIntegers('sourceTileExtent', o.sourceTileExtent, ndim),
-    outputTileExtent: positiveIntegers('outputTileExtent', o.outputTileExtent, ndim),
+    outputTileExtent,
+    weights: resolveWeights(o.weights, ndim, outputTileExtent),
+    background,
     stride: positiveIntegers('stride', o.stride, ndim),
     nChannels,
     dtype: resolveDtype(o.dtype, aggregation),
@@ -272,6 +426,74 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     tempDir: optionalPath('tempDir', o.tempDir),
     storageOptions: optionalRecord('storageOptions', o.storageOptions),
     aggregationOptions: optionalRecord('aggregationOptions', o.aggregationOptions),
+  };
+}
+
+/** Options of `finalize`: reduce the mask instead of returning the float accumulator. */
+export interface FinalizeOptions {
+  /** `{ labels, confidence }`: the class with the highest value per pixel (ties go to the lowest index). */
+  argmax?: boolean;
+  /** uint8 0/1 per channel: `value >= threshold`. */
+  threshold?: number;
+  /** `'uint8'`: `round(clamp(value, 0, 1) * 255)` per channel. */
+  quantize?: 'uint8';
+  /** Argmax: the label of pixels no tile reached. Default 0. */
+  background?: number;
+  /** Native backend: the NPY file the reduction is written into, band by band; must not exist. */
+  outputFilename?: string;
+}
+
+/** `finalize` options as the backends take them. */
+export interface ResolvedFinalize {
+  reduction?: 'argmax' | 'threshold' | 'quantize';
+  threshold?: number;
+  background?: number;
+  outputFilename?: string;
+}
+
+const FINALIZE_KEYS = ['argmax', 'threshold', 'quantize', 'background', 'outputFilename'];
+
+/** Checks the form of `finalize` options. */
+export function resolveFinalizeOptions(options: unknown): ResolvedFinalize {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw typeError(ErrorCode.OPTION_TYPE, `finalize options must be an object; received ${describe(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  const unknown = Object.keys(o).find((k) => !FINALIZE_KEYS.includes(k));
+  if (unknown) {
+    throw typeError(ErrorCode.UNKNOWN_OPTION, `unknown finalize option '${unknown}'. Known options: ${FINALIZE_KEYS.join(', ')}`);
+  }
+  if (o.argmax !== undefined && typeof o.argmax !== 'boolean') {
+    throw typeError(ErrorCode.OPTION_TYPE, `finalize option argmax must be a boolean; received ${describe(o.argmax)}`);
+  }
+  if (o.threshold !== undefined && (typeof o.threshold !== 'number' || Number.isNaN(o.threshold))) {
+    throw typeError(ErrorCode.OPTION_TYPE, `finalize option threshold must be a number; received ${describe(o.threshold)}`);
+  }
+  if (o.quantize !== undefined && o.quantize !== 'uint8') {
+    throw typeError(ErrorCode.OPTION_TYPE, `finalize option quantize must be 'uint8'; received ${describe(o.quantize)}`);
+  }
+  const chosen = (['argmax', 'threshold', 'quantize'] as const).filter((k) => o[k] !== undefined && o[k] !== false);
+  if (chosen.length > 1) {
+    throw typeError(ErrorCode.OPTION_TYPE, `finalize takes one reduction; received ${chosen.join(' and ')}`);
+  }
+  const background = o.background;
+  if (background !== undefined) {
+    if (chosen[0] !== 'argmax') {
+      throw typeError(ErrorCode.OPTION_TYPE, 'finalize option background applies to argmax only');
+    }
+    if (typeof background !== 'number' || !Number.isSafeInteger(background) || background < 0) {
+      throw rangeError(
+        ErrorCode.OPTION_RANGE,
+        `finalize option background must be a non-negative integer class label; received ${describe(background)}`,
+      );
+    }
+  }
+  return {
+    reduction: chosen[0],
+    threshold: o.threshold as number | undefined,
+    background: background as number | undefined,
+    outputFilename: optionalPath('outputFilename', o.outputFilename),
   };
 }
 

@@ -75,6 +75,25 @@ export function forEachSampleRow(
 export interface MeanResult<T extends FloatArray = FloatArray, K extends CounterArray = CounterArray> {
   mask: NdArray<T>;
   overlapCounter: NdArray<K>;
+  /** With `weights`: the sum of the weights per pixel, `[1, ...maskExtents]`. */
+  weightSum?: NdArray<T>;
+}
+
+/** What the sum aggregation returns: the (weighted) sums, not divided. */
+export type SumResult = MeanResult;
+
+export interface VarianceResult<T extends FloatArray = FloatArray, K extends CounterArray = CounterArray> {
+  mean: NdArray<T>;
+  /** Population variance (numpy's `var`, ddof 0) over the tiles covering each pixel; 0 where none did. */
+  variance: NdArray<T>;
+  overlapCounter: NdArray<K>;
+}
+
+export interface ArgmaxResult<T extends FloatArray = FloatArray> {
+  /** `[1, ...maskExtents]`: uint8 for up to 256 classes, else uint16. */
+  labels: NdArray<Uint8Array | Uint16Array>;
+  /** `[1, ...maskExtents]`: the winning class's (weighted) mean; 0 where no tile landed. */
+  confidence: NdArray<T>;
 }
 
 /** Averages overlapping tiles, tracking overlaps in a `[1, ...maskExtents]` counter. */
@@ -136,6 +155,147 @@ export class MaxAggregator extends Aggregator<NdArray> {
       this.finalized = true;
     }
     return accumulator;
+  }
+}
+
+/** Keeps the minimum of overlapping tiles; pixels no tile reached read 0. */
+export class MinAggregator extends Aggregator<NdArray> {
+  private finalized = false;
+
+  constructor(storage: NdArray, context: AggregatorContext) {
+    super(storage, context);
+    storage.data.fill(Infinity);
+  }
+
+  update(accumulator: NdArray, sample: NdArray, coords: number[]): void {
+    const acc = accumulator.data;
+    const src = sample.data;
+    forEachSampleRow(accumulator, sample, coords, (_c, accOffset, sampleOffset, length) => {
+      for (let i = 0; i < length; i++) {
+        const v = src[sampleOffset + i];
+        if (v < acc[accOffset + i] || v !== v) acc[accOffset + i] = v;
+      }
+    });
+  }
+
+  finalize(accumulator: NdArray): NdArray {
+    if (!this.finalized) {
+      const acc = accumulator.data;
+      for (let i = 0; i < acc.length; i++) if (acc[i] === Infinity) acc[i] = 0;
+      this.finalized = true;
+    }
+    return accumulator;
+  }
+}
+
+/** Sums overlapping tiles without dividing, counting overlaps. */
+export class SumAggregator extends Aggregator<SumResult> {
+  readonly overlapCounter: NdArray<CounterArray>;
+
+  constructor(storage: NdArray, context: AggregatorContext) {
+    super(storage, context);
+    this.overlapCounter = context.allocate([1, ...storage.shape.slice(1)], context.counterDtype) as NdArray<CounterArray>;
+  }
+
+  update(accumulator: NdArray, sample: NdArray, coords: number[]): void {
+    const acc = accumulator.data;
+    const src = sample.data;
+    const counter = this.overlapCounter.data;
+    forEachSampleRow(accumulator, sample, coords, (c, accOffset, sampleOffset, length) => {
+      for (let i = 0; i < length; i++) acc[accOffset + i] += src[sampleOffset + i];
+      if (c === 0) for (let i = 0; i < length; i++) counter[accOffset + i]++;
+    });
+  }
+
+  finalize(accumulator: NdArray): SumResult {
+    return { mask: accumulator, overlapCounter: this.overlapCounter };
+  }
+}
+
+/** Running mean and variance per pixel (Welford), counting overlaps. */
+export class VarianceAggregator extends Aggregator<VarianceResult> {
+  readonly overlapCounter: NdArray<CounterArray>;
+  readonly m2: NdArray;
+  private finalized = false;
+
+  constructor(storage: NdArray, context: AggregatorContext) {
+    super(storage, context);
+    this.overlapCounter = context.allocate([1, ...storage.shape.slice(1)], context.counterDtype) as NdArray<CounterArray>;
+    this.m2 = context.allocate([...storage.shape], storage.dtype as 'float32' | 'float64') as NdArray;
+  }
+
+  update(accumulator: NdArray, sample: NdArray, coords: number[]): void {
+    const mean = accumulator.data;
+    const m2 = this.m2.data;
+    const src = sample.data;
+    const counter = this.overlapCounter.data;
+    const plane = counter.length;
+    forEachSampleRow(accumulator, sample, coords, (c, accOffset, sampleOffset, length) => {
+      for (let i = 0; i < length; i++) {
+        const j = accOffset + i;
+        const n = counter[j % plane] + 1;
+        const v = src[sampleOffset + i];
+        const delta = v - mean[j];
+        mean[j] += delta / n;
+        m2[j] += delta * (v - mean[j]);
+      }
+      if (c === sample.shape[0] - 1) for (let i = 0; i < length; i++) counter[(accOffset + i) % plane]++;
+    });
+  }
+
+  finalize(accumulator: NdArray): VarianceResult {
+    if (!this.finalized) {
+      const counts = this.overlapCounter.data;
+      const plane = counts.length;
+      const m2 = this.m2.data;
+      for (let i = 0; i < m2.length; i++) {
+        const n = counts[i % plane];
+        m2[i] = n === 0 ? 0 : m2[i] / n;
+      }
+      this.finalized = true;
+    }
+    return { mean: accumulator, variance: this.m2, overlapCounter: this.overlapCounter };
+  }
+}
+
+/** Averages class scores per pixel and returns the winning class and its mean. */
+export class ArgmaxAggregator extends Aggregator<ArgmaxResult> {
+  private readonly mean: MeanAggregator;
+  private result: ArgmaxResult | undefined;
+
+  constructor(storage: NdArray, context: AggregatorContext) {
+    super(storage, context);
+    this.mean = new MeanAggregator(storage, context);
+  }
+
+  update(accumulator: NdArray, sample: NdArray, coords: number[]): void {
+    this.mean.update(accumulator, sample, coords);
+  }
+
+  finalize(accumulator: NdArray): ArgmaxResult {
+    if (!this.result) {
+      const { overlapCounter } = this.mean.finalize(accumulator);
+      const channels = accumulator.shape[0];
+      const plane = overlapCounter.data.length;
+      const labels = channels <= 256 ? new Uint8Array(plane) : new Uint16Array(plane);
+      const confidence = accumulator.data.slice(0, plane) as FloatArray;
+      for (let c = 1; c < channels; c++) {
+        for (let i = 0; i < plane; i++) {
+          const v = accumulator.data[c * plane + i];
+          if (v > confidence[i] || (confidence[i] !== confidence[i] && v === v)) {
+            confidence[i] = v;
+            labels[i] = c;
+          }
+        }
+      }
+      for (let i = 0; i < plane; i++) if (overlapCounter.data[i] === 0) confidence[i] = 0;
+      const shape = [1, ...accumulator.shape.slice(1)];
+      this.result = {
+        labels: { data: labels, shape, dtype: channels <= 256 ? 'uint8' : 'uint16' },
+        confidence: { data: confidence, shape, dtype: accumulator.dtype },
+      };
+    }
+    return this.result;
   }
 }
 

@@ -8,11 +8,61 @@ import type { Backend, Geometry, StorageFile } from '../backend';
 import { ErrorCode, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
 import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray } from '../ndarray';
-import type { ResolvedOptions } from '../options';
-import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
+import type { ResolvedFinalize, ResolvedOptions } from '../options';
+import { type Aggregator, type AggregatorContext, checkAllocated, InMemory } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
-import { applyBatch, divideByCounts, footprintPeaks, materializeSample } from './kernels';
+import {
+  applyUpdate,
+  argmaxPlanes,
+  divideByCounts,
+  divideBySums,
+  footprintPeaks,
+  materializeSample,
+  quantizeValues,
+  thresholdValues,
+  type Update,
+  varianceFromM2,
+} from './kernels';
 import { type BatchPlan, planBatch } from './plan';
+import { clipMap, footprintWeights } from './weights';
+
+/** Most classes argmax labels (uint16), as in the core. */
+const MAX_ARGMAX_CLASSES = 1 << 16;
+
+const TAKES_WEIGHTS = new Set(['mean', 'sum', 'argmax']);
+
+/** Refuses option combinations the aggregation cannot honour (the core's `check_aggregation`). */
+function checkAggregation(options: ResolvedOptions): void {
+  const aggregation = options.aggregation as string;
+  if (options.weights.kind !== 'uniform' && !TAKES_WEIGHTS.has(aggregation)) {
+    throw typeError(
+      ErrorCode.OPTION_TYPE,
+      `weights apply to the mean, sum and argmax aggregations; aggregation is '${aggregation}'. Drop weights or use aggregation: 'mean'`,
+    );
+  }
+  if (aggregation === 'argmax') {
+    checkBackgroundLabel(options.background, 'background');
+    if (options.nChannels < 2 || options.nChannels > MAX_ARGMAX_CLASSES) {
+      throw rangeError(
+        ErrorCode.OPTION_RANGE,
+        `aggregation 'argmax' needs nChannels from 2 to ${MAX_ARGMAX_CLASSES} (one score per class); received nChannels ${options.nChannels}`,
+      );
+    }
+    if (options.background >= options.nChannels) {
+      throw rangeError(
+        ErrorCode.OPTION_RANGE,
+        `background must be a class label from 0 to ${options.nChannels - 1}; received ${options.background}`,
+      );
+    }
+  }
+}
+
+/** The binding's u16 conversion of a background label. */
+function checkBackgroundLabel(value: number, _what: string): void {
+  if (value > 0xffff) {
+    throw rangeError(ErrorCode.OPTION_RANGE, `background must be a class label from 0 to 65535; received ${value}`);
+  }
+}
 
 /** Batches up to this size get an exact overlap count near the counter limit. */
 const PAIRWISE_OVERLAP_LIMIT = 4096;
@@ -34,6 +84,10 @@ export class JsBackend implements Backend {
   private readonly planeLength: number;
   private readonly mask: NdArray;
   private readonly counter: NdArray<CounterArray> | null = null;
+  /** The weight sum plane, or the squared deviations (variance). */
+  private readonly aux: NdArray | null = null;
+  private readonly weightMap: FloatArray | null = null;
+  private clippedWeights: { key: string; map: FloatArray } | null = null;
   private readonly aggregator: Aggregator<unknown> | null = null;
   private tilesApplied = 0;
   private finalized = false;
@@ -49,9 +103,15 @@ export class JsBackend implements Backend {
     const g = computeGeometry(options);
     this.geometry = g;
     this.planeLength = planeLength(g);
+    if (typeof options.aggregation === 'string') checkAggregation(options);
+    const builtin = typeof options.aggregation === 'string' ? options.aggregation : null;
+    const weights = footprintWeights(options.weights, g.outputTileExtent, g.upscaleFactor);
+    if (weights) this.weightMap = options.dtype === 'float32' ? Float32Array.from(weights) : weights;
     const shape = [options.nChannels, ...g.maskExtents];
-    const counterBytes = options.aggregation === 'mean' ? this.planeLength * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
-    const bytes = this.planeLength * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
+    const counts = builtin !== null && builtin !== 'max' && builtin !== 'min';
+    const auxPlanes = builtin === 'variance' ? options.nChannels : this.weightMap ? 1 : 0;
+    const counterBytes = counts ? this.planeLength * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
+    const bytes = this.planeLength * (options.nChannels + auxPlanes) * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
     const limit = options.maxInMemoryBytes;
     if (options.storage === 'inmemory' && bytes > limit) {
       throw rangeError(
@@ -81,12 +141,28 @@ export class JsBackend implements Backend {
         options: options.aggregationOptions,
       };
       this.aggregator = new options.aggregation(this.mask, context);
-    } else if (options.aggregation === 'mean') {
-      this.counter = allocate([1, ...g.maskExtents], options.counterDtype, 'overlap counter') as NdArray<CounterArray>;
     } else {
-      // Start below every value so negative maxima survive; 0 where no tile lands.
-      this.mask.data.fill(-Infinity);
+      if (counts) {
+        this.counter = allocate([1, ...g.maskExtents], options.counterDtype, 'overlap counter') as NdArray<CounterArray>;
+      }
+      if (auxPlanes > 0) this.aux = allocate([auxPlanes, ...g.maskExtents], options.dtype, 'mask') as NdArray;
+      // Start beyond every value so negative maxima (positive minima) survive; 0 where no tile lands.
+      if (builtin === 'max') this.mask.data.fill(-Infinity);
+      if (builtin === 'min') this.mask.data.fill(Infinity);
     }
+  }
+
+  /** The weight map cut to the batch's clipping (kept while it stays the same). */
+  private clipWeights(plan: BatchPlan): FloatArray {
+    const map = this.weightMap as FloatArray;
+    const key = `${plan.clipStart.join(',')}/${plan.footprint.join(',')}`;
+    if (this.clippedWeights?.key !== key) {
+      const g = this.geometry;
+      const full = g.outputTileExtent.map((o, d) => o * g.upscaleFactor[d]);
+      const start = plan.clipStart.map((c, d) => c * g.upscaleFactor[d]);
+      this.clippedWeights = { key, map: clipMap(map, full, start, plan.footprint) };
+    }
+    return this.clippedWeights.map;
   }
 
   storage(): NdArray {
@@ -174,8 +250,22 @@ export class JsBackend implements Backend {
         this.aggregator.update(this.mask, sample, Array.from(plan.origins.subarray(t * n, (t + 1) * n)));
       }
     } else {
-      const max = this.options.aggregation === 'max';
-      applyBatch(this.geometry, plan, batch.data, this.mask.data, this.counter?.data ?? null, this.planeLength, max);
+      const aggregation = this.options.aggregation;
+      const update: Update =
+        aggregation === 'max' || aggregation === 'min'
+          ? { kind: aggregation }
+          : aggregation === 'variance'
+            ? { kind: 'welford' }
+            : this.weightMap
+              ? { kind: 'weighted', weights: this.clipWeights(plan) }
+              : { kind: 'sum' };
+      const acc = {
+        mask: this.mask.data,
+        counter: this.counter?.data ?? null,
+        aux: this.aux?.data ?? null,
+        planeLength: this.planeLength,
+      };
+      applyUpdate(this.geometry, plan, batch.data, acc, update);
     }
     this.tilesApplied += plan.tiles;
   }
@@ -189,24 +279,102 @@ export class JsBackend implements Backend {
     this.updateBatch(batch, coords, clipping);
   }
 
-  finalize(): unknown {
-    if (this.finalized) return this.result;
-    if (this.aggregator) {
-      this.result = this.aggregator.finalize(this.mask);
-    } else if (this.counter) {
-      divideByCounts(this.mask.data as FloatArray, this.counter.data, this.planeLength);
-      this.result = { mask: this.mask, overlapCounter: this.counter } satisfies MeanResult;
-    } else {
-      const m = this.mask.data;
-      for (let i = 0; i < m.length; i++) if (m[i] === -Infinity) m[i] = 0;
-      this.result = this.mask;
+  /** The core's `check_finalize_request`: what a reduction needs; changes nothing. */
+  private checkRequest(request: ResolvedFinalize): void {
+    const aggregation = this.options.aggregation;
+    if (request.outputFilename !== undefined) {
+      throw typeError(
+        ErrorCode.STORAGE,
+        "finalize option outputFilename needs the native addon (backend: 'native'); the pure-JavaScript backend keeps results in memory",
+      );
     }
-    this.finalized = true;
-    return this.result;
+    if (!request.reduction) return;
+    if (typeof aggregation === 'function') {
+      throw typeError(
+        ErrorCode.OPTION_TYPE,
+        `finalize option ${request.reduction} applies to the built-in aggregations, not to a custom aggregator`,
+      );
+    }
+    if (aggregation === 'argmax' || aggregation === 'variance') {
+      throw typeError(
+        ErrorCode.OPTION_TYPE,
+        `finalize option ${request.reduction} applies to the mean, sum, max and min aggregations; aggregation '${aggregation}' ${
+          aggregation === 'argmax' ? 'already returns { labels, confidence }' : 'returns { mean, variance, overlapCounter }'
+        }`,
+      );
+    }
+    if (request.reduction === 'argmax') {
+      const background = request.background ?? 0;
+      checkBackgroundLabel(background, 'background');
+      const channels = this.options.nChannels;
+      if (channels < 2 || channels > MAX_ARGMAX_CLASSES) {
+        throw rangeError(
+          ErrorCode.OPTION_RANGE,
+          `finalize option argmax needs nChannels from 2 to ${MAX_ARGMAX_CLASSES}; this mask has ${channels} channel(s)`,
+        );
+      }
+      if (background >= channels) {
+        throw rangeError(
+          ErrorCode.OPTION_RANGE,
+          `finalize option background must be a class label from 0 to ${channels - 1}; received ${background}`,
+        );
+      }
+    }
   }
 
-  async finalizeAsync(): Promise<unknown> {
-    return this.finalize();
+  /** Finishes the accumulator once (the core's `finalize_accumulator`). */
+  private finishAccumulator(): void {
+    const mask = this.mask.data as FloatArray;
+    const aggregation = this.options.aggregation;
+    if (aggregation === 'max' || aggregation === 'min') {
+      const unreached = aggregation === 'max' ? -Infinity : Infinity;
+      for (let i = 0; i < mask.length; i++) if (mask[i] === unreached) mask[i] = 0;
+    } else if (aggregation === 'variance') {
+      varianceFromM2(this.aux!.data, this.counter!.data, this.planeLength);
+    } else if (aggregation !== 'sum') {
+      if (this.weightMap) divideBySums(mask, this.aux!.data, this.planeLength);
+      else divideByCounts(mask, this.counter!.data, this.planeLength);
+    }
+  }
+
+  finalize(request: ResolvedFinalize = {}): unknown {
+    this.checkRequest(request);
+    if (this.aggregator) {
+      if (!this.finalized) this.result = this.aggregator.finalize(this.mask);
+      this.finalized = true;
+      return this.result;
+    }
+    if (!this.finalized) {
+      this.finishAccumulator();
+      this.finalized = true;
+    }
+    const aggregation = this.options.aggregation;
+    const shape = [1, ...this.geometry.maskExtents];
+    const mask = this.mask.data as FloatArray;
+    if (aggregation === 'argmax' || request.reduction === 'argmax') {
+      if (aggregation === 'argmax' && this.result) return this.result;
+      const background = aggregation === 'argmax' ? this.options.background : (request.background ?? 0);
+      const { labels, confidence } = argmaxPlanes(mask, this.options.nChannels, this.counter?.data ?? null, background);
+      const result = {
+        labels: { data: labels, shape, dtype: labels instanceof Uint8Array ? 'uint8' : 'uint16' },
+        confidence: { data: confidence, shape, dtype: this.options.dtype },
+      };
+      if (aggregation === 'argmax') this.result = result;
+      return result;
+    }
+    if (request.reduction === 'threshold' || request.reduction === 'quantize') {
+      const data = request.reduction === 'threshold' ? thresholdValues(mask, request.threshold as number) : quantizeValues(mask);
+      return { data, shape: [...this.mask.shape], dtype: 'uint8' };
+    }
+    if (aggregation === 'max' || aggregation === 'min') return this.mask;
+    if (aggregation === 'variance') return { mean: this.mask, variance: this.aux, overlapCounter: this.counter };
+    return this.aux
+      ? { mask: this.mask, weightSum: this.aux, overlapCounter: this.counter }
+      : { mask: this.mask, overlapCounter: this.counter };
+  }
+
+  async finalizeAsync(request: ResolvedFinalize = {}): Promise<unknown> {
+    return this.finalize(request);
   }
 
   cleanup(): void {

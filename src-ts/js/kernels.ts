@@ -29,16 +29,20 @@ class RowWalker {
     this.r = new Array<number>(Math.max(n - 1, 0)).fill(0);
   }
 
-  /** Calls `visit(maskOffset, tileOffset)` for each row of the footprint at `origin`. */
-  forEach(origin: ArrayLike<number>, visit: (maskOffset: number, tileOffset: number) => void): void {
+  /**
+   * Calls `visit(maskOffset, tileOffset, footprintRow)` for each row of the
+   * footprint at `origin`; `footprintRow` counts the rows in order.
+   */
+  forEach(origin: ArrayLike<number>, visit: (maskOffset: number, tileOffset: number, footprintRow: number) => void): void {
     const { plan, g, r, maskStrides, tileStrides } = this;
     const n = plan.footprint.length;
     const last = n - 1;
     if (n === 1) {
-      visit(origin[0], plan.clipStart[0]);
+      visit(origin[0], plan.clipStart[0], 0);
       return;
     }
     r.fill(0);
+    let footprintRow = 0;
     for (;;) {
       let maskOffset = origin[last];
       let tileOffset = plan.clipStart[last];
@@ -46,7 +50,7 @@ class RowWalker {
         maskOffset += (origin[d] + r[d]) * maskStrides[d];
         tileOffset += (plan.clipStart[d] + Math.floor(r[d] / g.upscaleFactor[d])) * tileStrides[d];
       }
-      visit(maskOffset, tileOffset);
+      visit(maskOffset, tileOffset, footprintRow++);
       let d = last - 1;
       for (;;) {
         if (++r[d] < plan.footprint[d]) break;
@@ -59,6 +63,82 @@ class RowWalker {
 
 const originOf = (plan: BatchPlan, t: number) =>
   plan.origins.subarray(t * plan.footprint.length, (t + 1) * plan.footprint.length);
+
+/** How a batch updates the accumulator (the mirror of the core's `Update`). */
+export type Update =
+  | { kind: 'sum' | 'max' | 'min' | 'welford' }
+  /** `weights`: the batch's clipped footprint map; `aux` holds the weight sum. */
+  | { kind: 'weighted'; weights: FloatArray };
+
+export interface Accumulator {
+  mask: FloatArray;
+  counter: CounterArray | null;
+  /** The weight sum plane, or one plane of squared deviations per channel. */
+  aux: FloatArray | null;
+  planeLength: number;
+}
+
+const identity = (x: number) => x;
+
+/**
+ * Applies a planned batch. Sum, max and mean go through `applySumOrMax`; the
+ * rest round every intermediate to the accumulator's type (`Math.fround`
+ * for float32) so results equal the core's bit for bit.
+ */
+export function applyUpdate(g: Geometry, plan: BatchPlan, data: FloatArray, acc: Accumulator, update: Update): void {
+  if (update.kind === 'sum' || update.kind === 'max') {
+    applyBatch(g, plan, data, acc.mask, acc.counter, acc.planeLength, update.kind === 'max');
+    return;
+  }
+  const { mask, counter, aux, planeLength } = acc;
+  const round = mask instanceof Float32Array ? Math.fround : identity;
+  const n = g.maskExtents.length;
+  const rowLength = plan.footprint[n - 1];
+  const upscale = g.upscaleFactor[n - 1];
+  const tilePlane = plan.tileLength / plan.channels;
+  const walker = new RowWalker(g.maskExtents, g, plan);
+  // Source index of mask pixel `i` of a row (scalar tiles read one value).
+  const source = (tileBase: number, c: number, tileOffset: number, i: number) =>
+    plan.scalar ? tileBase + c : tileBase + c * tilePlane + tileOffset + Math.floor(i / upscale);
+  for (let t = 0; t < plan.tiles; t++) {
+    const tileBase = t * plan.tileLength;
+    walker.forEach(originOf(plan, t), (maskOffset, tileOffset, footprintRow) => {
+      if (update.kind === 'min') {
+        for (let c = 0; c < plan.channels; c++) {
+          const dst = c * planeLength + maskOffset;
+          for (let i = 0; i < rowLength; i++) {
+            const v = data[source(tileBase, c, tileOffset, i)];
+            if (v < mask[dst + i] || v !== v) mask[dst + i] = v;
+          }
+        }
+      } else if (update.kind === 'weighted') {
+        const w = update.weights;
+        const wBase = footprintRow * rowLength;
+        for (let c = 0; c < plan.channels; c++) {
+          const dst = c * planeLength + maskOffset;
+          for (let i = 0; i < rowLength; i++) mask[dst + i] += round(data[source(tileBase, c, tileOffset, i)] * w[wBase + i]);
+        }
+        const sums = aux as FloatArray;
+        for (let i = 0; i < rowLength; i++) sums[maskOffset + i] += w[wBase + i];
+      } else {
+        const counts = counter as CounterArray;
+        const m2 = aux as FloatArray;
+        for (let c = 0; c < plan.channels; c++) {
+          const dst = c * planeLength + maskOffset;
+          for (let i = 0; i < rowLength; i++) {
+            const j = dst + i;
+            const count = counts[maskOffset + i] + 1;
+            const v = data[source(tileBase, c, tileOffset, i)];
+            const delta = round(v - mask[j]);
+            mask[j] += round(delta / count);
+            m2[j] += round(delta * round(v - mask[j]));
+          }
+        }
+      }
+      if (counter) for (let i = maskOffset, end = maskOffset + rowLength; i < end; i++) counter[i]++;
+    });
+  }
+}
 
 /** Adds (mean) or maximizes (max) a planned batch into `mask`; counts overlaps in `counter`. */
 export function applyBatch(
@@ -160,4 +240,73 @@ export function divideByCounts(mask: FloatArray, counter: CounterArray, planeLen
       mask[c + i] /= Math.max(k, 1);
     }
   }
+}
+
+/** `mask /= weightSum` per channel where the sum is positive, else 0. */
+export function divideBySums(mask: FloatArray, sums: FloatArray, planeLength: number): void {
+  for (let c = 0; c < mask.length; c += planeLength) {
+    for (let i = 0; i < planeLength; i++) {
+      const s = sums[i];
+      mask[c + i] = s > 0 ? mask[c + i] / s : 0;
+    }
+  }
+}
+
+/** Sums of squared deviations into population variances; 0 where no tile landed. */
+export function varianceFromM2(m2: FloatArray, counter: CounterArray, planeLength: number): void {
+  for (let c = 0; c < m2.length; c += planeLength) {
+    for (let i = 0; i < planeLength; i++) {
+      const n = counter[i];
+      m2[c + i] = n === 0 ? 0 : m2[c + i] / n;
+    }
+  }
+}
+
+/** Argmax over the class planes (ties go low, NaN never wins); `background` where the count is 0. */
+export function argmaxPlanes(
+  mask: FloatArray,
+  channels: number,
+  counter: CounterArray | null,
+  background: number,
+): { labels: Uint8Array | Uint16Array; confidence: FloatArray } {
+  const plane = mask.length / channels;
+  const labels = channels <= 256 ? new Uint8Array(plane) : new Uint16Array(plane);
+  const confidence = mask.slice(0, plane) as FloatArray;
+  for (let c = 1; c < channels; c++) {
+    const base = c * plane;
+    for (let i = 0; i < plane; i++) {
+      const v = mask[base + i];
+      const best = confidence[i];
+      if (v > best || (best !== best && v === v)) {
+        confidence[i] = v;
+        labels[i] = c;
+      }
+    }
+  }
+  if (counter) {
+    for (let i = 0; i < plane; i++) {
+      if (counter[i] === 0) {
+        labels[i] = background;
+        confidence[i] = 0;
+      }
+    }
+  }
+  return { labels, confidence };
+}
+
+/** uint8 `v >= threshold` (NaN reads 0). */
+export function thresholdValues(values: FloatArray, threshold: number): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i] >= threshold ? 1 : 0;
+  return out;
+}
+
+/** uint8 `round(clamp(v, 0, 1) * 255)` (NaN reads 0). */
+export function quantizeValues(values: FloatArray): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out[i] = v !== v ? 0 : Math.round(Math.min(Math.max(v, 0), 1) * 255);
+  }
+  return out;
 }

@@ -507,9 +507,18 @@ impl<T: Element> MaskBuilder<T> {
     self.finalize_with(&FinalizeRequest::default())
   }
 
-  /// Refuses a reduction the aggregation cannot give; changes nothing.
   fn check_request(&self, request: &FinalizeRequest) -> Result<()> {
-    let aggregation = self.config.aggregation;
+    check_finalize_request(self.config.aggregation, self.config.channels, request)
+  }
+}
+
+/// Refuses a reduction the aggregation cannot give, and an output file that
+/// exists; changes nothing.
+pub fn check_finalize_request(aggregation: Aggregation, channels: usize, request: &FinalizeRequest) -> Result<()> {
+  {
+    if let Some(path) = &request.output_filename {
+      check_absent(path)?;
+    }
     let Some(reduction) = &request.reduction else {
       if request.output_filename.is_some() && !matches!(aggregation, Aggregation::Argmax { .. }) {
         return Err(Error::type_error(
@@ -541,7 +550,6 @@ impl<T: Element> MaskBuilder<T> {
       ));
     }
     if let Reduction::Argmax { background } = reduction {
-      let channels = self.config.channels;
       if channels < 2 || channels > MAX_ARGMAX_CLASSES {
         return Err(Error::range(
           codes::OPTION_RANGE,
@@ -557,7 +565,9 @@ impl<T: Element> MaskBuilder<T> {
     }
     Ok(())
   }
+}
 
+impl<T: Element> MaskBuilder<T> {
   /// Finalizes the accumulator (once), then computes the requested
   /// reduction from it (argmax builders always reduce). A refused request
   /// changes nothing.
@@ -579,9 +589,6 @@ impl<T: Element> MaskBuilder<T> {
       },
     };
     let argmax_again = self.finalized && matches!(self.config.aggregation, Aggregation::Argmax { .. });
-    if reduction.is_some() && !argmax_again {
-      reduce::check_output(&output)?;
-    }
     if !self.finalized {
       self.finalize_accumulator();
       self.finalized = true;
@@ -794,7 +801,12 @@ impl AnyMaskBuilder {
   /// validated while another thread writes the mask.
   pub fn spec(&self) -> BuilderSpec {
     let config = self.config();
-    BuilderSpec { geometry: config.geometry.clone(), channels: config.channels, dtype: self.dtype() }
+    BuilderSpec {
+      geometry: config.geometry.clone(),
+      channels: config.channels,
+      dtype: self.dtype(),
+      aggregation: config.aggregation,
+    }
   }
 
   pub fn plan(
@@ -962,9 +974,15 @@ pub struct BuilderSpec {
   pub geometry: Geometry,
   pub channels: usize,
   pub dtype: Dtype,
+  pub aggregation: Aggregation,
 }
 
 impl BuilderSpec {
+  /// What `finalize_with` refuses, checked before anything is queued.
+  pub fn check_finalize(&self, request: &FinalizeRequest) -> Result<()> {
+    check_finalize_request(self.aggregation, self.channels, request)
+  }
+
   pub fn plan(
     &self,
     data: &BatchData<'_>,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use crate::element::{CounterElement, Element};
 use crate::error::{codes, Error, Result};
-use crate::memmap::{check_absent, create_npy, Backing, CreatedFile};
+use crate::memmap::{create_npy, Backing, CreatedFile};
 use crate::npy::NpyVersion;
 use crate::rows;
 use crate::storage::Array;
@@ -78,14 +78,6 @@ fn allocate<E: crate::element::Pod>(
   let (array, file) = create_npy::<E>(&backing, descr, shape, output.npy_version)?;
   files.push(file);
   Ok(array)
-}
-
-/// Checks that the output file can be created, before anything changes.
-pub fn check_output(output: &Output) -> Result<()> {
-  match &output.filename {
-    Some(path) => check_absent(path),
-    None => Ok(()),
-  }
 }
 
 /// Refuses a threshold that is not a number.

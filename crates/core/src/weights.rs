@@ -14,7 +14,7 @@
 //! (`outputTileExtent * upscaleFactor` pixels per dimension), computed once
 //! per builder in `f64`; edge clipping then cuts the map like the tile.
 
-use crate::error::{codes, list, Error, Result};
+use crate::error::{codes, js_number, list, Error, Result};
 
 /// A named 1-D window.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -207,7 +207,7 @@ pub fn footprint_weights(weights: &Weights, output_tile: &[usize], upscale: &[us
       if let Some(s) = sigma_scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
         return Err(Error::range(
           codes::OPTION_RANGE,
-          format!("weights.sigmaScale must be a positive finite number; received {s}"),
+          format!("weights.sigmaScale must be a positive finite number; received {}", js_number(*s)),
         ));
       }
       let factors: Vec<Vec<f64>> = footprint.iter().zip(sigma_scale).map(|(&n, &s)| gaussian_1d(n, s)).collect();
@@ -252,7 +252,7 @@ pub fn footprint_weights(weights: &Weights, output_tile: &[usize], upscale: &[us
       if let Some((i, w)) = values.iter().enumerate().find(|(_, w)| !(w.is_finite() && **w >= 0.0)) {
         return Err(Error::range(
           codes::OPTION_RANGE,
-          format!("weights map values must be finite and non-negative; element {i} is {w}"),
+          format!("weights map values must be finite and non-negative; element {i} is {}", js_number(*w)),
         ));
       }
       if values.iter().all(|&w| w == 0.0) {

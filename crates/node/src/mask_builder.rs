@@ -19,8 +19,8 @@ use wsi_mask_core::{
 
 use crate::errors::OrThrow;
 use crate::options::{
-  parse_aggregation, parse_counter_dtype, parse_dtype, parse_storage, to_u64, to_u64_vec, NativeBuilderOptions,
-  NativeFileInfo, NativeGeometry,
+  parse_aggregation, parse_counter_dtype, parse_dtype, parse_finalize, parse_storage, parse_weights, to_u64,
+  to_u64_vec, NativeBuilderOptions, NativeFileInfo, NativeFinalizeOptions, NativeGeometry,
 };
 use crate::update_task::{BatchSource, FinalizeTask, HeldBatch, UpdateTask};
 use crate::views::{Views, DEFAULT_MAX_VIEW_BYTES};
@@ -185,9 +185,10 @@ impl NativeMaskBuilder {
       let config = BuilderConfig {
         geometry,
         channels: to_u64("nChannels", options.n_channels)? as usize,
-        aggregation: parse_aggregation(&options.aggregation)?,
+        aggregation: parse_aggregation(&options.aggregation, options.background)?,
         counter_dtype: parse_counter_dtype(&options.counter_dtype)?,
         storage: parse_storage(&options)?,
+        weights: parse_weights(options.weights.as_ref())?,
       };
       let max_view = match options.max_view_bytes {
         Some(b) => to_u64("maxViewBytes", b)? as usize,
@@ -289,24 +290,61 @@ impl NativeMaskBuilder {
     Ok(AsyncTask::new(UpdateTask::new(Arc::clone(&self.shared), ticket, plan, source)))
   }
 
-  /// Waits for pending updates, then divides (mean) or fills unreached
-  /// pixels with 0 (max). Calling it again changes nothing.
+  /// Waits for pending updates, then finishes the accumulator (divides the
+  /// mean, fills unreached max/min pixels with 0, ...) and computes the
+  /// requested reduction from it. Calling it again finishes nothing twice.
   #[napi(catch_unwind)]
-  pub fn finalize(&self, env: Env) -> Result<()> {
+  pub fn finalize(&self, env: Env, options: Option<NativeFinalizeOptions>) -> Result<()> {
     self.check_usable("finalize").or_throw(&env)?;
+    let request = parse_finalize(options.as_ref()).or_throw(&env)?;
+    self.spec.check_finalize(&request).or_throw(&env)?;
     self.shared.sequencer.wait_idle();
-    self.shared.with(|b| b.finalize()).or_throw(&env)?;
+    self.shared.with(|b| b.finalize_with(&request)).or_throw(&env)?;
     self.finalized.set(true);
     Ok(())
   }
 
   /// `finalize()` on the thread pool, after pending updates.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-  pub fn finalize_async(&self, env: Env) -> Result<AsyncTask<FinalizeTask>> {
+  pub fn finalize_async(&self, env: Env, options: Option<NativeFinalizeOptions>) -> Result<AsyncTask<FinalizeTask>> {
     self.check_usable("finalizeAsync").or_throw(&env)?;
+    let request = parse_finalize(options.as_ref()).or_throw(&env)?;
+    self.spec.check_finalize(&request).or_throw(&env)?;
     let ticket = self.shared.sequencer.ticket();
     self.finalized.set(true);
-    Ok(AsyncTask::new(FinalizeTask::new(Arc::clone(&self.shared), ticket)))
+    Ok(AsyncTask::new(FinalizeTask::new(Arc::clone(&self.shared), ticket, request)))
+  }
+
+  /// `{ buffer, live }` over the weight sum `[1, ...maskExtents]` (weighted
+  /// mean and sum) or the variances `[C, ...maskExtents]`; null otherwise.
+  #[napi(catch_unwind, ts_return_type = "{ buffer: ArrayBuffer; live: boolean } | null")]
+  pub fn aux_buffer<'env>(&self, env: &'env Env) -> Result<Option<Object<'env>>> {
+    self.check_usable("finalize").or_throw(env)?;
+    match self.shared.with(|b| Ok(b.aux_raw())).or_throw(env)? {
+      Some(raw) => Ok(Some(self.views.borrow_mut().create(env, raw, "weight sum", self.max_view_bytes)?)),
+      None => Ok(None),
+    }
+  }
+
+  /// `{ buffer, live }` over the latest reduction: `'values'` (labels, or the
+  /// thresholded or quantized bytes) and, for argmax, `'confidence'`.
+  #[napi(catch_unwind, ts_return_type = "{ buffer: ArrayBuffer; live: boolean } | null")]
+  pub fn reduced_buffer<'env>(
+    &self,
+    env: &'env Env,
+    #[napi(ts_arg_type = "'values' | 'confidence'")] which: String,
+  ) -> Result<Option<Object<'env>>> {
+    self.check_usable("finalize").or_throw(env)?;
+    let raw = self.shared.with(|b| Ok(b.reduced_raw())).or_throw(env)?;
+    let raw = match (raw, which.as_str()) {
+      (Some((values, _)), "values") => Some(values),
+      (Some((_, confidence)), "confidence") => confidence,
+      _ => None,
+    };
+    match raw {
+      Some(raw) => Ok(Some(self.views.borrow_mut().create(env, raw, "reduction", self.max_view_bytes)?)),
+      None => Ok(None),
+    }
   }
 
   /// `{ buffer, live }` over the accumulator `[C, ...maskExtents]`, or over

@@ -7,7 +7,7 @@ use napi::{sys, Env, JsValue, Task};
 use wsi_mask_core::error::codes;
 use wsi_mask_core::sequencer::Ticket;
 use wsi_mask_core::storage::Region;
-use wsi_mask_core::{BatchData, BatchPlan, Error, OwnedBatchData};
+use wsi_mask_core::{BatchData, BatchPlan, Error, FinalizeRequest, OwnedBatchData};
 
 use crate::errors::rejection;
 use crate::mask_builder::Shared;
@@ -224,12 +224,13 @@ impl Task for UpdateTask {
 pub struct FinalizeTask {
   shared: Arc<Shared>,
   ticket: Option<Ticket>,
+  request: FinalizeRequest,
   failure: Option<Error>,
 }
 
 impl FinalizeTask {
-  pub fn new(shared: Arc<Shared>, ticket: Ticket) -> Self {
-    Self { shared, ticket: Some(ticket), failure: None }
+  pub fn new(shared: Arc<Shared>, ticket: Ticket, request: FinalizeRequest) -> Self {
+    Self { shared, ticket: Some(ticket), request, failure: None }
   }
 }
 
@@ -239,7 +240,8 @@ impl Task for FinalizeTask {
 
   fn compute(&mut self) -> napi::Result<()> {
     let shared = &self.shared;
-    let result = in_turn(&mut self.ticket, || shared.with(|b| b.finalize()));
+    let request = &self.request;
+    let result = in_turn(&mut self.ticket, || shared.with(|b| b.finalize_with(request)));
     settle(&mut self.failure, result)
   }
 

@@ -1,12 +1,15 @@
 //! Option objects crossing the boundary, as the TypeScript facade sends them
 //! (already validated for form and broadcast to one entry per dimension).
 
+use napi::bindgen_prelude::Float64Array;
 use napi_derive::napi;
 use std::path::PathBuf;
 use wsi_mask_core::error::codes;
 
 use wsi_mask_core::npy::NpyVersion;
-use wsi_mask_core::{Aggregation, CounterDtype, Dtype, Error, Geometry, StorageConfig};
+use wsi_mask_core::{
+  Aggregation, CounterDtype, Dtype, Error, FinalizeRequest, Geometry, Reduction, StorageConfig, Weights, WindowKind,
+};
 
 /// Options of a native mask builder, normalized by the facade.
 #[napi(object)]
@@ -16,8 +19,12 @@ pub struct NativeBuilderOptions {
   pub output_tile_extent: Vec<f64>,
   pub stride: Vec<f64>,
   pub n_channels: f64,
-  /// `'mean'` or `'max'`.
+  /// `'mean'`, `'max'`, `'min'`, `'sum'`, `'variance'` or `'argmax'`.
   pub aggregation: String,
+  /// Argmax: the label of pixels no tile reached (default 0).
+  pub background: Option<u32>,
+  /// Weighted mean and sum; uniform when absent.
+  pub weights: Option<NativeWeights>,
   /// `'float32'` or `'float64'`.
   pub dtype: String,
   /// `'uint16'` or `'uint32'`.
@@ -36,6 +43,33 @@ pub struct NativeBuilderOptions {
   pub npy_version: Option<u32>,
   /// Memmap: directory for temporary files.
   pub temp_dir: Option<String>,
+}
+
+/// Weights, as the facade normalizes them.
+#[napi(object)]
+pub struct NativeWeights {
+  /// `'uniform'`, `'gaussian'`, `'hann'`, `'hamming'`, `'triang'`, `'bartlett'`, `'blackman'` or `'map'`.
+  pub kind: String,
+  /// Scipy windows: `get_window(name, n, fftbins=False)` instead of the periodic default.
+  pub symmetric: bool,
+  /// Gaussian: sigma = sigmaScale * n, one entry per spatial dimension.
+  pub sigma_scale: Vec<f64>,
+  /// Map: values, row-major.
+  pub map: Option<Float64Array>,
+  /// Map: its shape.
+  pub map_shape: Option<Vec<u32>>,
+}
+
+/// Options of `finalize`, as the facade normalizes them.
+#[napi(object)]
+pub struct NativeFinalizeOptions {
+  /// `'argmax'`, `'threshold'` or `'quantize'`; none when absent.
+  pub reduction: Option<String>,
+  pub threshold: Option<f64>,
+  /// Argmax: the label of pixels no tile reached.
+  pub background: Option<u32>,
+  /// The NPY file the reduction is written to, band by band.
+  pub output_filename: Option<String>,
 }
 
 /// A file backing memory-mapped storage.
@@ -142,12 +176,62 @@ pub fn parse_storage(options: &NativeBuilderOptions) -> Result<StorageConfig, Er
   }
 }
 
-pub fn parse_aggregation(value: &str) -> Result<Aggregation, Error> {
+fn background(value: Option<u32>) -> Result<u16, Error> {
+  let value = value.unwrap_or(0);
+  u16::try_from(value).map_err(|_| {
+    Error::range(codes::OPTION_RANGE, format!("background must be a class label from 0 to 65535; received {value}"))
+  })
+}
+
+pub fn parse_aggregation(value: &str, background_label: Option<u32>) -> Result<Aggregation, Error> {
   match value {
     "mean" => Ok(Aggregation::Mean),
     "max" => Ok(Aggregation::Max),
-    other => {
-      Err(Error::type_error(codes::OPTION_TYPE, format!("aggregation must be 'mean' or 'max'; received '{other}'")))
-    }
+    "min" => Ok(Aggregation::Min),
+    "sum" => Ok(Aggregation::Sum),
+    "variance" => Ok(Aggregation::Variance),
+    "argmax" => Ok(Aggregation::Argmax { background: background(background_label)? }),
+    other => Err(Error::type_error(
+      codes::OPTION_TYPE,
+      format!("aggregation must be 'mean', 'max', 'min', 'sum', 'variance' or 'argmax'; received '{other}'"),
+    )),
   }
+}
+
+pub fn parse_weights(weights: Option<&NativeWeights>) -> Result<Weights, Error> {
+  let Some(w) = weights else { return Ok(Weights::Uniform) };
+  match w.kind.as_str() {
+    "uniform" => Ok(Weights::Uniform),
+    "map" => {
+      let values = w.map.as_ref().map(|m| m.to_vec()).unwrap_or_default();
+      let shape = w.map_shape.as_ref().map(|s| s.iter().map(|&d| d as usize).collect()).unwrap_or_default();
+      Ok(Weights::Map { values, shape })
+    }
+    name => match WindowKind::parse(name) {
+      Some(kind) => Ok(Weights::Window { kind, symmetric: w.symmetric, sigma_scale: w.sigma_scale.clone() }),
+      None => Err(Error::type_error(
+        codes::OPTION_TYPE,
+        format!(
+          "weights must be 'uniform', 'gaussian', 'hann', 'hamming', 'triang', 'bartlett', 'blackman' or a map; received '{name}'"
+        ),
+      )),
+    },
+  }
+}
+
+pub fn parse_finalize(options: Option<&NativeFinalizeOptions>) -> Result<FinalizeRequest, Error> {
+  let Some(o) = options else { return Ok(FinalizeRequest::default()) };
+  let reduction = match o.reduction.as_deref() {
+    None => None,
+    Some("argmax") => Some(Reduction::Argmax { background: background(o.background)? }),
+    Some("threshold") => Some(Reduction::Threshold(o.threshold.unwrap_or(f64::NAN))),
+    Some("quantize") => Some(Reduction::QuantizeU8),
+    Some(other) => {
+      return Err(Error::type_error(
+        codes::OPTION_TYPE,
+        format!("finalize reduction must be argmax, threshold or quantize; received '{other}'"),
+      ))
+    }
+  };
+  Ok(FinalizeRequest { reduction, output_filename: o.output_filename.as_ref().map(PathBuf::from) })
 }
