@@ -56,7 +56,7 @@ export declare class NativeMaskBuilder {
    */
   auxBuffer(): { buffer: ArrayBuffer; live: boolean } | null
   /**
-   * `{ buffer, live }` over the latest reduction: `'labels'` (or the
+   * `{ buffer, live }` over the latest reduction: `'values'` (labels, or the
    * thresholded or quantized bytes) and, for argmax, `'confidence'`.
    */
   reducedBuffer(which: 'values' | 'confidence'): { buffer: ArrayBuffer; live: boolean } | null

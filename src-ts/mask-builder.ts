@@ -331,8 +331,9 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     const key = JSON.stringify(request);
     if (this.#reduced.has(key)) return this.#reduced.get(key) as R;
     const result = compute();
-    this.#state = 'finalized';
+    // A refused request (thrown, or rejected) leaves the builder building.
     const store = (value: unknown) => {
+      if (this.#state === 'building') this.#state = 'finalized';
       this.#reduced.set(key, value);
       return value;
     };

@@ -124,6 +124,25 @@ export const BAD_OPTIONS: BadOptions[] = [
     { sourceExtents: [2 ** 26, 2 ** 26], sourceTileExtent: 512, outputTileExtent: 512, stride: 512 },
     range('ERR_WSI_MASK_TOO_LARGE', "storage: 'memmap'"),
   ),
+  opt('unknown weights window', { weights: 'cosine' }, type(OT, "weights must be 'uniform', 'gaussian'", "received 'cosine'")),
+  opt('weights window type unknown', { weights: { type: 'kaiser' } }, type(OT, 'weights must be', "received 'kaiser'")),
+  opt('weights with an unknown key', { weights: { type: 'hann', beta: 2 } }, type('ERR_WSI_UNKNOWN_OPTION', "unknown weights option 'beta'")),
+  opt('weights as a number', { weights: 1 }, type(OT, 'weights must be', 'received 1')),
+  opt('gaussian sigmaScale zero', { weights: { type: 'gaussian', sigmaScale: 0 } }, range(OR, 'weights.sigmaScale must be a positive finite number', 'received 0')),
+  opt('gaussian sigmaScale a string', { weights: { type: 'gaussian', sigmaScale: 'wide' } }, type(OT, 'weights.sigmaScale must be a number')),
+  opt('gaussian sigmaScale per dimension, wrong count', { weights: { type: 'gaussian', sigmaScale: [0.1, 0.1, 0.1] } }, range(DIMS, 'weights.sigmaScale must have one entry per spatial dimension (2)', 'received 3')),
+  opt('sigmaScale on a scipy window', { weights: { type: 'hann', sigmaScale: 0.2 } }, type(OT, 'weights.sigmaScale applies to the gaussian only')),
+  opt('weights map of the wrong shape', { weights: { data: new Float32Array(9), shape: [3, 3] } }, range(OR, "a weights map must have the footprint's shape [4, 4]", 'received shape [3, 3]')),
+  opt('weights map with fewer values than its shape', { weights: { data: new Float32Array(8), shape: [4, 4] } }, range(OR, 'a weights map of shape [4, 4] must hold 16 values', 'received 8')),
+  opt('weights map with a negative value', { weights: { data: new Float32Array(16).fill(1).fill(-1, 3, 4), shape: [4, 4] } }, range(OR, 'weights map values must be finite and non-negative', 'element 3 is -1')),
+  opt('weights map with NaN', { weights: { data: new Float64Array(16).fill(Number.NaN), shape: [4, 4] } }, range(OR, 'element 0 is NaN')),
+  opt('weights map of zeros', { weights: new Float32Array(16) }, range(OR, 'at least one positive value')),
+  opt('weights with max', { aggregation: 'max', weights: 'gaussian' }, type(OT, 'weights apply to the mean, sum and argmax aggregations', "aggregation is 'max'")),
+  opt('weights with variance', { aggregation: 'variance', weights: 'hann' }, type(OT, "aggregation is 'variance'")),
+  opt('argmax with one channel', { aggregation: 'argmax', nChannels: 1 }, range(OR, "aggregation 'argmax' needs nChannels from 2 to 65536", 'received nChannels 1')),
+  opt('background without argmax', { background: 1 }, type(OT, "background applies to aggregation: 'argmax' only")),
+  opt('background not a class', { aggregation: 'argmax', background: 2 }, range(OR, 'background must be a class label from 0 to 1', 'received 2')),
+  opt('background negative', { aggregation: 'argmax', background: -1 }, range(OR, 'background must be a non-negative integer', 'received -1')),
   opt(
     'mask extent beyond 2^53 - 1',
     { sourceExtents: [2 ** 53 - 1], sourceTileExtent: 1, outputTileExtent: 7, stride: 1 },
@@ -443,3 +462,31 @@ export const BAD_EDGE_CLIPPING: BadBatch[] = [
 export const ONE_DIMENSIONAL_PAIR = range(CLIP, 'must give 1 entries', 'write [[start, end]]', 'received 2');
 
 export { dense as oneDenseTile, one as oneTileCoords };
+
+export interface BadFinalize extends BadInput {
+  /** Builder options merged over BASE_OPTIONS. */
+  builder: Record<string, unknown>;
+  options: unknown;
+}
+
+const fin = (what: string, builder: Record<string, unknown>, options: unknown, expected: Expected): BadFinalize => ({
+  what,
+  builder,
+  options,
+  expected,
+});
+
+/** Bad `finalize(options)` calls; each must leave the builder building and the mask unchanged. */
+export const BAD_FINALIZE: BadFinalize[] = [
+  fin('finalize options not an object', {}, 'argmax', type(OT, 'finalize options must be an object', "received 'argmax'")),
+  fin('unknown finalize option', {}, { round: true }, type('ERR_WSI_UNKNOWN_OPTION', "unknown finalize option 'round'")),
+  fin('two reductions at once', {}, { argmax: true, threshold: 0.5 }, type(OT, 'finalize takes one reduction', 'argmax and threshold')),
+  fin('threshold NaN', {}, { threshold: Number.NaN }, type(OT, 'finalize option threshold must be a number', 'received NaN')),
+  fin('threshold a string', {}, { threshold: '0.5' }, type(OT, 'finalize option threshold must be a number')),
+  fin('quantize to uint16', {}, { quantize: 'uint16' }, type(OT, "finalize option quantize must be 'uint8'", "received 'uint16'")),
+  fin('argmax reduction with one channel', { nChannels: 1 }, { argmax: true }, range(OR, 'finalize option argmax needs nChannels from 2', '1 channel(s)')),
+  fin('argmax reduction background not a class', {}, { argmax: true, background: 5 }, range(OR, 'finalize option background must be a class label from 0 to 1', 'received 5')),
+  fin('background without argmax at finalize', {}, { threshold: 0.5, background: 1 }, type(OT, 'finalize option background applies to argmax only')),
+  fin('quantize on variance', { aggregation: 'variance' }, { quantize: 'uint8' }, type(OT, 'finalize option quantize applies to the mean, sum, max and min aggregations', 'returns { mean, variance, overlapCounter }')),
+  fin('threshold on argmax', { aggregation: 'argmax' }, { threshold: 0.5 }, type(OT, "aggregation 'argmax' already returns { labels, confidence }")),
+];

@@ -142,7 +142,8 @@ export function footprintWeights(
   }
   if (weights.kind !== 'map') {
     const name = weights.kind;
-    return outerProduct(footprint.map((n) => scipyWindow(name, n, weights.symmetric)));
+    // Rounding leaves blackman's zero ends at -1.4e-17: no weight is negative.
+    return outerProduct(footprint.map((n) => scipyWindow(name, n, weights.symmetric).map((w) => Math.max(w, 0))));
   }
   const { map: values, mapShape: shape } = weights;
   const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, d) => x === b[d]);

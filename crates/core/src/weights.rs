@@ -219,7 +219,11 @@ pub fn footprint_weights(weights: &Weights, output_tile: &[usize], upscale: &[us
       map
     }
     Weights::Window { kind, symmetric, .. } => {
-      let factors: Vec<Vec<f64>> = footprint.iter().map(|&n| scipy_window(*kind, n, *symmetric)).collect();
+      // Rounding leaves blackman's zero ends at -1.4e-17: no weight is negative.
+      let factors: Vec<Vec<f64>> = footprint
+        .iter()
+        .map(|&n| scipy_window(*kind, n, *symmetric).into_iter().map(|w| w.max(0.0)).collect())
+        .collect();
       outer_product(&factors)
     }
     Weights::Map { values, shape } => {
