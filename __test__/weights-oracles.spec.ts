@@ -121,10 +121,7 @@ print(json.dumps({'tiles': tiles, 'coords': coords, 'merged': merged.ravel().tol
         weights: { type: name as any, symmetric: true },
         backend,
       });
-      b.updateBatch(
-        { data: Float64Array.from(out.tiles.flat()), shape: [out.tiles.length, 1, 8, 8] },
-        out.coords,
-      );
+      b.updateBatch({ data: Float64Array.from(out.tiles.flat()), shape: [out.tiles.length, 1, 8, 8] }, out.coords);
       const { mask, weightSum } = b.finalize() as any;
       // Where only a window's zero edge lands (the slide border), both give
       // no meaningful value: tiler divides rounding noise by rounding noise,

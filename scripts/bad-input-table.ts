@@ -3,8 +3,15 @@
 // calls). Run: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS, type BadBatch } from '../__test__/helpers/bad-inputs';
-import { BASE_OPTIONS, denseBatch, diagonalCoords, seededBuilder } from '../__test__/helpers/robust';
+import {
+  BAD_BATCHES,
+  BAD_COORDS,
+  BAD_EDGE_CLIPPING,
+  BAD_FINALIZE,
+  BAD_OPTIONS,
+  type BadBatch,
+} from '../__test__/helpers/bad-inputs';
+import { BASE_OPTIONS, denseBatch, diagonalCoords, makeBuilder, seededBuilder } from '../__test__/helpers/robust';
 import { MaskBuilder } from '../src-ts/index';
 
 interface Row {
@@ -57,6 +64,11 @@ async function main(): Promise<void> {
       [1, 2],
     ),
   );
+
+  for (const c of BAD_FINALIZE) {
+    const b = makeBuilder('js', c.builder as any);
+    record(c.what, 'finalize', () => b.finalize(c.options as any));
+  }
 
   const full = new MaskBuilder({ sourceExtents: [4, 8], sourceTileExtent: 4, outputTileExtent: 1, stride: 4, backend: 'js' });
   const stack = (n: number) =>

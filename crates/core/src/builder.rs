@@ -183,7 +183,7 @@ fn check_aggregation(config: &BuilderConfig) -> Result<()> {
     ));
   }
   if let Aggregation::Argmax { background } = aggregation {
-    if config.channels < 2 || config.channels > MAX_ARGMAX_CLASSES {
+    if !(2..=MAX_ARGMAX_CLASSES).contains(&config.channels) {
       return Err(Error::range(
         codes::OPTION_RANGE,
         format!(
@@ -550,7 +550,7 @@ pub fn check_finalize_request(aggregation: Aggregation, channels: usize, request
       ));
     }
     if let Reduction::Argmax { background } = reduction {
-      if channels < 2 || channels > MAX_ARGMAX_CLASSES {
+      if !(2..=MAX_ARGMAX_CLASSES).contains(&channels) {
         return Err(Error::range(
           codes::OPTION_RANGE,
           format!("finalize option argmax needs nChannels from 2 to {MAX_ARGMAX_CLASSES}; this mask has {channels} channel(s)"),

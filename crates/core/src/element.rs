@@ -125,11 +125,11 @@ impl Element for f64 {
   }
   #[inline(always)]
   fn from_f64(value: f64) -> Self {
-    value as f64
+    value
   }
   #[inline(always)]
   fn to_f64(self) -> f64 {
-    self as f64
+    self
   }
 }
 

@@ -90,9 +90,9 @@ fn general_cosine(m: usize, a: &[f64]) -> Vec<f64> {
 fn triang(m: usize) -> Vec<f64> {
   let half = m.div_ceil(2);
   let rising: Vec<f64> = (1..=half)
-    .map(|n| if m % 2 == 0 { (2 * n - 1) as f64 / m as f64 } else { (2 * n) as f64 / (m + 1) as f64 })
+    .map(|n| if m.is_multiple_of(2) { (2 * n - 1) as f64 / m as f64 } else { (2 * n) as f64 / (m + 1) as f64 })
     .collect();
-  let mirrored = if m % 2 == 0 { &rising[..] } else { &rising[..half - 1] };
+  let mirrored = if m.is_multiple_of(2) { &rising[..] } else { &rising[..half - 1] };
   rising.iter().chain(mirrored.iter().rev()).copied().collect()
 }
 
