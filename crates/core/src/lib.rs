@@ -7,6 +7,7 @@ pub mod element;
 pub mod error;
 pub mod geometry;
 pub mod kernels;
+pub mod limits;
 pub mod mask_builder;
 pub mod memmap;
 pub mod npy;
