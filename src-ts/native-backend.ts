@@ -39,7 +39,7 @@ interface CachedView {
 }
 
 /** Largest ArrayBuffer this runtime holds (Node 20: 4 GiB); larger views are never asked for. */
-const RUNTIME_MAX_VIEW_BYTES = bufferConstants.MAX_LENGTH;
+export const RUNTIME_MAX_VIEW_BYTES = bufferConstants.MAX_LENGTH;
 
 // Memory-mapped builders still open at exit are cleaned up, so files are
 // written through and temporaries removed (on Unix they are never visible).
