@@ -838,5 +838,6 @@ module.exports = nativeBinding
 module.exports.NativeMaskBuilder = nativeBinding.NativeMaskBuilder
 module.exports.NativeNpyFile = nativeBinding.NativeNpyFile
 module.exports.allocateBatchBuffer = nativeBinding.allocateBatchBuffer
+module.exports.refuseIfMapped = nativeBinding.refuseIfMapped
 module.exports.resizeToSource = nativeBinding.resizeToSource
 module.exports.resizeToSourceFile = nativeBinding.resizeToSourceFile
