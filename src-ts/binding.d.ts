@@ -22,11 +22,21 @@ export type TypedArray =
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Native backend of `MaskBuilder`: geometry, storage and kernels in Rust. */
+/**
+ * Native backend of `MaskBuilder`: the core's builder, which owns the
+ * lifecycle and the call order; this class converts arguments and errors.
+ */
 export declare class NativeMaskBuilder {
   constructor(options: NativeBuilderOptions)
   /** Geometry: extents, strides, span, mask extents and upscale factor. */
   get geometry(): NativeGeometry
+  /** Where the builder is in its life (the core's state machine). */
+  get state(): 'building' | 'finalized' | 'cleanedUp'
+  /**
+   * Throws unless the builder is usable and, with `building`, still
+   * accepts batches: what `call` would throw for the state alone.
+   */
+  checkState(call: string, building: boolean): void
   /** Updates not yet applied. */
   get pending(): number
   /** Applies a batch now, after any pending asynchronous update. */

@@ -6,6 +6,7 @@ import type { Backend, Geometry, StorageFile } from './backend';
 import type { NativeMaskBuilder } from './binding';
 import { ErrorCode, rangeError } from './errors';
 import type { Batch, Clipping, CoordsTable } from './inputs';
+import type { LifecycleState } from './js/lifecycle';
 import { type CounterArray, type LargeNdArray, lazyArray, type NdArray, view } from './ndarray';
 import type { ResolvedOptions } from './options';
 
@@ -78,6 +79,8 @@ export class NativeBackend implements Backend {
   private maskView: CachedView | null = null;
   private counterView: CachedView | null | undefined;
   private readonly maxViewBytes: number;
+  /** The finalized result's views, made once. */
+  private finished: unknown;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -107,6 +110,14 @@ export class NativeBackend implements Backend {
 
   get pending(): number {
     return this.native.pending;
+  }
+
+  get state(): LifecycleState {
+    return this.native.state;
+  }
+
+  check(call: string, building: boolean): void {
+    this.native.checkState(call, building);
   }
 
   /** A view that stays live; where the runtime copies instead, a fresh copy each time. */
@@ -195,8 +206,11 @@ export class NativeBackend implements Backend {
   }
 
   private result(): unknown {
-    const mask = this.storage();
-    return this.options.aggregation === 'mean' ? { mask, overlapCounter: this.overlapCounter() } : mask;
+    if (this.finished === undefined) {
+      const mask = this.storage();
+      this.finished = this.options.aggregation === 'mean' ? { mask, overlapCounter: this.overlapCounter() } : mask;
+    }
+    return this.finished;
   }
 
   finalize(): unknown {
@@ -211,6 +225,7 @@ export class NativeBackend implements Backend {
 
   cleanup(): void {
     this.native.cleanup();
+    this.finished = undefined;
     for (const ref of openAtExit) if (ref.deref() === this.native) openAtExit.delete(ref);
   }
 }

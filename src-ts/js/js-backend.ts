@@ -12,6 +12,7 @@ import type { ResolvedOptions } from '../options';
 import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
 import { applyBatch, divideByCounts, footprintPeaks, materializeSample } from './kernels';
+import { Lifecycle, type LifecycleState } from './lifecycle';
 import { type BatchPlan, planBatch } from './plan';
 
 /** Batches up to this size get an exact overlap count near the counter limit. */
@@ -36,8 +37,7 @@ export class JsBackend implements Backend {
   private readonly counter: NdArray<CounterArray> | null = null;
   private readonly aggregator: Aggregator<unknown> | null = null;
   private tilesApplied = 0;
-  private finalized = false;
-  private result: unknown;
+  private readonly lifecycle = new Lifecycle<unknown>();
 
   constructor(private readonly options: ResolvedOptions) {
     if (options.storage === 'memmap') {
@@ -87,6 +87,14 @@ export class JsBackend implements Backend {
       // Start below every value so negative maxima survive; 0 where no tile lands.
       this.mask.data.fill(-Infinity);
     }
+  }
+
+  get state(): LifecycleState {
+    return this.lifecycle.state;
+  }
+
+  check(call: string, building: boolean): void {
+    this.lifecycle.check(call, building);
   }
 
   storage(): NdArray {
@@ -190,19 +198,16 @@ export class JsBackend implements Backend {
   }
 
   finalize(): unknown {
-    if (this.finalized) return this.result;
-    if (this.aggregator) {
-      this.result = this.aggregator.finalize(this.mask);
-    } else if (this.counter) {
-      divideByCounts(this.mask.data as FloatArray, this.counter.data, this.planeLength);
-      this.result = { mask: this.mask, overlapCounter: this.counter } satisfies MeanResult;
-    } else {
+    return this.lifecycle.finalize(() => {
+      if (this.aggregator) return this.aggregator.finalize(this.mask);
+      if (this.counter) {
+        divideByCounts(this.mask.data as FloatArray, this.counter.data, this.planeLength);
+        return { mask: this.mask, overlapCounter: this.counter } satisfies MeanResult;
+      }
       const m = this.mask.data;
       for (let i = 0; i < m.length; i++) if (m[i] === -Infinity) m[i] = 0;
-      this.result = this.mask;
-    }
-    this.finalized = true;
-    return this.result;
+      return this.mask;
+    });
   }
 
   async finalizeAsync(): Promise<unknown> {
@@ -210,6 +215,6 @@ export class JsBackend implements Backend {
   }
 
   cleanup(): void {
-    this.aggregator?.cleanup();
+    this.lifecycle.cleanup(() => this.aggregator?.cleanup());
   }
 }
