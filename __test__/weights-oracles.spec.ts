@@ -126,7 +126,7 @@ print(json.dumps({'tiles': tiles, 'coords': coords, 'merged': merged.ravel().tol
       // Where only a window's zero edge lands (the slide border), both give
       // no meaningful value: tiler divides rounding noise by rounding noise,
       // we say 0. Compare where some weight landed; tiler keeps its window in float32.
-      const covered = (v: number, i: number) => weightSum.data[i] > 1e-9;
+      const covered = (_v: number, i: number) => weightSum.data[i] > 1e-9;
       const ours = Array.from(mask.data as Float64Array).filter(covered);
       expect(ours.length).toBeGreaterThan(0.8 * mask.data.length);
       expectClose(ours, out.merged.filter(covered), 1e-6);

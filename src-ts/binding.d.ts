@@ -22,11 +22,21 @@ export type TypedArray =
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Native backend of `MaskBuilder`: geometry, storage and kernels in Rust. */
+/**
+ * Native backend of `MaskBuilder`: the core's builder, which owns the
+ * lifecycle and the call order; this class converts arguments and errors.
+ */
 export declare class NativeMaskBuilder {
   constructor(options: NativeBuilderOptions)
   /** Geometry: extents, strides, span, mask extents and upscale factor. */
   get geometry(): NativeGeometry
+  /** Where the builder is in its life (the core's state machine). */
+  get state(): 'building' | 'finalized' | 'cleanedUp'
+  /**
+   * Throws unless the builder is usable and, with `building`, still
+   * accepts batches: what `call` would throw for the state alone.
+   */
+  checkState(call: string, building: boolean): void
   /** Updates not yet applied. */
   get pending(): number
   /** Applies a batch now, after any pending asynchronous update. */
@@ -69,7 +79,7 @@ export declare class NativeMaskBuilder {
    * Copies a window of one mask channel (or of the overlap counter) out of
    * the storage: works for masks of any size.
    */
-  readRegion(array: 'mask' | 'overlapCounter', channel: number, start: Array<number>, extent: Array<number>): Float32Array | Float64Array | Uint16Array | Uint32Array
+  readRegion(array: NativeRegionArray, channel: number, start: Array<number>, extent: Array<number>): Float32Array | Float64Array | Uint16Array | Uint32Array
   /** Files backing memory-mapped storage (mask first); empty in memory. */
   get files(): Array<NativeFileInfo>
   /** `{ buffer, live }` over the overlap counter, or null for max. */
@@ -103,6 +113,12 @@ export declare class NativeNpyFile {
  */
 export declare function allocateBatchBuffer(byteLength: number): { buffer: ArrayBuffer; live: boolean }
 
+/** The core's limits on dimensions and channels. */
+export declare function limits(): NativeLimits
+
+/** How overlapping tiles combine. */
+export type NativeAggregation = 'mean' | 'max' | 'min' | 'sum' | 'variance' | 'argmax'
+
 /** Options of a native mask builder, normalized by the facade. */
 export interface NativeBuilderOptions {
   sourceExtents: Array<number>
@@ -110,31 +126,33 @@ export interface NativeBuilderOptions {
   outputTileExtent: Array<number>
   stride: Array<number>
   nChannels: number
-  /** `'mean'`, `'max'`, `'min'`, `'sum'`, `'variance'` or `'argmax'`. */
-  aggregation: string
+  aggregation: NativeAggregation
   /** Argmax: the label of pixels no tile reached (default 0). */
   background?: number
-  /** Weighted mean and sum; uniform when absent. */
+  /** Weighted mean, sum and argmax; uniform when absent. */
   weights?: NativeWeights
-  /** `'float32'` or `'float64'`. */
-  dtype: string
-  /** `'uint16'` or `'uint32'`. */
-  counterDtype: string
+  dtype: NativeDtype
+  counterDtype: NativeCounterDtype
   /** Refuse in-memory masks (with counter) above this many bytes. */
   maxInMemoryBytes?: number
   /** Largest ArrayBuffer this runtime can hold; views above it are refused. */
   maxViewBytes?: number
-  /** `'inmemory'` or `'memmap'`. */
-  storage: string
+  storage: NativeStorage
   /** Memmap: the mask's NPY path (kept after cleanup); temporary when absent. */
   filename?: string
   /** Memmap: the overlap counter's NPY path; defaults beside `filename`. */
   overlapCounterFilename?: string
   /** Memmap: NPY format version 1, 2 or 3 (default 3, as the reference). */
-  npyVersion?: number
+  npyVersion?: 1 | 2 | 3
   /** Memmap: directory for temporary files. */
   tempDir?: string
 }
+
+/** Overlap counter element type. */
+export type NativeCounterDtype = 'uint16' | 'uint32'
+
+/** Accumulator element type. */
+export type NativeDtype = 'float32' | 'float64'
 
 /** A file backing memory-mapped storage. */
 export interface NativeFileInfo {
@@ -147,8 +165,9 @@ export interface NativeFileInfo {
 
 /** Options of `finalize`, as the facade normalizes them. */
 export interface NativeFinalizeOptions {
-  /** `'argmax'`, `'threshold'` or `'quantize'`; none when absent. */
-  reduction?: string
+  /** None when absent: the float mask. */
+  reduction?: NativeReduction
+  /** Threshold: pixels at or above it read 1. */
   threshold?: number
   /** Argmax: the label of pixels no tile reached. */
   background?: number
@@ -168,6 +187,18 @@ export interface NativeGeometry {
   upscaleFactor: Array<number>
 }
 
+/** Limits the TypeScript side checks form against: the core's, not copies. */
+export interface NativeLimits {
+  maxDims: number
+  maxChannels: number
+}
+
+/** A reduction `finalize` computes from the accumulator, band by band. */
+export type NativeReduction = 'argmax' | 'threshold' | 'quantize'
+
+/** Which array `readRegion` reads. */
+export type NativeRegionArray = 'mask' | 'overlapCounter'
+
 /** Extents of a resize, `[y, x]` each, validated by the facade. */
 export interface NativeResizeGeometry {
   maskExtents: Array<number>
@@ -177,10 +208,12 @@ export interface NativeResizeGeometry {
   sourceExtents: Array<number>
 }
 
+/** Where the accumulator lives. */
+export type NativeStorage = 'inmemory' | 'memmap'
+
 /** Weights, as the facade normalizes them. */
 export interface NativeWeights {
-  /** `'uniform'`, `'gaussian'`, `'hann'`, `'hamming'`, `'triang'`, `'bartlett'`, `'blackman'` or `'map'`. */
-  kind: string
+  kind: NativeWeightsKind
   /** Scipy windows: `get_window(name, n, fftbins=False)` instead of the periodic default. */
   symmetric: boolean
   /** Gaussian: sigma = sigmaScale * n, one entry per spatial dimension. */
@@ -190,6 +223,15 @@ export interface NativeWeights {
   /** Map: its shape. */
   mapShape?: Array<number>
 }
+
+/** Per-pixel weights of a tile: uniform, a window, or a custom map. */
+export type NativeWeightsKind = 'uniform' | 'gaussian' | 'hann' | 'hamming' | 'triang' | 'bartlett' | 'blackman' | 'map'
+
+/**
+ * Throws `ERR_WSI_FILE_MAPPED` if this process maps the file at `path`
+ * (writing it would crash the process with SIGBUS and destroy its data).
+ */
+export declare function refuseIfMapped(path: string): void
 
 /**
  * Resizes `image` (`[C, H_mask, W_mask]`, float32 or float64) to source
@@ -201,5 +243,7 @@ export declare function resizeToSource(image: Float32Array | Float64Array, chann
 /**
  * Like `resizeToSource`, but streams the result into a new NPY file
  * (`<f4`, `[H_source, W_source, C]`) band by band, with bounded memory.
+ * The file appears only once complete; an existing one is refused
+ * (`EEXIST`) unless `overwrite`, and a file this process maps always is.
  */
-export declare function resizeToSourceFile(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, filename: string, npyVersion: 1 | 2 | 3): void
+export declare function resizeToSourceFile(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, filename: string, npyVersion: 1 | 2 | 3, overwrite: boolean): void

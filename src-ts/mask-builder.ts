@@ -16,11 +16,11 @@ import type { CounterArray, FloatArray, NdArray } from './ndarray';
 import {
   type FinalizeOptions,
   type MaskBuilderOptions,
-  type ResolvedFinalize,
   type ResolvedOptions,
   resolveFinalizeOptions,
   resolveOptions,
   resolveUpdateAsyncOptions,
+  storageBytes,
   type UpdateAsyncOptions,
 } from './options';
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
@@ -91,9 +91,7 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
   const maskPixels = g.maskExtents.reduce((a, e) => a * e, 1);
   const sourcePixels = g.sourceExtents.reduce((a, e) => a * e, 1);
   if (maskPixels > INFLATION_WARNING_RATIO * sourcePixels) {
-    const counts = options.aggregation !== 'max' && options.aggregation !== 'min';
-    const counterBytes = counts ? maskPixels * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
-    const bytes = maskPixels * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
+    const { total: bytes, counter: counterBytes } = storageBytes(options, maskPixels);
     process.emitWarning(
       `wsi-mask-builder: the mask ${list(g.maskExtents)} has ${(maskPixels / sourcePixels).toFixed(1)}x as many pixels as the source ${list(g.sourceExtents)} ` +
         `(tile ${list(g.sourceTileExtent)} and stride x output ${list(g.stride.map((s, d) => s * g.outputTileExtent[d]))} share little common factor); ` +
@@ -103,8 +101,6 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
   }
 }
 
-type State = 'building' | 'finalized' | 'cleaned';
-
 /**
  * Assembles a mask from batches of tiles: scales source coordinates to mask
  * coordinates, clips tile borders, and merges overlaps with the aggregation.
@@ -112,12 +108,6 @@ type State = 'building' | 'finalized' | 'cleaned';
 export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof MeanAggregator> {
   readonly #options: ResolvedOptions;
   readonly #backend: Backend;
-  #state: State = 'building';
-  #result: ResultOf<A> | undefined;
-  #finalized = false;
-  #finalizing: Promise<ResultOf<A>> | undefined;
-  /** Results of reductions already computed, by their options. */
-  readonly #reduced = new Map<string, unknown>();
 
   constructor(options: MaskBuilderOptions & { aggregation?: A }) {
     this.#options = resolveOptions(options);
@@ -163,7 +153,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
   /** Updates accepted by `updateBatchAsync` and not yet applied. */
   get pending(): number {
-    return this.#state === 'cleaned' ? 0 : this.#backend.pending;
+    return this.#backend.state === 'cleanedUp' ? 0 : this.#backend.pending;
   }
 
   /** Live `{ data, shape, dtype }` view of the accumulator `[C, ...maskExtents]`. */
@@ -217,13 +207,9 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     return this.#backend.overlapCounter();
   }
 
+  /** The backend's lifecycle decides; checked before the arguments, so a call in the wrong state says so. */
   #check(call: string, mustBeBuilding: boolean): void {
-    if (this.#state === 'cleaned') {
-      throw stateError(ErrorCode.CLEANED_UP, `${call} after cleanup(): the mask builder was cleaned up; create a new one`);
-    }
-    if (mustBeBuilding && this.#state === 'finalized') {
-      throw stateError(ErrorCode.FINALIZED, `${call} after finalize(): the mask is already finalized`);
-    }
+    this.#backend.check(call, mustBeBuilding);
   }
 
   #arguments(batch: unknown, coords: unknown, edgeClipping: unknown) {
@@ -309,36 +295,14 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * 0/1 per channel (`value >= t`), `{ quantize: 'uint8' }`
    * `round(clamp(value, 0, 1) * 255)`. With `outputFilename` (native) the
    * labels or bytes go into that NPY file. Mean, sum, max and min only.
+   * Each call that asks for a reduction computes it anew from the mask.
    */
   finalize<O extends FinalizeOptions>(
     options: O,
   ): O extends { argmax: true } | { threshold: number } | { quantize: 'uint8' } ? ReducedResult<O> : ResultOf<A>;
   finalize(options?: FinalizeOptions): unknown {
     this.#check('finalize', false);
-    const request = resolveFinalizeOptions(options);
-    if (request.reduction || request.outputFilename !== undefined)
-      return this.#reduce(request, () => this.#backend.finalize(request));
-    if (!this.#finalized) {
-      this.#result = this.#backend.finalize() as ResultOf<A>;
-      this.#finalized = true;
-      this.#state = 'finalized';
-    }
-    return this.#result as ResultOf<A>;
-  }
-
-  /** A reduction's result, computed once per set of options. */
-  #reduce<R>(request: ResolvedFinalize, compute: () => R): R {
-    const key = JSON.stringify(request);
-    if (this.#reduced.has(key)) return this.#reduced.get(key) as R;
-    const result = compute();
-    // A refused request (thrown, or rejected) leaves the builder building.
-    const store = (value: unknown) => {
-      if (this.#state === 'building') this.#state = 'finalized';
-      this.#reduced.set(key, value);
-      return value;
-    };
-    if (result instanceof Promise) return result.then(store) as R;
-    return store(result) as R;
+    return this.#backend.finalize(resolveFinalizeOptions(options));
   }
 
   /** `finalize()` without blocking the event loop while pending updates finish. */
@@ -349,27 +313,15 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   async finalizeAsync(options?: FinalizeOptions): Promise<unknown> {
     this.#check('finalizeAsync', false);
     const request = resolveFinalizeOptions(options);
-    if (request.reduction || request.outputFilename !== undefined) {
-      return this.#reduce(request, () => this.#backend.finalizeAsync(request));
+    const cleaned = () => this.#backend.state === 'cleanedUp';
+    let result: unknown;
+    try {
+      result = await this.#backend.finalizeAsync(request);
+    } catch (error) {
+      throw cleaned() ? this.#cleanedBeforeFinalized() : error;
     }
-    if (this.#finalized) return this.#result as ResultOf<A>;
-    if (this.#finalizing === undefined) {
-      this.#state = 'finalized';
-      this.#finalizing = this.#backend.finalizeAsync().then(
-        (result) => {
-          if (this.#state === 'cleaned') throw this.#cleanedBeforeFinalized();
-          if (!this.#finalized) {
-            this.#result = result as ResultOf<A>;
-            this.#finalized = true;
-          }
-          return this.#result as ResultOf<A>;
-        },
-        (error) => {
-          throw this.#state === 'cleaned' ? this.#cleanedBeforeFinalized() : error;
-        },
-      );
-    }
-    return this.#finalizing;
+    if (cleaned()) throw this.#cleanedBeforeFinalized();
+    return result as ResultOf<A>;
   }
 
   #cleanedBeforeFinalized(): Error {
@@ -398,8 +350,19 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * Calling it again does nothing.
    */
   cleanup(): void {
-    if (this.#state === 'cleaned') return;
-    this.#state = 'cleaned';
     this.#backend.cleanup();
   }
+}
+
+// `using builder = new MaskBuilder(...)` releases the storage (and a memmap builder's disk reservation)
+// when the block ends. Assigned here rather than declared in the class: a `[Symbol.dispose]` member in
+// the shipped declarations breaks TypeScript consumers whose lib predates esnext.disposable.
+if (typeof Symbol.dispose === 'symbol') {
+  Object.defineProperty(MaskBuilder.prototype, Symbol.dispose, {
+    value(this: MaskBuilder) {
+      this.cleanup();
+    },
+    writable: true,
+    configurable: true,
+  });
 }

@@ -3,10 +3,11 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as os from 'node:os';
 import type { Backend, Geometry, StorageFile } from './backend';
-import type { NativeMaskBuilder } from './binding';
+import type { NativeAggregation, NativeMaskBuilder } from './binding';
 import { ErrorCode, rangeError } from './errors';
 import type { Batch, Clipping, CoordsTable } from './inputs';
-import { type CounterArray, type LargeNdArray, lazyArray, type NdArray, view } from './ndarray';
+import type { LifecycleState } from './js/lifecycle';
+import { bytesPerElement, type CounterArray, type LargeNdArray, lazyArray, type NdArray, view } from './ndarray';
 import type { ResolvedFinalize, ResolvedOptions } from './options';
 
 type Binding = typeof import('./binding');
@@ -28,6 +29,14 @@ export function loadNative(): Binding | null {
   return binding;
 }
 
+/**
+ * Throws `ERR_WSI_FILE_MAPPED` if this process maps the file at `path` (writing it would kill the
+ * process with SIGBUS). Without the native addon nothing of ours is mapped.
+ */
+export function refuseIfMapped(path: string): void {
+  loadNative()?.refuseIfMapped(path);
+}
+
 export function nativeLoadError(): unknown {
   return loadError;
 }
@@ -38,9 +47,7 @@ interface CachedView {
 }
 
 /** Largest ArrayBuffer this runtime holds (Node 20: 4 GiB); larger views are never asked for. */
-const RUNTIME_MAX_VIEW_BYTES = bufferConstants.MAX_LENGTH;
-
-const BYTES: Record<string, number> = { float32: 4, float64: 8, uint16: 2, uint32: 4 };
+export const RUNTIME_MAX_VIEW_BYTES = bufferConstants.MAX_LENGTH;
 
 // Memory-mapped builders still open at exit are cleaned up, so files are
 // written through and temporaries removed (on Unix they are never visible).
@@ -82,6 +89,8 @@ export class NativeBackend implements Backend {
   private maskView: CachedView | null = null;
   private counterView: CachedView | null | undefined;
   private readonly maxViewBytes: number;
+  /** The finalized result's views, made once. */
+  private finished: unknown;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -94,7 +103,7 @@ export class NativeBackend implements Backend {
       outputTileExtent: options.outputTileExtent,
       stride: options.stride,
       nChannels: options.nChannels,
-      aggregation: options.aggregation as string,
+      aggregation: options.aggregation as NativeAggregation,
       background: options.aggregation === 'argmax' ? options.background : undefined,
       weights: nativeWeights(options),
       dtype: options.dtype,
@@ -115,6 +124,14 @@ export class NativeBackend implements Backend {
     return this.native.pending;
   }
 
+  get state(): LifecycleState {
+    return this.native.state;
+  }
+
+  check(call: string, building: boolean): void {
+    this.native.checkState(call, building);
+  }
+
   /** A view that stays live; where the runtime copies instead, a fresh copy each time. */
   private fresh(cached: CachedView | null | undefined, make: () => CachedView | null): CachedView | null {
     if (cached?.live) return cached;
@@ -130,7 +147,7 @@ export class NativeBackend implements Backend {
     channel: (c: number) => ArrayBufferLike,
   ): NdArray<any> {
     const extents = this.geometry.maskExtents;
-    const planeBytes = extents.reduce((a, e) => a * e, BYTES[dtype]);
+    const planeBytes = extents.reduce((a, e) => a * e, bytesPerElement(dtype));
     const shape = [channels, ...extents];
     if (planeBytes * channels <= this.maxViewBytes) return view(whole(), shape, dtype);
     const tooLarge = (bytes: number, instead: string) => () =>
@@ -212,6 +229,7 @@ export class NativeBackend implements Backend {
     return view(buffer.buffer, [channels, ...this.geometry.maskExtents], dtype);
   }
 
+  /** What finalize returns: the reduction asked for (made anew each call), or the finalized result (made once). */
   private result(request: ResolvedFinalize): unknown {
     const aggregation = this.options.aggregation;
     const { nChannels: channels, dtype } = this.options;
@@ -222,6 +240,13 @@ export class NativeBackend implements Backend {
       };
     }
     if (request.reduction) return this.extra(request.reduction, this.native.reducedBuffer('values'), channels, 'uint8');
+    if (this.finished === undefined) this.finished = this.finishedResult();
+    return this.finished;
+  }
+
+  private finishedResult(): unknown {
+    const aggregation = this.options.aggregation;
+    const { nChannels: channels, dtype } = this.options;
     const mask = this.storage();
     if (aggregation === 'max' || aggregation === 'min') return mask;
     if (aggregation === 'variance') {
@@ -253,6 +278,7 @@ export class NativeBackend implements Backend {
 
   cleanup(): void {
     this.native.cleanup();
+    this.finished = undefined;
     for (const ref of openAtExit) if (ref.deref() === this.native) openAtExit.delete(ref);
   }
 }

@@ -3,7 +3,8 @@
 import { totalmem } from 'node:os';
 import { describe, ErrorCode, rangeError, typeError } from './errors';
 import { DEFAULT_SIGMA_SCALE, WINDOW_NAMES, type WindowName } from './js/weights';
-import type { CounterDtype, FloatDtype } from './ndarray';
+import { MAX_CHANNELS, MAX_DIMS, type NpyVersion, resolveNpyVersion } from './limits';
+import { bytesPerElement, type CounterDtype, type FloatDtype } from './ndarray';
 import {
   Aggregator,
   type AggregatorClass,
@@ -17,9 +18,7 @@ import {
   VarianceAggregator,
 } from './strategies';
 
-/** Spatial dimensions beyond this are refused (as in the Rust core). */
-export const MAX_DIMS = 16;
-export const MAX_CHANNELS = 1 << 20;
+export { MAX_CHANNELS, MAX_DIMS } from './limits';
 
 export type BackendName = 'native' | 'js';
 
@@ -44,7 +43,7 @@ export interface MaskBuilderOptions {
   /** Memmap: NPY path of the overlap counter. Default: `filename` with `.overlaps` before its suffix. */
   overlapCounterFilename?: string;
   /** Memmap: NPY format version written, 1, 2 or 3. Default 3 (as the reference). */
-  npyVersion?: 1 | 2 | 3;
+  npyVersion?: NpyVersion;
   /** Memmap: directory for temporary files. Default `os.tmpdir()`. */
   tempDir?: string;
   /**
@@ -113,7 +112,7 @@ export interface ResolvedOptions {
   storage: 'inmemory' | 'memmap' | StorageFactory;
   filename: string | undefined;
   overlapCounterFilename: string | undefined;
-  npyVersion: 1 | 2 | 3;
+  npyVersion: NpyVersion;
   tempDir: string | undefined;
   backend: BackendName;
   maxInMemoryBytes: number;
@@ -378,10 +377,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       throw typeError(ErrorCode.OPTION_TYPE, `${misplaced} applies to storage: 'memmap' only; storage is ${describe(storage)}`);
     }
   }
-  const npyVersion = o.npyVersion ?? 3;
-  if (npyVersion !== 1 && npyVersion !== 2 && npyVersion !== 3) {
-    throw rangeError(ErrorCode.OPTION_RANGE, `npyVersion must be 1, 2 or 3; received ${describe(npyVersion)}`);
-  }
+  const npyVersion = resolveNpyVersion(o.npyVersion);
   const counterDtype = o.counterDtype ?? 'uint16';
   if (counterDtype !== 'uint16' && counterDtype !== 'uint32') {
     throw typeError(ErrorCode.DTYPE, `counterDtype must be 'uint16' or 'uint32'; received ${describe(counterDtype)}`);
@@ -495,6 +491,18 @@ export function resolveFinalizeOptions(options: unknown): ResolvedFinalize {
     background: background as number | undefined,
     outputFilename: optionalPath('outputFilename', o.outputFilename),
   };
+}
+
+/**
+ * Bytes of the accumulator with its auxiliary planes (the weight sum of weighted builders, the M2 planes of
+ * variance) and the overlap counter (every aggregation but max and min), for `planeLength` pixels per channel.
+ */
+export function storageBytes(options: ResolvedOptions, planeLength: number): { total: number; counter: number } {
+  const a = options.aggregation;
+  const counts = typeof a === 'string' && a !== 'max' && a !== 'min';
+  const counter = counts ? planeLength * bytesPerElement(options.counterDtype) : 0;
+  const auxPlanes = a === 'variance' ? options.nChannels : options.weights.kind !== 'uniform' ? 1 : 0;
+  return { total: planeLength * (options.nChannels + auxPlanes) * bytesPerElement(options.dtype) + counter, counter };
 }
 
 /** Options of `updateBatchAsync`. */

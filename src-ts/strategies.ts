@@ -99,7 +99,6 @@ export interface ArgmaxResult<T extends FloatArray = FloatArray> {
 /** Averages overlapping tiles, tracking overlaps in a `[1, ...maskExtents]` counter. */
 export class MeanAggregator extends Aggregator<MeanResult> {
   readonly overlapCounter: NdArray<CounterArray>;
-  private finalized = false;
 
   constructor(storage: NdArray, context: AggregatorContext) {
     super(storage, context);
@@ -116,22 +115,18 @@ export class MeanAggregator extends Aggregator<MeanResult> {
     });
   }
 
+  /** Divides by the overlap count; the builder calls it once. */
   finalize(accumulator: NdArray): MeanResult {
-    if (!this.finalized) {
-      const counts = this.overlapCounter.data;
-      const plane = counts.length;
-      const acc = accumulator.data;
-      for (let i = 0; i < acc.length; i++) acc[i] /= Math.max(counts[i % plane], 1);
-      this.finalized = true;
-    }
+    const counts = this.overlapCounter.data;
+    const plane = counts.length;
+    const acc = accumulator.data;
+    for (let i = 0; i < acc.length; i++) acc[i] /= Math.max(counts[i % plane], 1);
     return { mask: accumulator, overlapCounter: this.overlapCounter };
   }
 }
 
 /** Keeps the maximum of overlapping tiles (negative values included). */
 export class MaxAggregator extends Aggregator<NdArray> {
-  private finalized = false;
-
   constructor(storage: NdArray, context: AggregatorContext) {
     super(storage, context);
     storage.data.fill(-Infinity);
@@ -148,20 +143,16 @@ export class MaxAggregator extends Aggregator<NdArray> {
     });
   }
 
+  /** Turns pixels no tile reached into 0; the builder calls it once. */
   finalize(accumulator: NdArray): NdArray {
-    if (!this.finalized) {
-      const acc = accumulator.data;
-      for (let i = 0; i < acc.length; i++) if (acc[i] === -Infinity) acc[i] = 0;
-      this.finalized = true;
-    }
+    const acc = accumulator.data;
+    for (let i = 0; i < acc.length; i++) if (acc[i] === -Infinity) acc[i] = 0;
     return accumulator;
   }
 }
 
 /** Keeps the minimum of overlapping tiles; pixels no tile reached read 0. */
 export class MinAggregator extends Aggregator<NdArray> {
-  private finalized = false;
-
   constructor(storage: NdArray, context: AggregatorContext) {
     super(storage, context);
     storage.data.fill(Infinity);
@@ -178,12 +169,10 @@ export class MinAggregator extends Aggregator<NdArray> {
     });
   }
 
+  /** Turns pixels no tile reached into 0; the builder calls it once. */
   finalize(accumulator: NdArray): NdArray {
-    if (!this.finalized) {
-      const acc = accumulator.data;
-      for (let i = 0; i < acc.length; i++) if (acc[i] === Infinity) acc[i] = 0;
-      this.finalized = true;
-    }
+    const acc = accumulator.data;
+    for (let i = 0; i < acc.length; i++) if (acc[i] === Infinity) acc[i] = 0;
     return accumulator;
   }
 }
@@ -216,7 +205,6 @@ export class SumAggregator extends Aggregator<SumResult> {
 export class VarianceAggregator extends Aggregator<VarianceResult> {
   readonly overlapCounter: NdArray<CounterArray>;
   readonly m2: NdArray;
-  private finalized = false;
 
   constructor(storage: NdArray, context: AggregatorContext) {
     super(storage, context);
@@ -243,16 +231,14 @@ export class VarianceAggregator extends Aggregator<VarianceResult> {
     });
   }
 
+  /** Turns the squared deviations into variances; the builder calls it once. */
   finalize(accumulator: NdArray): VarianceResult {
-    if (!this.finalized) {
-      const counts = this.overlapCounter.data;
-      const plane = counts.length;
-      const m2 = this.m2.data;
-      for (let i = 0; i < m2.length; i++) {
-        const n = counts[i % plane];
-        m2[i] = n === 0 ? 0 : m2[i] / n;
-      }
-      this.finalized = true;
+    const counts = this.overlapCounter.data;
+    const plane = counts.length;
+    const m2 = this.m2.data;
+    for (let i = 0; i < m2.length; i++) {
+      const n = counts[i % plane];
+      m2[i] = n === 0 ? 0 : m2[i] / n;
     }
     return { mean: accumulator, variance: this.m2, overlapCounter: this.overlapCounter };
   }
@@ -261,7 +247,6 @@ export class VarianceAggregator extends Aggregator<VarianceResult> {
 /** Averages class scores per pixel and returns the winning class and its mean. */
 export class ArgmaxAggregator extends Aggregator<ArgmaxResult> {
   private readonly mean: MeanAggregator;
-  private result: ArgmaxResult | undefined;
 
   constructor(storage: NdArray, context: AggregatorContext) {
     super(storage, context);
@@ -272,30 +257,28 @@ export class ArgmaxAggregator extends Aggregator<ArgmaxResult> {
     this.mean.update(accumulator, sample, coords);
   }
 
+  /** Divides, then labels each pixel with its highest class (ties: the lowest); the builder calls it once. */
   finalize(accumulator: NdArray): ArgmaxResult {
-    if (!this.result) {
-      const { overlapCounter } = this.mean.finalize(accumulator);
-      const channels = accumulator.shape[0];
-      const plane = overlapCounter.data.length;
-      const labels = channels <= 256 ? new Uint8Array(plane) : new Uint16Array(plane);
-      const confidence = accumulator.data.slice(0, plane) as FloatArray;
-      for (let c = 1; c < channels; c++) {
-        for (let i = 0; i < plane; i++) {
-          const v = accumulator.data[c * plane + i];
-          if (v > confidence[i] || (confidence[i] !== confidence[i] && v === v)) {
-            confidence[i] = v;
-            labels[i] = c;
-          }
+    const { overlapCounter } = this.mean.finalize(accumulator);
+    const channels = accumulator.shape[0];
+    const plane = overlapCounter.data.length;
+    const labels = channels <= 256 ? new Uint8Array(plane) : new Uint16Array(plane);
+    const confidence = accumulator.data.slice(0, plane) as FloatArray;
+    for (let c = 1; c < channels; c++) {
+      for (let i = 0; i < plane; i++) {
+        const v = accumulator.data[c * plane + i];
+        if (v > confidence[i] || (confidence[i] !== confidence[i] && v === v)) {
+          confidence[i] = v;
+          labels[i] = c;
         }
       }
-      for (let i = 0; i < plane; i++) if (overlapCounter.data[i] === 0) confidence[i] = 0;
-      const shape = [1, ...accumulator.shape.slice(1)];
-      this.result = {
-        labels: { data: labels, shape, dtype: channels <= 256 ? 'uint8' : 'uint16' },
-        confidence: { data: confidence, shape, dtype: accumulator.dtype },
-      };
     }
-    return this.result;
+    for (let i = 0; i < plane; i++) if (overlapCounter.data[i] === 0) confidence[i] = 0;
+    const shape = [1, ...accumulator.shape.slice(1)];
+    return {
+      labels: { data: labels, shape, dtype: channels <= 256 ? 'uint8' : 'uint16' },
+      confidence: { data: confidence, shape, dtype: accumulator.dtype },
+    };
   }
 }
 

@@ -8,7 +8,7 @@ import type { Backend, Geometry, StorageFile } from '../backend';
 import { ErrorCode, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
 import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray } from '../ndarray';
-import type { ResolvedFinalize, ResolvedOptions } from '../options';
+import { type ResolvedFinalize, type ResolvedOptions, storageBytes } from '../options';
 import { type Aggregator, type AggregatorContext, checkAllocated, InMemory } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
 import {
@@ -23,6 +23,7 @@ import {
   type Update,
   varianceFromM2,
 } from './kernels';
+import { Lifecycle, type LifecycleState } from './lifecycle';
 import { type BatchPlan, planBatch } from './plan';
 import { clipMap, footprintWeights } from './weights';
 
@@ -90,8 +91,7 @@ export class JsBackend implements Backend {
   private clippedWeights: { key: string; map: FloatArray } | null = null;
   private readonly aggregator: Aggregator<unknown> | null = null;
   private tilesApplied = 0;
-  private finalized = false;
-  private result: unknown;
+  private readonly lifecycle = new Lifecycle<unknown>();
 
   constructor(private readonly options: ResolvedOptions) {
     if (options.storage === 'memmap') {
@@ -110,8 +110,7 @@ export class JsBackend implements Backend {
     const shape = [options.nChannels, ...g.maskExtents];
     const counts = builtin !== null && builtin !== 'max' && builtin !== 'min';
     const auxPlanes = builtin === 'variance' ? options.nChannels : this.weightMap ? 1 : 0;
-    const counterBytes = counts ? this.planeLength * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
-    const bytes = this.planeLength * (options.nChannels + auxPlanes) * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
+    const bytes = storageBytes(options, this.planeLength).total;
     const limit = options.maxInMemoryBytes;
     if (options.storage === 'inmemory' && bytes > limit) {
       throw rangeError(
@@ -152,6 +151,14 @@ export class JsBackend implements Backend {
     }
   }
 
+  get state(): LifecycleState {
+    return this.lifecycle.state;
+  }
+
+  check(call: string, building: boolean): void {
+    this.lifecycle.check(call, building);
+  }
+
   /** The weight map cut to the batch's clipping (kept while it stays the same). */
   private clipWeights(plan: BatchPlan): FloatArray {
     const map = this.weightMap as FloatArray;
@@ -178,7 +185,7 @@ export class JsBackend implements Backend {
     if (!source) throw rangeError(ErrorCode.REGION, 'this builder has no overlap counter (max aggregation)');
     const extents = this.geometry.maskExtents;
     const channels = source.shape[0];
-    if (!Number.isSafeInteger(channel) || channel < 0 || channel >= channels) {
+    if (channel >= channels) {
       throw rangeError(
         ErrorCode.REGION,
         `channel must be an integer from 0 to ${channels - 1} for the ${array}; received ${channel}`,
@@ -191,14 +198,8 @@ export class JsBackend implements Backend {
         `start and extent must have ${n} entries (one per spatial dimension); received ${start.length} and ${extent.length}`,
       );
     }
-    const inside = extents.every(
-      (e, d) =>
-        Number.isSafeInteger(start[d]) &&
-        Number.isSafeInteger(extent[d]) &&
-        start[d] >= 0 &&
-        extent[d] > 0 &&
-        start[d] + extent[d] <= e,
-    );
+    // The facade checked that every entry is a non-negative integer.
+    const inside = extents.every((e, d) => extent[d] > 0 && start[d] + extent[d] <= e);
     if (!inside) {
       throw rangeError(
         ErrorCode.REGION,
@@ -337,35 +338,23 @@ export class JsBackend implements Backend {
     }
   }
 
+  /**
+   * Finishes the mask once (the lifecycle keeps the result), then computes the requested reduction from it
+   * anew; a refused request changes nothing.
+   */
   finalize(request: ResolvedFinalize = {}): unknown {
+    this.lifecycle.check('finalize', false);
     this.checkRequest(request);
-    if (this.aggregator) {
-      if (!this.finalized) this.result = this.aggregator.finalize(this.mask);
-      this.finalized = true;
-      return this.result;
-    }
-    if (!this.finalized) {
-      this.finishAccumulator();
-      this.finalized = true;
-    }
+    const finished = this.lifecycle.finalize(() => this.finish());
+    return this.reduce(request) ?? finished;
+  }
+
+  /** What the aggregation returns once the accumulator is finished. */
+  private finish(): unknown {
+    if (this.aggregator) return this.aggregator.finalize(this.mask);
+    this.finishAccumulator();
     const aggregation = this.options.aggregation;
-    const shape = [1, ...this.geometry.maskExtents];
-    const mask = this.mask.data as FloatArray;
-    if (aggregation === 'argmax' || request.reduction === 'argmax') {
-      if (aggregation === 'argmax' && this.result) return this.result;
-      const background = aggregation === 'argmax' ? this.options.background : (request.background ?? 0);
-      const { labels, confidence } = argmaxPlanes(mask, this.options.nChannels, this.counter?.data ?? null, background);
-      const result = {
-        labels: { data: labels, shape, dtype: labels instanceof Uint8Array ? 'uint8' : 'uint16' },
-        confidence: { data: confidence, shape, dtype: this.options.dtype },
-      };
-      if (aggregation === 'argmax') this.result = result;
-      return result;
-    }
-    if (request.reduction === 'threshold' || request.reduction === 'quantize') {
-      const data = request.reduction === 'threshold' ? thresholdValues(mask, request.threshold as number) : quantizeValues(mask);
-      return { data, shape: [...this.mask.shape], dtype: 'uint8' };
-    }
+    if (aggregation === 'argmax') return this.argmax(this.options.background);
     if (aggregation === 'max' || aggregation === 'min') return this.mask;
     if (aggregation === 'variance') return { mean: this.mask, variance: this.aux, overlapCounter: this.counter };
     return this.aux
@@ -373,11 +362,36 @@ export class JsBackend implements Backend {
       : { mask: this.mask, overlapCounter: this.counter };
   }
 
+  private argmax(background: number): unknown {
+    const shape = [1, ...this.geometry.maskExtents];
+    const mask = this.mask.data as FloatArray;
+    const { labels, confidence } = argmaxPlanes(mask, this.options.nChannels, this.counter?.data ?? null, background);
+    return {
+      labels: { data: labels, shape, dtype: labels instanceof Uint8Array ? 'uint8' : 'uint16' },
+      confidence: { data: confidence, shape, dtype: this.options.dtype },
+    };
+  }
+
+  /** The reduction a request asks for, from the finished accumulator; undefined when it asks for none. */
+  private reduce(request: ResolvedFinalize): unknown {
+    const mask = this.mask.data as FloatArray;
+    switch (request.reduction) {
+      case 'argmax':
+        return this.argmax(request.background ?? 0);
+      case 'threshold':
+        return { data: thresholdValues(mask, request.threshold as number), shape: [...this.mask.shape], dtype: 'uint8' };
+      case 'quantize':
+        return { data: quantizeValues(mask), shape: [...this.mask.shape], dtype: 'uint8' };
+      default:
+        return undefined;
+    }
+  }
+
   async finalizeAsync(request: ResolvedFinalize = {}): Promise<unknown> {
     return this.finalize(request);
   }
 
   cleanup(): void {
-    this.aggregator?.cleanup();
+    this.lifecycle.cleanup(() => this.aggregator?.cleanup());
   }
 }

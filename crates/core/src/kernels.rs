@@ -338,7 +338,7 @@ fn split_planes<'a, E>(
 }
 
 /// The accumulator arrays a batch writes.
-pub struct Accumulator<'a, T, K> {
+pub struct AccumulatorSlices<'a, T, K> {
   /// `channels` planes.
   pub mask: &'a mut [T],
   pub counter: Option<&'a mut [K]>,
@@ -348,7 +348,7 @@ pub struct Accumulator<'a, T, K> {
 }
 
 /// Splits the accumulator into bands at the given row cuts.
-fn split_bands<'a, T, K>(acc: Accumulator<'a, T, K>, row_elems: usize, cuts: &[usize]) -> Vec<Band<'a, T, K>> {
+fn split_bands<'a, T, K>(acc: AccumulatorSlices<'a, T, K>, row_elems: usize, cuts: &[usize]) -> Vec<Band<'a, T, K>> {
   let plane_len = acc.plane_len;
   let planes = split_planes(acc.mask, plane_len, row_elems, cuts);
   let mut counters = acc.counter.map(|c| split_planes(c, plane_len, row_elems, cuts).into_iter());
@@ -371,7 +371,7 @@ pub fn apply_batch<T: Element, K: CounterElement>(
   geometry: &Geometry,
   plan: &BatchPlan,
   data: &[T],
-  acc: Accumulator<'_, T, K>,
+  acc: AccumulatorSlices<'_, T, K>,
   update: Update<'_, T>,
 ) {
   if plan.tiles == 0 {
@@ -494,7 +494,7 @@ mod tests {
     let mut mask = vec![init; plane * channels];
     let mut counter = vec![0u16; plane];
     let plan = plan_batch(g, channels, shape, data.len(), Coords::I32(coords), &[shape[0], g.ndim()], clip).unwrap();
-    let acc = Accumulator { mask: &mut mask, counter: Some(&mut counter), aux: None, plane_len: plane };
+    let acc = AccumulatorSlices { mask: &mut mask, counter: Some(&mut counter), aux: None, plane_len: plane };
     apply_batch::<f32, u16>(g, &plan, data, acc, C::UPDATE);
     (mask, counter)
   }
@@ -570,14 +570,14 @@ mod tests {
     let mut seq_count = vec![0u16; plane];
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     pool.install(|| {
-      let acc = Accumulator { mask: &mut seq_mask, counter: Some(&mut seq_count), aux: None, plane_len: plane };
+      let acc = AccumulatorSlices { mask: &mut seq_mask, counter: Some(&mut seq_count), aux: None, plane_len: plane };
       apply_batch::<f32, u16>(&g, &plan, &data, acc, Update::Sum)
     });
     let mut par_mask = vec![0.0f32; plane * channels];
     let mut par_count = vec![0u16; plane];
     let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
     pool.install(|| {
-      let acc = Accumulator { mask: &mut par_mask, counter: Some(&mut par_count), aux: None, plane_len: plane };
+      let acc = AccumulatorSlices { mask: &mut par_mask, counter: Some(&mut par_count), aux: None, plane_len: plane };
       apply_batch::<f32, u16>(&g, &plan, &data, acc, Update::Sum)
     });
     assert_eq!(seq_count, par_count);

@@ -1,0 +1,248 @@
+//! Builder options as the TypeScript facade sends them: plain data, already
+//! checked for form and broadcast to one entry per dimension. `normalize`
+//! turns them into the core's configuration; the core checks the values.
+
+use napi::bindgen_prelude::Float64Array;
+use napi_derive::napi;
+use std::path::PathBuf;
+use wsi_mask_core::error::codes;
+use wsi_mask_core::npy::NpyVersion;
+use wsi_mask_core::{
+  Aggregation, BuilderConfig, CounterDtype, Dtype, Error, FinalizeRequest, Geometry, Reduction, StorageConfig, Weights,
+  WindowKind,
+};
+
+use crate::numbers::{to_u64, to_u64_vec};
+use crate::views::DEFAULT_MAX_VIEW_BYTES;
+
+/// How overlapping tiles combine.
+#[napi(string_enum = "lowercase")]
+pub enum NativeAggregation {
+  Mean,
+  Max,
+  Min,
+  Sum,
+  Variance,
+  Argmax,
+}
+
+impl NativeAggregation {
+  /// Argmax carries the label of pixels no tile reached.
+  fn with_background(self, background: u16) -> Aggregation {
+    match self {
+      NativeAggregation::Mean => Aggregation::Mean,
+      NativeAggregation::Max => Aggregation::Max,
+      NativeAggregation::Min => Aggregation::Min,
+      NativeAggregation::Sum => Aggregation::Sum,
+      NativeAggregation::Variance => Aggregation::Variance,
+      NativeAggregation::Argmax => Aggregation::Argmax { background },
+    }
+  }
+}
+
+/// Per-pixel weights of a tile: uniform, a window, or a custom map.
+#[napi(string_enum = "lowercase")]
+pub enum NativeWeightsKind {
+  Uniform,
+  Gaussian,
+  Hann,
+  Hamming,
+  Triang,
+  Bartlett,
+  Blackman,
+  Map,
+}
+
+impl NativeWeightsKind {
+  /// The window it names; `None` for uniform and map.
+  fn window(&self) -> Option<WindowKind> {
+    Some(match self {
+      NativeWeightsKind::Gaussian => WindowKind::Gaussian,
+      NativeWeightsKind::Hann => WindowKind::Hann,
+      NativeWeightsKind::Hamming => WindowKind::Hamming,
+      NativeWeightsKind::Triang => WindowKind::Triang,
+      NativeWeightsKind::Bartlett => WindowKind::Bartlett,
+      NativeWeightsKind::Blackman => WindowKind::Blackman,
+      NativeWeightsKind::Uniform | NativeWeightsKind::Map => return None,
+    })
+  }
+}
+
+/// Weights, as the facade normalizes them.
+#[napi(object)]
+pub struct NativeWeights {
+  pub kind: NativeWeightsKind,
+  /// Scipy windows: `get_window(name, n, fftbins=False)` instead of the periodic default.
+  pub symmetric: bool,
+  /// Gaussian: sigma = sigmaScale * n, one entry per spatial dimension.
+  pub sigma_scale: Vec<f64>,
+  /// Map: values, row-major.
+  pub map: Option<Float64Array>,
+  /// Map: its shape.
+  pub map_shape: Option<Vec<u32>>,
+}
+
+impl From<NativeWeights> for Weights {
+  fn from(w: NativeWeights) -> Self {
+    match (w.kind.window(), w.kind) {
+      (Some(kind), _) => Weights::Window { kind, symmetric: w.symmetric, sigma_scale: w.sigma_scale },
+      (None, NativeWeightsKind::Map) => Weights::Map {
+        values: w.map.map(|m| m.to_vec()).unwrap_or_default(),
+        shape: w.map_shape.map(|s| s.iter().map(|&d| d as usize).collect()).unwrap_or_default(),
+      },
+      (None, _) => Weights::Uniform,
+    }
+  }
+}
+
+/// A reduction `finalize` computes from the accumulator, band by band.
+#[napi(string_enum = "lowercase")]
+pub enum NativeReduction {
+  Argmax,
+  Threshold,
+  Quantize,
+}
+
+/// Options of `finalize`, as the facade normalizes them.
+#[napi(object)]
+pub struct NativeFinalizeOptions {
+  /// None when absent: the float mask.
+  pub reduction: Option<NativeReduction>,
+  /// Threshold: pixels at or above it read 1.
+  pub threshold: Option<f64>,
+  /// Argmax: the label of pixels no tile reached.
+  pub background: Option<u32>,
+  /// The NPY file the reduction is written to, band by band.
+  pub output_filename: Option<String>,
+}
+
+/// Accumulator element type.
+#[napi(string_enum = "lowercase")]
+pub enum NativeDtype {
+  Float32,
+  Float64,
+}
+
+impl From<NativeDtype> for Dtype {
+  fn from(value: NativeDtype) -> Self {
+    match value {
+      NativeDtype::Float32 => Dtype::Float32,
+      NativeDtype::Float64 => Dtype::Float64,
+    }
+  }
+}
+
+/// Overlap counter element type.
+#[napi(string_enum = "lowercase")]
+pub enum NativeCounterDtype {
+  Uint16,
+  Uint32,
+}
+
+impl From<NativeCounterDtype> for CounterDtype {
+  fn from(value: NativeCounterDtype) -> Self {
+    match value {
+      NativeCounterDtype::Uint16 => CounterDtype::Uint16,
+      NativeCounterDtype::Uint32 => CounterDtype::Uint32,
+    }
+  }
+}
+
+/// Where the accumulator lives.
+#[napi(string_enum = "lowercase")]
+pub enum NativeStorage {
+  Inmemory,
+  Memmap,
+}
+
+/// Options of a native mask builder, normalized by the facade.
+#[napi(object)]
+pub struct NativeBuilderOptions {
+  pub source_extents: Vec<f64>,
+  pub source_tile_extent: Vec<f64>,
+  pub output_tile_extent: Vec<f64>,
+  pub stride: Vec<f64>,
+  pub n_channels: f64,
+  pub aggregation: NativeAggregation,
+  /// Argmax: the label of pixels no tile reached (default 0).
+  pub background: Option<u32>,
+  /// Weighted mean, sum and argmax; uniform when absent.
+  pub weights: Option<NativeWeights>,
+  pub dtype: NativeDtype,
+  pub counter_dtype: NativeCounterDtype,
+  /// Refuse in-memory masks (with counter) above this many bytes.
+  pub max_in_memory_bytes: Option<f64>,
+  /// Largest ArrayBuffer this runtime can hold; views above it are refused.
+  pub max_view_bytes: Option<f64>,
+  pub storage: NativeStorage,
+  /// Memmap: the mask's NPY path (kept after cleanup); temporary when absent.
+  pub filename: Option<String>,
+  /// Memmap: the overlap counter's NPY path; defaults beside `filename`.
+  pub overlap_counter_filename: Option<String>,
+  /// Memmap: NPY format version 1, 2 or 3 (default 3, as the reference).
+  #[napi(ts_type = "1 | 2 | 3")]
+  pub npy_version: Option<u32>,
+  /// Memmap: directory for temporary files.
+  pub temp_dir: Option<String>,
+}
+
+/// What the core builds from the options.
+pub struct Normalized {
+  pub dtype: Dtype,
+  pub config: BuilderConfig,
+  pub max_view_bytes: usize,
+}
+
+/// The one conversion of builder options into core types.
+pub fn normalize(options: NativeBuilderOptions) -> Result<Normalized, Error> {
+  let geometry = Geometry::new(
+    &to_u64_vec("sourceExtents", &options.source_extents)?,
+    &to_u64_vec("sourceTileExtent", &options.source_tile_extent)?,
+    &to_u64_vec("outputTileExtent", &options.output_tile_extent)?,
+    &to_u64_vec("stride", &options.stride)?,
+  )?;
+  let max_bytes = options.max_in_memory_bytes.map(|b| to_u64("maxInMemoryBytes", b)).transpose()?;
+  let storage = match options.storage {
+    NativeStorage::Inmemory => StorageConfig::InMemory { max_bytes },
+    NativeStorage::Memmap => StorageConfig::memmap(
+      options.filename.map(PathBuf::from),
+      options.overlap_counter_filename.map(PathBuf::from),
+      options.temp_dir.map(PathBuf::from).unwrap_or_else(std::env::temp_dir),
+      NpyVersion::try_from(options.npy_version.unwrap_or(3))?,
+    ),
+  };
+  let config = BuilderConfig {
+    geometry,
+    channels: to_u64("nChannels", options.n_channels)? as usize,
+    aggregation: options.aggregation.with_background(background(options.background)?),
+    counter_dtype: options.counter_dtype.into(),
+    storage,
+    weights: options.weights.map_or(Weights::Uniform, Weights::from),
+  };
+  let max_view_bytes = match options.max_view_bytes {
+    Some(b) => to_u64("maxViewBytes", b)? as usize,
+    None => DEFAULT_MAX_VIEW_BYTES,
+  };
+  Ok(Normalized { dtype: options.dtype.into(), config, max_view_bytes })
+}
+
+/// A class label (argmax's `background`); labels are uint16 at most.
+fn background(value: Option<u32>) -> Result<u16, Error> {
+  let value = value.unwrap_or(0);
+  u16::try_from(value).map_err(|_| {
+    Error::range(codes::OPTION_RANGE, format!("background must be a class label from 0 to 65535; received {value}"))
+  })
+}
+
+/// The one conversion of finalize options into the core's request.
+pub fn normalize_finalize(options: Option<NativeFinalizeOptions>) -> Result<FinalizeRequest, Error> {
+  let Some(o) = options else { return Ok(FinalizeRequest::default()) };
+  let reduction = match o.reduction {
+    None => None,
+    Some(NativeReduction::Argmax) => Some(Reduction::Argmax { background: background(o.background)? }),
+    // A missing threshold is NaN, which the core refuses with the option's name.
+    Some(NativeReduction::Threshold) => Some(Reduction::Threshold(o.threshold.unwrap_or(f64::NAN))),
+    Some(NativeReduction::Quantize) => Some(Reduction::QuantizeU8),
+  };
+  Ok(FinalizeRequest { reduction, output_filename: o.output_filename.map(PathBuf::from) })
+}
