@@ -83,7 +83,8 @@ impl Region {
     guard.take();
   }
 
-  pub fn is_released(&self) -> bool {
+  #[cfg(test)]
+  fn is_released(&self) -> bool {
     self.map.lock().unwrap_or_else(|p| p.into_inner()).is_none()
   }
 
