@@ -307,4 +307,12 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   cleanup(): void {
     this.#backend.cleanup();
   }
+
+  /**
+   * `cleanup()`, so that `using builder = new MaskBuilder(...)` releases the storage (and a memmap
+   * builder's disk reservation) when the block ends.
+   */
+  [Symbol.dispose](): void {
+    this.cleanup();
+  }
 }
