@@ -83,8 +83,7 @@ impl Region {
     guard.take();
   }
 
-  #[cfg(test)]
-  fn is_released(&self) -> bool {
+  pub fn is_released(&self) -> bool {
     self.map.lock().unwrap_or_else(|p| p.into_inner()).is_none()
   }
 
