@@ -14,7 +14,7 @@ use memmap2::MmapOptions;
 
 use crate::element::Pod;
 use crate::error::{Error, Result};
-use crate::files::{open_regular, private_temporary, register_mapping, PendingFile};
+use crate::files::{advisory_lock, open_regular, private_temporary, register_mapping, PendingFile};
 use crate::npy::{encode_header, parse_header, NpyHeader, NpyVersion};
 use crate::storage::{Array, Region};
 
@@ -140,6 +140,8 @@ pub fn create_npy<E: Pod>(
       let reserved = reserve_with_header(pending.file_mut(), &header, total, path)?;
       let file = pending.persist(false)?;
       let array = map_array::<E>(&file, header.len(), count, total_usize, path)?;
+      advisory_lock(&file, true);
+      array.region().hold_backing(file);
       Ok((array, CreatedFile { path: path.clone(), temporary: false, reserved }))
     }
   }
@@ -195,6 +197,9 @@ impl MappedNpy {
     }
     let region = Region::from_mmap(map, len);
     register_mapping(&file, &region);
+    // Shared, and only if free: a file this process builds holds it exclusively.
+    advisory_lock(&file, false);
+    region.hold_backing(file);
     Ok(Self { header, region })
   }
 
