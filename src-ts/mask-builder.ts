@@ -18,6 +18,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
   resolveUpdateAsyncOptions,
+  storageBytes,
   type UpdateAsyncOptions,
 } from './options';
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
@@ -63,8 +64,7 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
   const maskPixels = g.maskExtents.reduce((a, e) => a * e, 1);
   const sourcePixels = g.sourceExtents.reduce((a, e) => a * e, 1);
   if (maskPixels > INFLATION_WARNING_RATIO * sourcePixels) {
-    const counterBytes = options.aggregation === 'mean' ? maskPixels * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
-    const bytes = maskPixels * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
+    const { total: bytes, counter: counterBytes } = storageBytes(options, maskPixels);
     process.emitWarning(
       `wsi-mask-builder: the mask ${list(g.maskExtents)} has ${(maskPixels / sourcePixels).toFixed(1)}x as many pixels as the source ${list(g.sourceExtents)} ` +
         `(tile ${list(g.sourceTileExtent)} and stride x output ${list(g.stride.map((s, d) => s * g.outputTileExtent[d]))} share little common factor); ` +

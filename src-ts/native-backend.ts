@@ -7,7 +7,7 @@ import type { NativeMaskBuilder } from './binding';
 import { ErrorCode, rangeError } from './errors';
 import type { Batch, Clipping, CoordsTable } from './inputs';
 import type { LifecycleState } from './js/lifecycle';
-import { type CounterArray, type LargeNdArray, lazyArray, type NdArray, view } from './ndarray';
+import { bytesPerElement, type CounterArray, type LargeNdArray, lazyArray, type NdArray, view } from './ndarray';
 import type { ResolvedOptions } from './options';
 
 type Binding = typeof import('./binding');
@@ -48,8 +48,6 @@ interface CachedView {
 
 /** Largest ArrayBuffer this runtime holds (Node 20: 4 GiB); larger views are never asked for. */
 export const RUNTIME_MAX_VIEW_BYTES = bufferConstants.MAX_LENGTH;
-
-const BYTES: Record<string, number> = { float32: 4, float64: 8, uint16: 2, uint32: 4 };
 
 // Memory-mapped builders still open at exit are cleaned up, so files are
 // written through and temporaries removed (on Unix they are never visible).
@@ -135,7 +133,7 @@ export class NativeBackend implements Backend {
     channel: (c: number) => ArrayBufferLike,
   ): NdArray<any> {
     const extents = this.geometry.maskExtents;
-    const planeBytes = extents.reduce((a, e) => a * e, BYTES[dtype]);
+    const planeBytes = extents.reduce((a, e) => a * e, bytesPerElement(dtype));
     const shape = [channels, ...extents];
     if (planeBytes * channels <= this.maxViewBytes) return view(whole(), shape, dtype);
     const tooLarge = (bytes: number, instead: string) => () =>

@@ -7,6 +7,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
 import { floatImage } from './image-input';
+import { type NpyVersion, resolveNpyVersion } from './limits';
 import { loadNative, nativeLoadError } from './native-backend';
 
 export type ResizeKernel = 'nearest' | 'bilinear' | 'cubic' | 'mitchell' | 'lanczos3';
@@ -37,7 +38,7 @@ export interface ResizeOptions {
    */
   overwrite?: boolean;
   /** NPY format version of `filename`. Default 3. */
-  npyVersion?: 1 | 2 | 3;
+  npyVersion?: NpyVersion;
   /** Largest in-memory result in bytes. Default: the largest ArrayBuffer this runtime holds. */
   maxInMemoryBytes?: number;
 }
@@ -99,10 +100,7 @@ function resolveOptions(options: unknown) {
   if (typeof overwrite !== 'boolean') {
     throw typeError(ErrorCode.OPTION_TYPE, `overwrite must be a boolean; received ${describe(overwrite)}`);
   }
-  const npyVersion = o.npyVersion ?? 3;
-  if (npyVersion !== 1 && npyVersion !== 2 && npyVersion !== 3) {
-    throw rangeError(ErrorCode.OPTION_RANGE, `npyVersion must be 1, 2 or 3; received ${describe(npyVersion)}`);
-  }
+  const npyVersion = resolveNpyVersion(o.npyVersion);
   const maxBytes = o.maxInMemoryBytes ?? bufferConstants.MAX_LENGTH;
   if (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes < 0) {
     throw rangeError(ErrorCode.OPTION_RANGE, `maxInMemoryBytes must be a non-negative integer; received ${describe(maxBytes)}`);
@@ -111,7 +109,7 @@ function resolveOptions(options: unknown) {
     kernel: kernel as ResizeKernel,
     filename: o.filename as string | undefined,
     overwrite,
-    npyVersion: npyVersion as 1 | 2 | 3,
+    npyVersion,
     maxBytes,
   };
 }

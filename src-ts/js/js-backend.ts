@@ -8,7 +8,7 @@ import type { Backend, Geometry, StorageFile } from '../backend';
 import { ErrorCode, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
 import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray } from '../ndarray';
-import type { ResolvedOptions } from '../options';
+import { type ResolvedOptions, storageBytes } from '../options';
 import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
 import { applyBatch, divideByCounts, footprintPeaks, materializeSample } from './kernels';
@@ -50,8 +50,7 @@ export class JsBackend implements Backend {
     this.geometry = g;
     this.planeLength = planeLength(g);
     const shape = [options.nChannels, ...g.maskExtents];
-    const counterBytes = options.aggregation === 'mean' ? this.planeLength * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
-    const bytes = this.planeLength * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
+    const bytes = storageBytes(options, this.planeLength).total;
     const limit = options.maxInMemoryBytes;
     if (options.storage === 'inmemory' && bytes > limit) {
       throw rangeError(
@@ -110,7 +109,7 @@ export class JsBackend implements Backend {
     if (!source) throw rangeError(ErrorCode.REGION, 'this builder has no overlap counter (max aggregation)');
     const extents = this.geometry.maskExtents;
     const channels = source.shape[0];
-    if (!Number.isSafeInteger(channel) || channel < 0 || channel >= channels) {
+    if (channel >= channels) {
       throw rangeError(
         ErrorCode.REGION,
         `channel must be an integer from 0 to ${channels - 1} for the ${array}; received ${channel}`,
@@ -123,14 +122,8 @@ export class JsBackend implements Backend {
         `start and extent must have ${n} entries (one per spatial dimension); received ${start.length} and ${extent.length}`,
       );
     }
-    const inside = extents.every(
-      (e, d) =>
-        Number.isSafeInteger(start[d]) &&
-        Number.isSafeInteger(extent[d]) &&
-        start[d] >= 0 &&
-        extent[d] > 0 &&
-        start[d] + extent[d] <= e,
-    );
+    // The facade checked that every entry is a non-negative integer.
+    const inside = extents.every((e, d) => extent[d] > 0 && start[d] + extent[d] <= e);
     if (!inside) {
       throw rangeError(
         ErrorCode.REGION,

@@ -73,9 +73,7 @@ impl Counter {
   }
 }
 
-/// Upper limit on channels; far above any model head, low enough that
-/// size arithmetic cannot overflow.
-pub const MAX_CHANNELS: usize = 1 << 20;
+pub use crate::limits::MAX_CHANNELS;
 
 /// Batches up to this size get an exact overlap count near the counter limit.
 const PAIRWISE_OVERLAP_LIMIT: usize = 4096;

@@ -8,6 +8,7 @@ pub mod error;
 pub mod files;
 pub mod geometry;
 pub mod kernels;
+pub mod limits;
 pub mod mask_builder;
 pub mod memmap;
 pub mod npy;

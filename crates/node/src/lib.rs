@@ -10,7 +10,9 @@ mod batch_buffer;
 mod errors;
 mod mask_builder;
 mod npy_file;
+mod numbers;
 mod options;
+mod outputs;
 mod resize;
 mod update_task;
 mod views;
@@ -18,4 +20,9 @@ mod views;
 pub use batch_buffer::allocate_batch_buffer;
 pub use mask_builder::NativeMaskBuilder;
 pub use npy_file::NativeNpyFile;
+<<<<<<< HEAD
+pub use outputs::limits;
+pub use resize::{resize_to_source, resize_to_source_file, NativeResizeGeometry};
+=======
 pub use resize::{refuse_if_mapped, resize_to_source, resize_to_source_file, NativeResizeGeometry};
+>>>>>>> feat/safety

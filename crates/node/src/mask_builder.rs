@@ -9,17 +9,21 @@ use napi::bindgen_prelude::{
 use napi::{sys, Env, Result};
 use napi_derive::napi;
 use wsi_mask_core::error::codes;
-use wsi_mask_core::{
-  BatchData, BatchPlan, BuilderConfig, Coords, EdgeClipping, Error, Geometry, MaskBuilder, RegionData, State,
-};
+use wsi_mask_core::{BatchData, BatchPlan, Coords, EdgeClipping, Error, MaskBuilder, RegionData, State};
 
 use crate::errors::OrThrow;
-use crate::options::{
-  parse_aggregation, parse_counter_dtype, parse_dtype, parse_storage, to_u64, to_u64_vec, NativeBuilderOptions,
-  NativeFileInfo, NativeGeometry,
-};
+use crate::numbers::{to_u64, to_u64_vec};
+use crate::options::{normalize, NativeBuilderOptions};
+use crate::outputs::{NativeFileInfo, NativeGeometry};
 use crate::update_task::{BatchSource, FinalizeTask, HeldBatch, UpdateTask};
-use crate::views::{Views, DEFAULT_MAX_VIEW_BYTES};
+use crate::views::Views;
+
+/// Which array `readRegion` reads.
+#[napi(string_enum = "camelCase")]
+pub enum NativeRegionArray {
+  Mask,
+  OverlapCounter,
+}
 
 /// Native backend of `MaskBuilder`: the core's builder, which owns the
 /// lifecycle and the call order; this class converts arguments and errors.
@@ -111,24 +115,8 @@ impl NativeMaskBuilder {
   #[napi(constructor, catch_unwind)]
   pub fn new(env: Env, options: NativeBuilderOptions) -> Result<Self> {
     let build = || -> std::result::Result<(MaskBuilder, usize), Error> {
-      let geometry = Geometry::new(
-        &to_u64_vec("sourceExtents", &options.source_extents)?,
-        &to_u64_vec("sourceTileExtent", &options.source_tile_extent)?,
-        &to_u64_vec("outputTileExtent", &options.output_tile_extent)?,
-        &to_u64_vec("stride", &options.stride)?,
-      )?;
-      let config = BuilderConfig {
-        geometry,
-        channels: to_u64("nChannels", options.n_channels)? as usize,
-        aggregation: parse_aggregation(&options.aggregation)?,
-        counter_dtype: parse_counter_dtype(&options.counter_dtype)?,
-        storage: parse_storage(&options)?,
-      };
-      let max_view = match options.max_view_bytes {
-        Some(b) => to_u64("maxViewBytes", b)? as usize,
-        None => DEFAULT_MAX_VIEW_BYTES,
-      };
-      Ok((MaskBuilder::new(parse_dtype(&options.dtype)?, config)?, max_view))
+      let normalized = normalize(options)?;
+      Ok((MaskBuilder::new(normalized.dtype, normalized.config)?, normalized.max_view_bytes))
     };
     let (inner, max_view_bytes) = build().or_throw(&env)?;
     let bytes = |raw: Option<wsi_mask_core::RawArray>| raw.map_or(0, |r| r.byte_len as i64);
@@ -258,22 +246,13 @@ impl NativeMaskBuilder {
   pub fn read_region(
     &self,
     env: Env,
-    #[napi(ts_arg_type = "'mask' | 'overlapCounter'")] array: String,
+    array: NativeRegionArray,
     channel: f64,
     start: Vec<f64>,
     extent: Vec<f64>,
   ) -> Result<Either4<Float32Array, Float64Array, Uint16Array, Uint32Array>> {
     let read = || -> std::result::Result<RegionData, Error> {
-      let counter = match array.as_str() {
-        "mask" => false,
-        "overlapCounter" => true,
-        other => {
-          return Err(Error::type_error(
-            codes::REGION,
-            format!("array must be 'mask' or 'overlapCounter'; received '{other}'"),
-          ))
-        }
-      };
+      let counter = matches!(array, NativeRegionArray::OverlapCounter);
       let channel = to_u64("channel", channel)? as usize;
       let (start, extent) = (to_u64_vec("start", &start)?, to_u64_vec("extent", &extent)?);
       self.inner.read_region(counter, channel, &start, &extent, self.max_view_bytes)
@@ -289,16 +268,7 @@ impl NativeMaskBuilder {
   /// Files backing memory-mapped storage (mask first); empty in memory.
   #[napi(getter, catch_unwind)]
   pub fn files(&self) -> Vec<NativeFileInfo> {
-    self
-      .inner
-      .files()
-      .iter()
-      .map(|f| NativeFileInfo {
-        path: f.path.to_string_lossy().into_owned(),
-        temporary: f.temporary,
-        reserved: f.reserved,
-      })
-      .collect()
+    self.inner.files().iter().map(NativeFileInfo::from).collect()
   }
 
   /// `{ buffer, live }` over the overlap counter, or null for max.
