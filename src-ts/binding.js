@@ -838,15 +838,12 @@ module.exports = nativeBinding
 module.exports.NativeMaskBuilder = nativeBinding.NativeMaskBuilder
 module.exports.NativeNpyFile = nativeBinding.NativeNpyFile
 module.exports.allocateBatchBuffer = nativeBinding.allocateBatchBuffer
-<<<<<<< HEAD
 module.exports.limits = nativeBinding.limits
 module.exports.NativeAggregation = nativeBinding.NativeAggregation
 module.exports.NativeCounterDtype = nativeBinding.NativeCounterDtype
 module.exports.NativeDtype = nativeBinding.NativeDtype
 module.exports.NativeRegionArray = nativeBinding.NativeRegionArray
 module.exports.NativeStorage = nativeBinding.NativeStorage
-=======
 module.exports.refuseIfMapped = nativeBinding.refuseIfMapped
->>>>>>> feat/safety
 module.exports.resizeToSource = nativeBinding.resizeToSource
 module.exports.resizeToSourceFile = nativeBinding.resizeToSourceFile

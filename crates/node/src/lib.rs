@@ -20,9 +20,5 @@ mod views;
 pub use batch_buffer::allocate_batch_buffer;
 pub use mask_builder::NativeMaskBuilder;
 pub use npy_file::NativeNpyFile;
-<<<<<<< HEAD
 pub use outputs::limits;
-pub use resize::{resize_to_source, resize_to_source_file, NativeResizeGeometry};
-=======
 pub use resize::{refuse_if_mapped, resize_to_source, resize_to_source_file, NativeResizeGeometry};
->>>>>>> feat/safety

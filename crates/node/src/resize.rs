@@ -106,21 +106,7 @@ pub fn resize_to_source_file(
 ) -> Result<()> {
   let resize = plan(channels, &geometry, &kernel).or_throw(&env)?;
   let input = planes(&image).or_throw(&env)?;
-<<<<<<< HEAD
   let version = NpyVersion::try_from(npy_version).or_throw(&env)?;
-  resize.resize_to_npy(input, Path::new(&filename), version).or_throw(&env)
-=======
-  let version = match npy_version {
-    1 => NpyVersion::V1,
-    2 => NpyVersion::V2,
-    3 => NpyVersion::V3,
-    other => {
-      return Err(crate::errors::throw(
-        &env,
-        &Error::range(codes::OPTION_RANGE, format!("npyVersion must be 1, 2 or 3; received {other}")),
-      ))
-    }
-  };
   resize.resize_to_npy(input, Path::new(&filename), version, overwrite).or_throw(&env)
 }
 
@@ -129,5 +115,4 @@ pub fn resize_to_source_file(
 #[napi(catch_unwind)]
 pub fn refuse_if_mapped(env: Env, path: String) -> Result<()> {
   wsi_mask_core::files::refuse_if_mapped(Path::new(&path)).or_throw(&env)
->>>>>>> feat/safety
 }
