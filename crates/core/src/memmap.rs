@@ -188,6 +188,15 @@ impl MappedNpy {
     let map = unsafe { MmapOptions::new().map_copy(&file) }
       .map_err(|e| Error::io(&format!("cannot map {}", path.display()), &e))?;
     let header = parse_header(&map[..len.min(crate::npy::MAX_HEADER_LEN + 16)])?;
+    if header.fortran_order {
+      return Err(Error::range(
+        crate::error::codes::NPY_FORMAT,
+        format!(
+          "{} is in Fortran order; only C order is supported. Rewrite it in C order with numpy: np.save(path, np.ascontiguousarray(np.load(path)))",
+          path.display()
+        ),
+      ));
+    }
     let needed = header.data_len()?.checked_add(header.data_offset as u64);
     if needed.is_none_or(|n| n > len as u64) {
       return Err(Error::range(
