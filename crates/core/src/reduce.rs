@@ -7,9 +7,10 @@
 use rayon::prelude::*;
 use std::path::PathBuf;
 
+use crate::config::{Aggregation, MAX_ARGMAX_CLASSES};
 use crate::element::{CounterElement, Element};
 use crate::error::{codes, Error, Result};
-use crate::memmap::{create_npy, Backing, CreatedFile};
+use crate::memmap::{check_absent, create_npy, Backing, CreatedFile};
 use crate::npy::NpyVersion;
 use crate::rows;
 use crate::storage::Array;
@@ -37,6 +38,68 @@ impl Reduction {
       Reduction::QuantizeU8 => "quantize",
     }
   }
+}
+
+/// What `finalize` should produce besides the finalized accumulator.
+#[derive(Debug, Clone, Default)]
+pub struct FinalizeRequest {
+  pub reduction: Option<Reduction>,
+  /// The NPY file for the reduced labels or bytes; must not exist.
+  pub output_filename: Option<PathBuf>,
+}
+
+/// Refuses a reduction the aggregation cannot give, and an output file that
+/// exists; changes nothing.
+pub fn check_finalize_request(aggregation: Aggregation, channels: usize, request: &FinalizeRequest) -> Result<()> {
+  if let Some(path) = &request.output_filename {
+    check_absent(path)?;
+  }
+  let Some(reduction) = &request.reduction else {
+    if request.output_filename.is_some() && !matches!(aggregation, Aggregation::Argmax { .. }) {
+      return Err(Error::type_error(
+        codes::OPTION_TYPE,
+        "finalize option outputFilename needs a reduction (argmax, threshold or quantize) or aggregation 'argmax'",
+      ));
+    }
+    return Ok(());
+  };
+  check_reduction(reduction)?;
+  let fits = match aggregation {
+    Aggregation::Mean | Aggregation::Sum | Aggregation::Max | Aggregation::Min => true,
+    Aggregation::Argmax { .. } | Aggregation::Variance => false,
+  };
+  if !fits {
+    return Err(Error::type_error(
+      codes::OPTION_TYPE,
+      format!(
+        "finalize option {} applies to the mean, sum, max and min aggregations; aggregation '{}' {}",
+        reduction.name(),
+        aggregation.name(),
+        if matches!(aggregation, Aggregation::Argmax { .. }) {
+          "already returns { labels, confidence }"
+        } else {
+          "returns { mean, variance, overlapCounter }"
+        }
+      ),
+    ));
+  }
+  if let Reduction::Argmax { background } = reduction {
+    if !(2..=MAX_ARGMAX_CLASSES).contains(&channels) {
+      return Err(Error::range(
+        codes::OPTION_RANGE,
+        format!(
+          "finalize option argmax needs nChannels from 2 to {MAX_ARGMAX_CLASSES}; this mask has {channels} channel(s)"
+        ),
+      ));
+    }
+    if *background as usize >= channels {
+      return Err(Error::range(
+        codes::OPTION_RANGE,
+        format!("finalize option background must be a class label from 0 to {}; received {background}", channels - 1),
+      ));
+    }
+  }
+  Ok(())
 }
 
 /// Argmax labels: uint8 for up to 256 classes, else uint16.
