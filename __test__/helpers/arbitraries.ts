@@ -71,8 +71,10 @@ function batchArb(c: Config, values: ValueArb): fc.Arbitrary<OracleBatch> {
   });
 }
 
-export function scenarioArb(values: ValueArb = quarterValues): fc.Arbitrary<Scenario> {
-  return configArb.chain((config) =>
+/** Scenarios of tiles with `values`; `minChannels` raises the channel count (argmax needs 2 classes). */
+export function scenarioArb(values: ValueArb = quarterValues, minChannels = 1): fc.Arbitrary<Scenario> {
+  const configs = minChannels > 1 ? configArb.map((c) => ({ ...c, nChannels: Math.max(minChannels, c.nChannels) })) : configArb;
+  return configs.chain((config) =>
     fc.record({
       config: fc.constant(config),
       dtype: fc.constantFrom('float32' as const, 'float64' as const),
@@ -90,4 +92,12 @@ export function batchArgs(s: Scenario, batch: OracleBatch) {
   const data = new Float(batch.tiles.flatMap((t) => Array.from(t.values)));
   const coords = { data: Float64Array.from(batch.tiles.flatMap((t) => t.coords)), shape: [B, config.sourceExtents.length] };
   return [{ data, shape }, coords, batch.clipping] as const;
+}
+
+/** A weight map over a footprint: quarters from 0 to 4 (exact in float32), at least one of them positive. */
+export function weightMapArb(footprint: number[]): fc.Arbitrary<Float64Array> {
+  const n = footprint.reduce((a, e) => a * e, 1);
+  return fc
+    .array(fc.integer({ min: 0, max: 16 }), { minLength: n, maxLength: n })
+    .map((ks) => Float64Array.from(ks, (k, i) => (i === 0 && ks.every((v) => v === 0) ? 1 : k / 4)));
 }
