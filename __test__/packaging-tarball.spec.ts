@@ -25,10 +25,12 @@ import {
 /**
  * Published size budget, with room for the features still to come. Measured
  * at 0.1.0: main 32.9 KB packed / 134.9 KB unpacked; linux-x64-gnu 348 KB packed.
+ * With weights, min/sum/variance/argmax and the finalize reductions (issue 12):
+ * main 99.9 KB packed / 379.9 KB unpacked, the README 77 KB of it.
  */
 const BUDGET = {
-  mainPacked: 96 * 1024,
-  mainUnpacked: 384 * 1024,
+  mainPacked: 128 * 1024,
+  mainUnpacked: 512 * 1024,
   platformPacked: 2 * 1024 * 1024,
 };
 
