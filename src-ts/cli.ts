@@ -7,8 +7,16 @@
  */
 
 import { Command, Option } from 'commander';
-import { nonNegativeInteger, nonNegativeList, positiveInteger, positiveList, positiveNumber, range } from './cli/args';
-import { assemble } from './cli/assemble';
+import {
+  finiteNumber,
+  nonNegativeInteger,
+  nonNegativeList,
+  positiveInteger,
+  positiveList,
+  positiveNumber,
+  range,
+} from './cli/args';
+import { AGGREGATIONS, assemble, WEIGHT_NAMES } from './cli/assemble';
 import { formatInfo, npyInfo } from './cli/info';
 import { render } from './cli/render';
 
@@ -37,20 +45,34 @@ function program(): Command {
     .requiredOption('--tile <T>', 'model input tile extent in slide pixels (T or Ty,Tx)', positiveList)
     .requiredOption('--stride <S>', 'distance between tiles in slide pixels (S or Sy,Sx)', positiveList)
     .option('--output-tile <O>', 'model output tile extent (default: from the shape of --tiles)', positiveList)
-    .addOption(new Option('--agg <aggregation>', 'how overlapping tiles merge').choices(['mean', 'max']).default('mean'))
+    .addOption(new Option('--aggregation <name>', 'how overlapping tiles merge (default: mean)').choices(AGGREGATIONS))
+    .addOption(new Option('--agg <name>', 'short for --aggregation').choices(AGGREGATIONS))
+    .option(
+      '--weights <name|file>',
+      `per-pixel tile weights for mean, sum and argmax: ${WEIGHT_NAMES.join(', ')}, or an NPY weight map (default: uniform)`,
+    )
+    .option('--background <label>', 'argmax: the label of pixels no tile reached', nonNegativeInteger)
+    .option('--argmax', 'write the winning class per pixel (uint8 or uint16 labels) instead of the float mask')
+    .option('--threshold <t>', 'write uint8 0/1 per channel (value >= t) instead of the float mask', finiteNumber)
+    .option('--quantize', 'write uint8 round(clamp(value, 0, 1) * 255) per channel instead of the float mask')
     .option('--clip <N>', 'output-tile pixels to drop at every tile edge (N, or START,END)', nonNegativeList)
     .option('--memmap', 'accumulate in a memory-mapped NPY file, the output (which must not exist), instead of RAM')
     .option('--batch-size <B>', 'tiles read and applied at a time', positiveInteger, 512)
     .option('--progress', 'show the progress bar even when stderr is not a terminal')
     .option('--no-progress', 'never show the progress bar')
     .addOption(new Option('--backend <name>', 'native (default) or the pure-JavaScript backend').choices(['native', 'js']))
-    .requiredOption('-o, --output <file>', 'mask NPY file to write, [C, H_mask, W_mask]')
+    .requiredOption(
+      '-o, --output <file>',
+      'NPY file to write: the mask [C, H_mask, W_mask] (variance: the mean, and the variances beside it), or the reduction',
+    )
     .action(async (o) => {
       const summary = await assemble({ ...o, clip: o.clip, outputTile: o.outputTile });
       const rate = summary.seconds > 0 ? summary.tiles / summary.seconds : summary.tiles;
       process.stdout.write(
         `assembled ${summary.tiles} tiles in ${summary.seconds.toFixed(2)} s (${rate.toFixed(0)} tiles/s): ` +
-          `mask [${summary.shape.join(', ')}] ${summary.dtype} -> ${o.output}\n`,
+          `mask [${summary.shape.join(', ')}] ${summary.dtype} -> ${o.output}` +
+          summary.extra.map((file) => `, ${file}`).join('') +
+          '\n',
       );
     });
 

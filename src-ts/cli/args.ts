@@ -60,3 +60,9 @@ export function perDimension(name: string, values: number[], n: number): number[
   }
   return values;
 }
+
+export function finiteNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number; got '${value}'`);
+  return n;
+}

@@ -1,9 +1,11 @@
 /** `wsi-mask-builder assemble`: a mask from tile predictions and coordinates saved as NPY files. */
 
+import { basename, dirname, extname, join } from 'node:path';
+import { WINDOW_NAMES } from '../js/weights';
 import { MaskBuilder } from '../mask-builder';
 import type { NdArray } from '../ndarray';
-import { writeNpy } from '../npy';
-import type { MeanResult } from '../strategies';
+import { readNpy, writeNpy } from '../npy';
+import type { FinalizeOptions, WeightsInput } from '../options';
 import { perDimension } from './args';
 import { NpyRows } from './npy-rows';
 import { tileProgress } from './progress';
@@ -15,7 +17,15 @@ export interface AssembleOptions {
   tile: number[];
   stride: number[];
   outputTile?: number[];
-  agg: 'mean' | 'max';
+  agg?: Aggregation;
+  aggregation?: Aggregation;
+  /** A window name (`uniform`, `gaussian`, `hann`, ...) or an NPY file holding a weight map. */
+  weights?: string;
+  /** Argmax: the label of pixels no tile reached. */
+  background?: number;
+  argmax?: boolean;
+  threshold?: number;
+  quantize?: boolean;
   clip?: number[];
   memmap?: boolean;
   batchSize: number;
@@ -24,11 +34,44 @@ export interface AssembleOptions {
   backend?: 'native' | 'js';
 }
 
+export const AGGREGATIONS = ['mean', 'max', 'min', 'sum', 'variance', 'argmax'] as const;
+export type Aggregation = (typeof AGGREGATIONS)[number];
+export const WEIGHT_NAMES = ['uniform', ...WINDOW_NAMES] as const;
+
 export interface AssembleSummary {
   tiles: number;
   seconds: number;
   shape: number[];
   dtype: string;
+  /** Further files written beside the output (the variances of --aggregation variance). */
+  extra: string[];
+}
+
+/** `--weights`: a window name, or an NPY file with a map of the footprint's (or the output tile's) shape. */
+function weightsOption(value: string | undefined): WeightsInput | undefined {
+  if (value === undefined) return undefined;
+  if ((WEIGHT_NAMES as readonly string[]).includes(value)) return value as WeightsInput;
+  if (value.endsWith('.npy')) {
+    const map = readNpy(value);
+    return { data: map.data, shape: map.shape } as WeightsInput;
+  }
+  throw new Error(`--weights must be ${WEIGHT_NAMES.join(', ')} or an NPY file holding a weight map; got '${value}'`);
+}
+
+/** The one finalize reduction asked for, if any. */
+function reduction(o: AssembleOptions): FinalizeOptions | undefined {
+  const chosen = [o.argmax && '--argmax', o.threshold !== undefined && '--threshold', o.quantize && '--quantize'].filter(Boolean);
+  if (chosen.length > 1) throw new Error(`choose one of --argmax, --threshold and --quantize; got ${chosen.join(' and ')}`);
+  if (o.argmax) return { argmax: true, ...(o.background !== undefined ? { background: o.background } : {}) };
+  if (o.threshold !== undefined) return { threshold: o.threshold };
+  if (o.quantize) return { quantize: 'uint8' };
+  return undefined;
+}
+
+/** `mask.npy` -> `mask.variance.npy`. */
+function beside(output: string, what: string): string {
+  const ext = extname(output);
+  return join(dirname(output), `${basename(output, ext)}.${what}${ext || '.npy'}`);
 }
 
 function edgeClipping(clip: number[] | undefined, ndim: number): number | number[][] {
@@ -39,6 +82,15 @@ function edgeClipping(clip: number[] | undefined, ndim: number): number | number
 }
 
 export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
+  if (o.agg !== undefined && o.aggregation !== undefined && o.agg !== o.aggregation) {
+    throw new Error(`--agg ${o.agg} and --aggregation ${o.aggregation} disagree; give one`);
+  }
+  const aggregation = o.aggregation ?? o.agg ?? 'mean';
+  const reduce = reduction(o);
+  if (o.background !== undefined && aggregation !== 'argmax' && !o.argmax) {
+    throw new Error('--background applies to --aggregation argmax and --argmax only');
+  }
+  const weights = weightsOption(o.weights);
   const tiles = new NpyRows(o.tiles);
   const coords = new NpyRows(o.coords);
   try {
@@ -64,17 +116,21 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
     if (outputTile.some((e, d) => e !== fromTiles[d])) {
       throw new Error(`--output-tile ${outputTile.join(',')} does not match the tiles of ${o.tiles} (${fromTiles.join(',')})`);
     }
-    // Memmap storage (its options are those of MaskBuilder on main: storage 'memmap' with filename) writes the mask
-    // straight into the output file, which must not exist yet.
-    const memmap: object = o.memmap ? { storage: 'memmap', filename: o.output } : {};
+    // Memmap storage writes the result straight into the output file, which must not exist yet: the mask itself,
+    // or, when the result is a reduction (argmax labels, thresholded or quantized bytes), the reduction band by
+    // band from an accumulator in temporary files.
+    const reduced = reduce !== undefined || aggregation === 'argmax';
+    const memmap: object = o.memmap ? { storage: 'memmap', ...(reduced ? {} : { filename: o.output }) } : {};
     const builder = new MaskBuilder({
       sourceExtents: o.source,
       sourceTileExtent: perDimension('--tile', o.tile, ndim),
       outputTileExtent: outputTile,
       stride: perDimension('--stride', o.stride, ndim),
       nChannels: tiles.shape[1],
-      aggregation: o.agg,
+      aggregation,
       dtype: tiles.dtype,
+      ...(weights !== undefined ? { weights } : {}),
+      ...(aggregation === 'argmax' && o.background !== undefined ? { background: o.background } : {}),
       ...(o.backend ? { backend: o.backend } : {}),
       ...memmap,
     });
@@ -98,12 +154,24 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
         pending.catch(() => undefined);
       }
       await pending;
-      const result = await builder.finalizeAsync();
+      const toFile = o.memmap && reduced ? { outputFilename: o.output } : {};
+      const result = (await builder.finalizeAsync({ ...reduce, ...toFile } as FinalizeOptions)) as unknown as Record<string, unknown>;
       const seconds = (performance.now() - started) / 1000;
       progress.stop();
-      const mask = (o.agg === 'mean' ? (result as MeanResult).mask : result) as NdArray;
-      if (!o.memmap) writeNpy(o.output, mask);
-      return { tiles: total, seconds, shape: mask.shape, dtype: mask.dtype };
+      const extra: string[] = [];
+      let written: NdArray;
+      if ('labels' in result) {
+        written = result.labels as NdArray;
+      } else if ('variance' in result) {
+        written = result.mean as NdArray;
+        extra.push(beside(o.output, 'variance'));
+        writeNpy(extra[0], result.variance as NdArray);
+      } else {
+        written = ('mask' in result ? result.mask : result) as NdArray;
+      }
+      // Memmap storage already wrote the output.
+      if (!o.memmap) writeNpy(o.output, written);
+      return { tiles: total, seconds, shape: written.shape, dtype: written.dtype, extra };
     } finally {
       builder.cleanup();
     }
