@@ -3,6 +3,8 @@
 // (two scalars per tile and a dense map per tile), the tiles are assembled
 // into masks with mean and max, the masks are brought back to slide
 // resolution, and demo-output/ gets the mask NPY files, heatmaps and an overlay.
+// A model that is worse at its tile borders shows what weights do: averaged
+// with uniform weights its tiles leave seams; with gaussian weights they do not.
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -12,7 +14,7 @@ import { synthesizeSlide } from './slide.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { MaskBuilder, overlay, toImage, writeImage } = require(join(root, 'dist', 'index.js'));
+const { colorize, MaskBuilder, overlay, toImage, writeImage } = require(join(root, 'dist', 'index.js'));
 const { writeNpy } = require(join(root, 'dist', 'npy.js'));
 
 const SLIDE = [3000, 4000]; // [height, width]
@@ -36,7 +38,16 @@ const builders = {
   scalarMax: new MaskBuilder({ ...common, outputTileExtent: 1, nChannels: 2, aggregation: 'max' }),
   denseMean: new MaskBuilder({ ...common, outputTileExtent: TILE / REDUCE, nChannels: 1, aggregation: 'mean' }),
   denseMax: new MaskBuilder({ ...common, outputTileExtent: TILE / REDUCE, nChannels: 1, aggregation: 'max' }),
+  // The border-degraded model, merged with uniform and with gaussian weights.
+  seamUniform: new MaskBuilder({ ...common, outputTileExtent: TILE / REDUCE, nChannels: 1 }),
+  seamGaussian: new MaskBuilder({ ...common, outputTileExtent: TILE / REDUCE, nChannels: 1, weights: 'gaussian' }),
 };
+// A model's border pixels are its worst (it sees less context there): its output falls off toward the tile edges.
+const OUT = TILE / REDUCE;
+const borderFalloff = Float32Array.from({ length: OUT * OUT }, (_, i) => {
+  const edge = Math.min(Math.floor(i / OUT), i % OUT, OUT - 1 - Math.floor(i / OUT), OUT - 1 - (i % OUT));
+  return 1 - 0.6 * Math.exp(-edge / 2);
+});
 const span = builders.scalarMean.span;
 
 // Tile origins over the grid's span (it reaches past the slide's far edges).
@@ -60,6 +71,11 @@ for (let first = 0; first < origins.length; first += BATCH) {
   builders.denseMean.updateBatch({ data: dense, shape: [batch.length, 1, TILE / REDUCE, TILE / REDUCE] }, coords);
   builders.denseMax.updateBatch({ data: dense, shape: [batch.length, 1, TILE / REDUCE, TILE / REDUCE] }, coords);
   assemblySeconds += seconds(t);
+  // Its tumor probability, per output pixel, falling off toward the tile's edges.
+  const degraded = dense.map((_, i) => scores[Math.floor(i / out2) * 2 + 1] * borderFalloff[i % out2]);
+  for (const b of [builders.seamUniform, builders.seamGaussian]) {
+    b.updateBatch({ data: degraded, shape: [batch.length, 1, OUT, OUT] }, coords);
+  }
 }
 t = performance.now();
 const masks = {
@@ -67,6 +83,8 @@ const masks = {
   scalarMax: builders.scalarMax.finalize(),
   denseMean: builders.denseMean.finalize().mask,
   denseMax: builders.denseMax.finalize(),
+  seamUniform: builders.seamUniform.finalize().mask,
+  seamGaussian: builders.seamGaussian.finalize().mask,
 };
 assemblySeconds += seconds(t);
 
@@ -97,6 +115,12 @@ const images = [
 // Tumor probability over the slide, where it is above 0.2.
 const blended = overlay(slide, tileScores, { channel: 1, range: [0, 1], opacity: 0.55, threshold: 0.2 });
 images.push(writeImage(blended, { filename: join(out, 'overlay.png') }));
+// Side by side, the same crop of both seam masks: uniform weights (left), gaussian (right), 2x enlarged.
+images.push(
+  writeImage(sideBySide([masks.seamUniform, masks.seamGaussian], [250, 300], [220, 300], 2), {
+    filename: join(out, 'blending-seams.png'),
+  }),
+);
 await Promise.all(images);
 // A small copy of the overlay for the README.
 const sharp = require('sharp');
@@ -106,6 +130,26 @@ await sharp(blended.data, { raw: { width: SLIDE[1], height: SLIDE[0], channels: 
   .toFile(join(out, 'overlay-preview.png'));
 timings.images = seconds(t);
 for (const b of Object.values(builders)) b.cleanup();
+
+/** Crops of `masks` (each `[1, H, W]`) colorized alike, enlarged `scale` times, side by side with a white gap. */
+function sideBySide(list, start, extent, scale) {
+  const [h, w] = extent.map((e) => e * scale);
+  const gap = 12;
+  const width = list.length * w + (list.length - 1) * gap;
+  const data = new Uint8Array(h * width * 3).fill(255);
+  list.forEach((mask, k) => {
+    const rgb = colorize(mask, { colormap: 'viridis', range: [0, 1] });
+    const W = rgb.shape[1];
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const from = ((start[0] + Math.floor(y / scale)) * W + start[1] + Math.floor(x / scale)) * 3;
+        const to = (y * width + k * (w + gap) + x) * 3;
+        data.set(rgb.data.subarray(from, from + 3), to);
+      }
+    }
+  });
+  return { data, shape: [h, width, 3] };
+}
 
 const shape = (a) => `[${a.shape.join(', ')}]`;
 console.log(`wsi-mask-builder demo (${builders.scalarMean.backend} backend)`);
@@ -122,5 +166,6 @@ console.log(`  dense masks   mean ${shape(masks.denseMean)}, max ${shape(masks.d
 console.log(
   `  at source     ${shape(tileScores)} and ${shape(densityAtSource)} in ${timings.resize.toFixed(2)} s; streamed to NPY in ${timings.resizeToFile.toFixed(2)} s`,
 );
+console.log(`  seams         a border-degraded model merged with uniform and gaussian weights: blending-seams.png`);
 console.log(`  images        ${timings.images.toFixed(2)} s`);
 console.log(`  output        ${out}/`);
