@@ -155,7 +155,8 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
       }
       await pending;
       const toFile = o.memmap && reduced ? { outputFilename: o.output } : {};
-      const result = (await builder.finalizeAsync({ ...reduce, ...toFile } as FinalizeOptions)) as unknown as Record<string, unknown>;
+      const finalized: unknown = await builder.finalizeAsync({ ...reduce, ...toFile } as FinalizeOptions);
+      const result = finalized as Record<string, unknown>;
       const seconds = (performance.now() - started) / 1000;
       progress.stop();
       const extra: string[] = [];
