@@ -32,7 +32,10 @@ if (!existsSync(join(root, 'dist', 'index.mjs'))) {
   process.exit(2);
 }
 
-// --- The reference: ratiopath in a virtual environment, or numpy alone ---
+// --- The reference: ratiopath in a virtual environment, or numpy alone; tiler beside it ---
+/** tiler, pinned as in __test__/python-requirements.txt. */
+const TILER = 'tiler==0.6.0';
+
 function findPython() {
   const candidates = [
     'python3.13',
@@ -63,6 +66,11 @@ function referencePython() {
       spawnSync(venvPython, ['-m', 'pip', 'install', '--quiet', '--no-deps', 'ratiopath'], { stdio: 'inherit' });
     }
   }
+  // tiler's Merger is the peer for weighted (window) means; added to an existing environment too.
+  if (existsSync(venvPython) && !ok(venvPython, 'import tiler')) {
+    console.log(`installing ${TILER} into bench/.venv (the weighted-mean peer)`);
+    spawnSync(venvPython, ['-m', 'pip', 'install', '--quiet', TILER], { stdio: 'inherit' });
+  }
   if (existsSync(venvPython) && ok(venvPython, 'import numpy')) return { python: venvPython, note: null };
   if (ok('python3', 'import numpy')) {
     return {
@@ -90,7 +98,9 @@ function runOnce(name, impl, python, extra = []) {
   const [cmd, args] =
     impl === 'reference'
       ? [python, [join(here, 'reference', 'reference_bench.py'), name]]
-      : [process.execPath, [join(here, 'workload.mjs'), name, impl, ...extra]];
+      : impl === 'tiler'
+        ? [python, [join(here, 'reference', 'tiler_bench.py'), name]]
+        : [process.execPath, [join(here, 'workload.mjs'), name, impl, ...extra]];
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`${name} ${impl} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
@@ -121,6 +131,10 @@ function gcd(a, b) {
 const { python, note } = referencePython();
 if (note) console.log(note);
 const impls = ['native', 'js', ...(python ? ['reference'] : [])];
+const hasTiler = python !== null && spawnSync(python, ['-c', 'import tiler'], { encoding: 'utf8' }).status === 0;
+if (python && !hasTiler) console.log('no tiler in the reference environment: the tiler column is skipped');
+/** What a workload runs: its own list (weighted ones: a uniform baseline, tiler) or every implementation. */
+const implsOf = (w) => (w.impls ?? impls).filter((i) => (i === 'tiler' ? hasTiler : i !== 'reference' || python !== null));
 console.log(`bandwidth (Rust, ${cpus().length} cores):`);
 const bw = bandwidth();
 console.log(
@@ -131,7 +145,7 @@ const results = [];
 for (const name of names) {
   const w = workloads[name];
   // The pure-JS backend keeps masks in memory only: no JS column for memmap.
-  const implsHere = impls.filter((i) => !(i === 'js' && w.storage === 'memmap'));
+  const implsHere = implsOf(w).filter((i) => !(i === 'js' && w.storage === 'memmap'));
   const runs = Object.fromEntries(implsHere.map((i) => [i, []]));
   process.stdout.write(`${name} ${w.title}: `);
   for (let r = 0; r < rounds; r++) {
@@ -165,9 +179,13 @@ for (const name of names) {
     bandwidthFraction: boundSeconds / seconds.native,
     runs: Object.fromEntries(implsHere.map((i) => [i, runs[i].map((x) => x.seconds)])),
     speedupOverJs: ratio('js'),
-    speedupOverReference: python ? ratio('reference') : null,
-    referenceKind: python ? runs.reference[0].impl : null,
-    referenceVersions: python
+    speedupOverReference: runs.reference ? ratio('reference') : null,
+    // Weighted workloads: the same run with uniform weights over the weighted one, and tiler's Merger over ours.
+    costOverUniform: runs.uniform ? median(native.map((x, k) => x.seconds / runs.uniform[k].seconds)) : null,
+    speedupOverTiler: runs.tiler ? ratio('tiler') : null,
+    tilerVersion: runs.tiler ? runs.tiler[0].tiler : null,
+    referenceKind: runs.reference ? runs.reference[0].impl : null,
+    referenceVersions: runs.reference
       ? { ratiopath: runs.reference[0].ratiopath, python: runs.reference[0].python, numpy: runs.reference[0].numpy }
       : null,
     peakRssMiB: Object.fromEntries(implsHere.map((i) => [i, Math.max(...runs[i].map((x) => x.peakRssBytes)) / MiB])),
@@ -210,6 +228,8 @@ const targets = {
     ['>= 1.5M tiles/s', e.tilesPerSecond.native >= 1.5e6],
   ],
   W4: (e) => [['>= 5x reference', e.speedupOverReference == null || e.speedupOverReference >= 5]],
+  W6: (e) => [['<= 1.25x the uniform W1', e.costOverUniform != null && e.costOverUniform <= 1.25]],
+  W7: (e) => [['>= 10x tiler Merger', e.speedupOverTiler == null || e.speedupOverTiler >= 10]],
 };
 for (const e of results) {
   const checks = (targets[e.workload]?.(e) ?? []).concat([
@@ -239,6 +259,18 @@ const lines = [
       `| ${e.workload} ${e.title} | ${fmt(e.seconds.native, 3)} | ${fmt(e.seconds.js, 3)} | ${fmt(e.seconds.reference, 3)} | ${fmt(e.tilesPerSecond.native)} | ${fmt(e.gbPerSecond.native)} | ${(e.bandwidthFraction * 100).toFixed(0)}% | ${e.speedupOverJs == null ? 'n/a' : `${fmt(e.speedupOverJs, 1)}x`} | ${e.speedupOverReference == null ? 'n/a' : `${fmt(e.speedupOverReference, 1)}x`} | ${e.peakRssMiB.native.toFixed(0)} / ${e.rssBoundMiB.toFixed(0)} |`,
   ),
 ];
+const weightedLines = results.flatMap((e) => [
+  ...(e.costOverUniform != null
+    ? [
+        `- ${e.workload} ${e.title}: ${fmt(e.seconds.native, 3)} s against ${fmt(e.seconds.uniform, 3)} s with uniform weights, ${fmt(e.costOverUniform)}x (median of per-round ratios)`,
+      ]
+    : []),
+  ...(e.speedupOverTiler != null
+    ? [
+        `- ${e.workload} ${e.title}: ${fmt(e.seconds.native, 3)} s against ${fmt(e.seconds.tiler, 3)} s for tiler ${e.tilerVersion} Merger (window: hann), ${fmt(e.speedupOverTiler, 1)}x faster`,
+      ]
+    : []),
+]);
 const targetLines = results
   .flatMap((e) => e.targets.map((t) => `- ${e.workload}: ${t.target}: ${t.met ? 'met' : 'MISSED'}`))
   .concat(
@@ -264,6 +296,7 @@ const md = [
   '',
   ...lines,
   '',
+  ...(weightedLines.length ? ['Weighted means (W6, W7):', '', ...weightedLines, ''] : []),
   ...targetLines,
   '',
 ].join('\n');

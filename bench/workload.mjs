@@ -1,11 +1,14 @@
 // Runs one workload once on one backend, in its own process (so peak RSS is
 // this run's alone), and prints a JSON line. Driven by bench/run.mjs.
-//   node bench/workload.mjs W1 native|js [--async]
+//   node bench/workload.mjs W1 native|js|uniform [--async]
+// `uniform` is the native backend with the workload's weights left out (the
+// baseline a weighted workload is compared with).
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { allocateBatch, MaskBuilder } from '../dist/index.mjs';
 
-const [name, backend, mode] = process.argv.slice(2);
+const [name, impl, mode] = process.argv.slice(2);
+const backend = impl === 'uniform' ? 'native' : impl;
 const w = JSON.parse(readFileSync(new URL('./workloads.json', import.meta.url), 'utf8'))[name];
 const asyncPath = mode === '--async';
 const [H, W] = w.sourceExtents;
@@ -44,6 +47,7 @@ const builder = new MaskBuilder({
   nChannels: w.channels,
   aggregation: w.aggregation,
   storage: w.storage,
+  ...(w.weights && impl !== 'uniform' ? { weights: w.weights } : {}),
   backend,
 });
 const t1 = performance.now();
@@ -80,13 +84,14 @@ const maskPixels = builder.maskExtents.reduce((a, e) => a * e, 1);
 console.log(
   JSON.stringify({
     workload: name,
-    impl: backend,
+    impl,
     async: asyncPath,
     tiles,
     constructSeconds: (t1 - t0) / 1000,
     seconds: (t2 - t0) / 1000,
     peakRssBytes: kB('VmHWM'),
-    storageBytes: maskPixels * w.channels * 4,
+    // The mask, and the weight sum plane of a weighted mean.
+    storageBytes: maskPixels * (w.channels + (w.weights && impl !== 'uniform' ? 1 : 0)) * 4,
     counterBytes: w.aggregation === 'mean' ? maskPixels * 2 : 0,
     batchBytes: w.batch * tileValues * 4,
     maskExtents: builder.maskExtents,
