@@ -14,6 +14,7 @@ use crate::plan::BatchPlan;
 #[cfg(test)]
 use crate::plan::{plan_batch, Coords, EdgeClipping};
 use crate::storage::Array;
+use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn};
 
 pub use crate::limits::MAX_CHANNELS;
 
@@ -75,6 +76,23 @@ impl<T: Element> Accumulator<T> {
   /// `[C, ...maskExtents]`.
   pub fn mask_shape(&self) -> Vec<u64> {
     std::iter::once(self.config.channels as u64).chain(self.config.geometry.mask_extents.iter().copied()).collect()
+  }
+
+  /// `[C, ...maskExtents]` as usize (the storage fits the address space).
+  fn view_shape(&self) -> Vec<usize> {
+    std::iter::once(self.config.channels).chain(self.config.geometry.mask_extents.iter().map(|&e| e as usize)).collect()
+  }
+
+  /// The accumulator `[C, ...maskExtents]` as an array view over the storage
+  /// itself (for memmap, the mapped file).
+  pub fn mask_view(&self) -> ArrayViewD<'_, T> {
+    ArrayViewD::from_shape(IxDyn(&self.view_shape()), self.mask.as_slice()).expect("the storage matches its shape")
+  }
+
+  /// The accumulator, writable (e.g. to seed it from Rust).
+  pub fn mask_view_mut(&mut self) -> ArrayViewMutD<'_, T> {
+    let shape = self.view_shape();
+    ArrayViewMutD::from_shape(IxDyn(&shape), self.mask.as_mut_slice()).expect("the storage matches its shape")
   }
 
   pub fn mask(&self) -> &Array<T> {
