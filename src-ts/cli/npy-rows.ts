@@ -3,9 +3,9 @@
  * (tile predictions, masks) can be processed with bounded memory.
  */
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { ErrorCode, rangeError } from '../errors';
-import { type NpyHeader, parseNpyHeader } from '../npy';
+import { fortranOrderMessage, type NpyHeader, openRegularFile, parseNpyHeader } from '../npy';
 import { NPY_TYPES, type NpyArray, type NpyType } from '../npy-dtypes';
 
 export type RowArray = NpyArray;
@@ -23,7 +23,7 @@ export class NpyRows {
   readonly #type: NpyType;
 
   constructor(readonly path: string) {
-    this.#fd = openSync(path, 'r');
+    this.#fd = openRegularFile(path);
     try {
       const head = Buffer.alloc(Math.min(1 << 16, fstatSync(this.#fd).size));
       readSync(this.#fd, head, 0, head.length, 0);
@@ -35,8 +35,7 @@ export class NpyRows {
           `${path}: unsupported NPY dtype '${this.header.descr}' (little-endian float32/float64/int32/int64/uint8/uint16/uint32)`,
         );
       }
-      if (this.header.fortranOrder)
-        throw rangeError(ErrorCode.NPY_FORMAT, `${path} is in Fortran order; only C order is supported`);
+      if (this.header.fortranOrder) throw rangeError(ErrorCode.NPY_FORMAT, fortranOrderMessage(path));
       this.#type = type;
       this.dtype = type.dtype;
       this.shape = this.header.shape;
