@@ -6,8 +6,10 @@ use crate::error::{codes, list, Error, Result};
 use crate::geometry::Geometry;
 use crate::kernels::{self, Combine, Maximum, Sum};
 use crate::memmap::{check_absent, create_npy, default_counter_path, Backing, CreatedFile};
+use crate::merge::{self, Placement};
 use crate::npy::NpyVersion;
 use crate::plan::{plan_batch, BatchPlan, Coords, EdgeClipping};
+use crate::region::{clip_plan_to_region, storage_geometry, MaskRegion};
 use crate::storage::Array;
 use std::path::PathBuf;
 
@@ -56,6 +58,8 @@ pub struct BuilderConfig {
   pub aggregation: Aggregation,
   pub counter_dtype: CounterDtype,
   pub storage: StorageConfig,
+  /// The window of the mask this builder holds; `None`: the whole mask.
+  pub region: Option<MaskRegion>,
 }
 
 /// The mean aggregator's overlap counter, `[1, ...maskExtents]`.
@@ -82,12 +86,18 @@ const PAIRWISE_OVERLAP_LIMIT: usize = 4096;
 
 pub struct MaskBuilder<T: Element> {
   config: BuilderConfig,
+  /// The region held (the whole mask unless `config.region` says otherwise).
+  region: MaskRegion,
+  /// The geometry with the region's extents as mask extents: what the kernels walk.
+  storage_geometry: Geometry,
   plane_len: usize,
   mask: Array<T>,
   counter: Option<Counter>,
   /// Tiles applied so far: while below the counter's maximum no pixel can
   /// overflow, and the per-batch capacity check is skipped.
   tiles_applied: u64,
+  /// Tiles given to this builder that lie wholly outside its region.
+  tiles_skipped: u64,
   finalized: bool,
   files: Vec<CreatedFile>,
 }
@@ -114,17 +124,22 @@ impl<T: Element> MaskBuilder<T> {
         format!("nChannels must be an integer from 1 to {MAX_CHANNELS}; received {}", config.channels),
       ));
     }
-    let plane_len = config.geometry.plane_len()?;
+    config.geometry.plane_len()?;
+    let region = match &config.region {
+      Some(r) => {
+        r.check(&config.geometry)?;
+        r.clone()
+      }
+      None => MaskRegion::whole(&config.geometry),
+    };
+    let storage_geometry = storage_geometry(&config.geometry, &region);
+    let plane_len = region.plane_len();
     let bytes = storage_bytes(&config, plane_len, T::DTYPE)
       .filter(|&b| usize::try_from(b).is_ok_and(|b| b <= isize::MAX as usize))
       .ok_or_else(|| {
         Error::range(
           codes::MASK_TOO_LARGE,
-          format!(
-            "a mask of {} x {} does not fit in the address space",
-            config.channels,
-            list(&config.geometry.mask_extents)
-          ),
+          format!("a mask of {} x {} does not fit in the address space", config.channels, list(&region.extent)),
         )
       })?;
     let mut files = Vec::new();
@@ -137,7 +152,7 @@ impl<T: Element> MaskBuilder<T> {
               format!(
                 "an in-memory mask of {} x {} {} needs {} with its counter, more than the {} this machine allows; use storage: 'memmap'",
                 config.channels,
-                list(&config.geometry.mask_extents),
+                list(&region.extent),
                 T::DTYPE.name(),
                 human_bytes(bytes),
                 human_bytes(limit)
@@ -164,11 +179,11 @@ impl<T: Element> MaskBuilder<T> {
           }
         }
         let mask_shape: Vec<u64> =
-          std::iter::once(config.channels as u64).chain(config.geometry.mask_extents.iter().copied()).collect();
+          std::iter::once(config.channels as u64).chain(region.extent.iter().copied()).collect();
         let (mask, mask_file) = create_npy::<T>(mask_backing, T::DTYPE.descr(), &mask_shape, *npy_version)?;
         files.push(mask_file);
         let counter = if mean {
-          let shape: Vec<u64> = std::iter::once(1).chain(config.geometry.mask_extents.iter().copied()).collect();
+          let shape: Vec<u64> = std::iter::once(1).chain(region.extent.iter().copied()).collect();
           let created = match config.counter_dtype {
             CounterDtype::Uint16 => {
               create_npy::<u16>(counter_backing, "<u2", &shape, *npy_version).map(|(a, f)| (Counter::U16(a), f))
@@ -202,7 +217,18 @@ impl<T: Element> MaskBuilder<T> {
       // tile reaches become 0 at finalize.
       kernels::fill(mask.as_mut_slice(), T::NEG_INFINITY);
     }
-    Ok(Self { config, plane_len, mask, counter, tiles_applied: 0, finalized: false, files })
+    Ok(Self {
+      config,
+      region,
+      storage_geometry,
+      plane_len,
+      mask,
+      counter,
+      tiles_applied: 0,
+      tiles_skipped: 0,
+      finalized: false,
+      files,
+    })
   }
 
   pub fn geometry(&self) -> &Geometry {
@@ -221,9 +247,19 @@ impl<T: Element> MaskBuilder<T> {
     self.finalized
   }
 
-  /// `[C, ...maskExtents]`.
+  /// `[C, ...extent]` of the region held (the mask extents for the whole mask).
   pub fn mask_shape(&self) -> Vec<u64> {
-    std::iter::once(self.config.channels as u64).chain(self.config.geometry.mask_extents.iter().copied()).collect()
+    std::iter::once(self.config.channels as u64).chain(self.region.extent.iter().copied()).collect()
+  }
+
+  /// The window of the mask held.
+  pub fn region(&self) -> &MaskRegion {
+    &self.region
+  }
+
+  /// Tiles applied (at least partly inside the region) and tiles skipped (wholly outside).
+  pub fn tile_counts(&self) -> (u64, u64) {
+    (self.tiles_applied, self.tiles_skipped)
   }
 
   pub fn mask(&self) -> &Array<T> {
@@ -251,7 +287,16 @@ impl<T: Element> MaskBuilder<T> {
     clipping: &EdgeClipping,
   ) -> Result<BatchPlan> {
     self.check_building("updateBatch")?;
-    plan_batch(&self.config.geometry, self.config.channels, batch_shape, data_len, coords, coords_shape, clipping)
+    plan_in_region(
+      &self.config.geometry,
+      self.config.region.as_ref(),
+      self.config.channels,
+      batch_shape,
+      data_len,
+      coords,
+      coords_shape,
+      clipping,
+    )
   }
 
   /// Writes a planned batch. Refuses, writing nothing, if the data does not
@@ -261,8 +306,11 @@ impl<T: Element> MaskBuilder<T> {
     if data.len() != plan.tiles * plan.tile_len || plan.channels != self.config.channels {
       return Err(Error::range(codes::BATCH_SHAPE, "batch data does not match its plan".to_string()));
     }
+    if plan.boxes.is_some() != self.config.region.is_some() {
+      return Err(Error::range(codes::BATCH_SHAPE, "batch plan was made for another region".to_string()));
+    }
     self.check_counter_capacity(plan)?;
-    let geometry = &self.config.geometry;
+    let geometry = &self.storage_geometry;
     let mask = self.mask.as_mut_slice();
     match (&mut self.counter, self.config.aggregation) {
       (Some(Counter::U16(c)), Aggregation::Mean) => {
@@ -273,7 +321,8 @@ impl<T: Element> MaskBuilder<T> {
       }
       _ => apply::<T, u16, Maximum>(geometry, plan, data, mask, None, self.plane_len),
     }
-    self.tiles_applied = self.tiles_applied.saturating_add(plan.tiles as u64);
+    self.tiles_applied = self.tiles_applied.saturating_add((plan.tiles - plan.skipped) as u64);
+    self.tiles_skipped = self.tiles_skipped.saturating_add(plan.skipped as u64);
     Ok(())
   }
 
@@ -296,7 +345,7 @@ impl<T: Element> MaskBuilder<T> {
     if self.tiles_applied + plan.tiles as u64 <= max {
       return Ok(());
     }
-    let geometry = &self.config.geometry;
+    let geometry = &self.storage_geometry;
     let peaks = match counter {
       Counter::U16(c) => kernels::footprint_peaks(geometry, plan, c.as_slice()),
       Counter::U32(c) => kernels::footprint_peaks(geometry, plan, c.as_slice()),
@@ -359,11 +408,165 @@ impl<T: Element> MaskBuilder<T> {
   pub fn files(&self) -> &[CreatedFile] {
     &self.files
   }
+
+  /// The un-normalized state, for merging into another builder or saving.
+  pub fn state(&self) -> SourceState<'_, T> {
+    SourceState {
+      region: &self.region,
+      mask: self.mask.as_slice(),
+      counter: self.counter.as_ref().map(|c| match c {
+        Counter::U16(a) => CounterSlice::U16(a.as_slice()),
+        Counter::U32(a) => CounterSlice::U32(a.as_slice()),
+      }),
+      tiles_applied: self.tiles_applied,
+      tiles_skipped: self.tiles_skipped,
+    }
+  }
+
+  /// Merges another state of the same configuration whose region lies
+  /// inside this builder's. Refuses, writing nothing, a state of another
+  /// shape or one whose counts would overflow the counter.
+  pub fn merge(&mut self, source: &SourceState<'_, T>) -> Result<()> {
+    self.check_building("mergeFrom")?;
+    if !self.region.contains(source.region) {
+      return Err(Error::range(
+        codes::PARTIAL_MISMATCH,
+        format!(
+          "region: the merged state's region (start {} extent {}) must lie inside the region this builder holds (start {} extent {})",
+          list(&source.region.start),
+          list(&source.region.extent),
+          list(&self.region.start),
+          list(&self.region.extent)
+        ),
+      ));
+    }
+    let placement = Placement {
+      dst_extent: self.region.extent.iter().map(|&e| e as usize).collect(),
+      src_extent: source.region.extent.iter().map(|&e| e as usize).collect(),
+      offset: source.region.start.iter().zip(&self.region.start).map(|(&s, &d)| (s - d) as usize).collect(),
+    };
+    let src_plane = placement.src_plane_len();
+    if source.mask.len() != src_plane * self.config.channels {
+      return Err(Error::range(
+        codes::PARTIAL_MISMATCH,
+        format!(
+          "accumulator: the merged state holds {} values; its region and nChannels {} need {}",
+          source.mask.len(),
+          self.config.channels,
+          src_plane * self.config.channels
+        ),
+      ));
+    }
+    let max = self.config.counter_dtype.max_count();
+    match (&mut self.counter, &source.counter) {
+      (None, None) => {}
+      (Some(Counter::U16(d)), Some(CounterSlice::U16(s))) => merge_checked_counts(
+        d.as_mut_slice(),
+        s,
+        &placement,
+        self.tiles_applied + source.tiles_applied,
+        max,
+        src_plane,
+      )?,
+      (Some(Counter::U32(d)), Some(CounterSlice::U32(s))) => merge_checked_counts(
+        d.as_mut_slice(),
+        s,
+        &placement,
+        self.tiles_applied + source.tiles_applied,
+        max,
+        src_plane,
+      )?,
+      _ => return Err(Error::range(
+        codes::PARTIAL_MISMATCH,
+        format!(
+          "overlapCounter: the merged state's overlap counter does not match this builder's ({} for aggregation '{}')",
+          if self.counter.is_some() { self.config.counter_dtype.name() } else { "none" },
+          match self.config.aggregation {
+            Aggregation::Mean => "mean",
+            Aggregation::Max => "max",
+          }
+        ),
+      )),
+    }
+    let mask = self.mask.as_mut_slice();
+    match self.config.aggregation {
+      Aggregation::Mean => merge::merge_values::<T, Sum>(mask, source.mask, self.config.channels, &placement),
+      Aggregation::Max => merge::merge_values::<T, Maximum>(mask, source.mask, self.config.channels, &placement),
+    }
+    self.tiles_applied = self.tiles_applied.saturating_add(source.tiles_applied);
+    self.tiles_skipped = self.tiles_skipped.saturating_add(source.tiles_skipped);
+    Ok(())
+  }
+}
+
+/// Checks the merged counts fit (exactly, unless the tiles seen cannot
+/// overflow), then adds them. Values are merged only after this succeeds.
+fn merge_checked_counts<K: CounterElement>(
+  dst: &mut [K],
+  src: &[K],
+  placement: &Placement,
+  tiles: u64,
+  max: u64,
+  src_plane: usize,
+) -> Result<()> {
+  if src.len() != src_plane {
+    return Err(Error::range(
+      codes::PARTIAL_MISMATCH,
+      format!("overlapCounter: the merged state holds {} counts; its region needs {src_plane}", src.len()),
+    ));
+  }
+  if tiles > max && !merge::counts_fit(dst, src, placement, max as u32) {
+    return Err(Error::range(
+      codes::COUNTER_OVERFLOW,
+      format!(
+        "merging would push the overlap counter past {max} at some pixel; nothing was merged. Build with counterDtype: 'uint32' for more overlaps"
+      ),
+    ));
+  }
+  merge::merge_counts(dst, src, placement);
+  Ok(())
+}
+
+/// A counter plane of either type, borrowed.
+#[derive(Clone, Copy)]
+pub enum CounterSlice<'a> {
+  U16(&'a [u16]),
+  U32(&'a [u32]),
+}
+
+/// A builder's un-normalized state: accumulator planes `[C, ...region.extent]`,
+/// overlap counts, and the tiles it saw.
+pub struct SourceState<'a, T> {
+  pub region: &'a MaskRegion,
+  pub mask: &'a [T],
+  pub counter: Option<CounterSlice<'a>>,
+  pub tiles_applied: u64,
+  pub tiles_skipped: u64,
 }
 
 fn footprints_overlap(plan: &BatchPlan, a: usize, b: usize) -> bool {
   let (oa, ob) = (plan.origin(a), plan.origin(b));
-  oa.iter().zip(ob).zip(&plan.footprint).all(|((&x, &y), &f)| x < y + f && y < x + f)
+  let (ea, eb) = (plan.tile_box(a).1, plan.tile_box(b).1);
+  (0..oa.len()).all(|d| ea[d] > 0 && eb[d] > 0 && oa[d] < ob[d] + eb[d] && ob[d] < oa[d] + ea[d])
+}
+
+/// Plans a batch against the whole geometry, then cuts it to `region`.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_in_region(
+  geometry: &Geometry,
+  region: Option<&MaskRegion>,
+  channels: usize,
+  batch_shape: &[usize],
+  data_len: usize,
+  coords: Coords<'_>,
+  coords_shape: &[usize],
+  clipping: &EdgeClipping,
+) -> Result<BatchPlan> {
+  let mut plan = plan_batch(geometry, channels, batch_shape, data_len, coords, coords_shape, clipping)?;
+  if let Some(region) = region {
+    clip_plan_to_region(&mut plan, region);
+  }
+  Ok(plan)
 }
 
 fn apply<T: Element, K: CounterElement, C: Combine<T>>(
@@ -481,11 +684,75 @@ impl AnyMaskBuilder {
     each!(self, b => b.counter())
   }
 
+  pub fn region(&self) -> &MaskRegion {
+    each!(self, b => b.region())
+  }
+
+  pub fn tile_counts(&self) -> (u64, u64) {
+    each!(self, b => b.tile_counts())
+  }
+
+  /// Refuses another builder's state unless everything but the region matches, naming the field.
+  pub fn check_compatible(&self, other: &BuilderSpec, what: &str) -> Result<()> {
+    let mine = self.spec();
+    let config = self.config();
+    let g = &mine.geometry;
+    let o = &other.geometry;
+    let fields: [(&str, String, String); 6] = [
+      ("sourceExtents", list(&g.source_extents), list(&o.source_extents)),
+      ("sourceTileExtent", list(&g.source_tile_extent), list(&o.source_tile_extent)),
+      ("outputTileExtent", list(&g.output_tile_extent), list(&o.output_tile_extent)),
+      ("stride", list(&g.stride), list(&o.stride)),
+      ("nChannels", mine.channels.to_string(), other.channels.to_string()),
+      ("dtype", mine.dtype.name().to_string(), other.dtype.name().to_string()),
+    ];
+    for (field, a, b) in fields {
+      if a != b {
+        return Err(mismatch(field, what, &a, &b));
+      }
+    }
+    if config.aggregation != other.aggregation {
+      return Err(mismatch(
+        "aggregation",
+        what,
+        aggregation_name(config.aggregation),
+        aggregation_name(other.aggregation),
+      ));
+    }
+    if config.aggregation == Aggregation::Mean && config.counter_dtype != other.counter_dtype {
+      return Err(mismatch("counterDtype", what, config.counter_dtype.name(), other.counter_dtype.name()));
+    }
+    Ok(())
+  }
+
+  /// Merges `other`'s state (same configuration, region inside this one's).
+  pub fn merge_from(&mut self, other: &AnyMaskBuilder) -> Result<()> {
+    self.check_compatible(&other.spec(), "the other builder")?;
+    if other.is_finalized() {
+      return Err(Error::state(
+        codes::FINALIZED,
+        "mergeFrom: the other builder is finalized; merge builders that are still building (or their saved partials)",
+      ));
+    }
+    match (self, other) {
+      (AnyMaskBuilder::F32(a), AnyMaskBuilder::F32(b)) => a.merge(&b.state()),
+      (AnyMaskBuilder::F64(a), AnyMaskBuilder::F64(b)) => a.merge(&b.state()),
+      _ => unreachable!("dtype checked above"),
+    }
+  }
+
   /// What planning needs, detached from the storage so that batches can be
   /// validated while another thread writes the mask.
   pub fn spec(&self) -> BuilderSpec {
     let config = self.config();
-    BuilderSpec { geometry: config.geometry.clone(), channels: config.channels, dtype: self.dtype() }
+    BuilderSpec {
+      geometry: config.geometry.clone(),
+      channels: config.channels,
+      dtype: self.dtype(),
+      region: config.region.clone(),
+      aggregation: config.aggregation,
+      counter_dtype: config.counter_dtype,
+    }
   }
 
   pub fn plan(
@@ -499,7 +766,16 @@ impl AnyMaskBuilder {
     each!(self, b => b.check_building("updateBatch"))?;
     check_data(self.dtype(), data)?;
     let config = self.config();
-    plan_batch(&config.geometry, config.channels, batch_shape, data.len(), coords, coords_shape, clipping)
+    plan_in_region(
+      &config.geometry,
+      config.region.as_ref(),
+      config.channels,
+      batch_shape,
+      data.len(),
+      coords,
+      coords_shape,
+      clipping,
+    )
   }
 
   pub fn apply(&mut self, plan: &BatchPlan, data: BatchData<'_>) -> Result<()> {
@@ -573,20 +849,23 @@ impl AnyMaskBuilder {
         ),
       ));
     }
+    let held = self.region();
     for d in 0..n {
       let end = start[d].checked_add(extent[d]);
-      if extent[d] == 0 || end.is_none_or(|e| e > g.mask_extents[d]) {
+      if extent[d] == 0 || start[d] < held.start[d] || end.is_none_or(|e| e > held.end(d)) {
+        let inside = if held.is_whole(g) {
+          format!("the mask extents {}", list(&g.mask_extents))
+        } else {
+          format!("the region this builder holds (start {} extent {})", list(&held.start), list(&held.extent))
+        };
         return Err(Error::range(
           codes::REGION,
-          format!(
-            "the region start {} extent {} must be non-empty and lie inside the mask extents {}",
-            list(start),
-            list(extent),
-            list(&g.mask_extents)
-          ),
+          format!("the region start {} extent {} must be non-empty and lie inside {inside}", list(start), list(extent)),
         ));
       }
     }
+    let start: Vec<u64> = start.iter().zip(&held.start).map(|(&s, &h)| s - h).collect();
+    let start = &start[..];
     let count = extent.iter().try_fold(1u64, |a, &e| a.checked_mul(e)).unwrap_or(u64::MAX);
     let element = if counter { self.counter().map_or(2, |c| c.dtype().size()) } else { self.dtype().size() };
     if count.saturating_mul(element as u64) > max_bytes as u64 {
@@ -598,7 +877,7 @@ impl AnyMaskBuilder {
         ),
       ));
     }
-    let extents: Vec<usize> = g.mask_extents.iter().map(|&e| e as usize).collect();
+    let extents: Vec<usize> = held.extent.iter().map(|&e| e as usize).collect();
     let plane = extents.iter().product::<usize>();
     let window = Window { extents: &extents, start, extent };
     Ok(match (counter, self, self.counter()) {
@@ -628,6 +907,23 @@ pub struct BuilderSpec {
   pub geometry: Geometry,
   pub channels: usize,
   pub dtype: Dtype,
+  pub region: Option<MaskRegion>,
+  pub aggregation: Aggregation,
+  pub counter_dtype: CounterDtype,
+}
+
+pub fn aggregation_name(a: Aggregation) -> &'static str {
+  match a {
+    Aggregation::Mean => "mean",
+    Aggregation::Max => "max",
+  }
+}
+
+fn mismatch(field: &str, what: &str, mine: &str, theirs: &str) -> Error {
+  Error::range(
+    codes::PARTIAL_MISMATCH,
+    format!("{field}: {what} has {field} {theirs}, this builder {mine}; only states of the same slide, geometry and options merge"),
+  )
 }
 
 impl BuilderSpec {
@@ -640,7 +936,16 @@ impl BuilderSpec {
     clipping: &EdgeClipping,
   ) -> Result<BatchPlan> {
     check_data(self.dtype, data)?;
-    plan_batch(&self.geometry, self.channels, batch_shape, data.len(), coords, coords_shape, clipping)
+    plan_in_region(
+      &self.geometry,
+      self.region.as_ref(),
+      self.channels,
+      batch_shape,
+      data.len(),
+      coords,
+      coords_shape,
+      clipping,
+    )
   }
 }
 
@@ -732,6 +1037,7 @@ mod tests {
       aggregation,
       counter_dtype,
       storage: StorageConfig::InMemory { max_bytes: None },
+      region: None,
     }
   }
 

@@ -19,8 +19,8 @@ use wsi_mask_core::{
 
 use crate::errors::OrThrow;
 use crate::options::{
-  parse_aggregation, parse_counter_dtype, parse_dtype, parse_storage, to_u64, to_u64_vec, NativeBuilderOptions,
-  NativeFileInfo, NativeGeometry,
+  parse_aggregation, parse_counter_dtype, parse_dtype, parse_region, parse_storage, to_u64, to_u64_vec,
+  NativeBuilderOptions, NativeFileInfo, NativeGeometry,
 };
 use crate::update_task::{BatchSource, FinalizeTask, HeldBatch, UpdateTask};
 use crate::views::{Views, DEFAULT_MAX_VIEW_BYTES};
@@ -79,8 +79,8 @@ fn cleaned_up() -> Error {
 /// Native backend of `MaskBuilder`: geometry, storage and kernels in Rust.
 #[napi(custom_finalize)]
 pub struct NativeMaskBuilder {
-  shared: Arc<Shared>,
-  spec: BuilderSpec,
+  pub(crate) shared: Arc<Shared>,
+  pub(crate) spec: BuilderSpec,
   // Methods take `&self` (napi-rs keeps a method's borrow while a returned
   // task runs), so the binding's own state uses cells.
   views: RefCell<Views>,
@@ -133,7 +133,7 @@ fn coords_data<'a>(coords: &'a TypedArray<'_>) -> std::result::Result<Coords<'a>
 }
 
 impl NativeMaskBuilder {
-  fn check_usable(&self, call: &str) -> std::result::Result<(), Error> {
+  pub(crate) fn check_usable(&self, call: &str) -> std::result::Result<(), Error> {
     if self.cleaned_up.get() {
       return Err(Error::state(
         codes::CLEANED_UP,
@@ -143,7 +143,7 @@ impl NativeMaskBuilder {
     Ok(())
   }
 
-  fn check_building(&self, call: &str) -> std::result::Result<(), Error> {
+  pub(crate) fn check_building(&self, call: &str) -> std::result::Result<(), Error> {
     self.check_usable(call)?;
     if self.finalized.get() {
       return Err(Error::state(codes::FINALIZED, format!("{call} after finalize(): the mask is already finalized")));
@@ -188,6 +188,7 @@ impl NativeMaskBuilder {
         aggregation: parse_aggregation(&options.aggregation)?,
         counter_dtype: parse_counter_dtype(&options.counter_dtype)?,
         storage: parse_storage(&options)?,
+        region: parse_region(&options)?,
       };
       let max_view = match options.max_view_bytes {
         Some(b) => to_u64("maxViewBytes", b)? as usize,

@@ -255,6 +255,58 @@ impl Task for FinalizeTask {
   }
 }
 
+/// Work on one or more builders' storage (save, merge) that runs once every
+/// earlier call on each of them has finished: it holds a ticket of each.
+/// Tickets are taken together on the JavaScript thread, so two jobs can
+/// never wait for each other.
+pub struct JobTask {
+  tickets: Vec<Ticket>,
+  job: Option<Box<dyn FnOnce() -> Result<(), Error> + Send>>,
+  failure: Option<Error>,
+}
+
+impl JobTask {
+  pub fn new(tickets: Vec<Ticket>, job: impl FnOnce() -> Result<(), Error> + Send + 'static) -> Self {
+    Self { tickets, job: Some(Box::new(job)), failure: None }
+  }
+}
+
+/// Runs `f` once every ticket's turn has come (see [`in_turn`]).
+pub fn in_turns(tickets: Vec<Ticket>, f: impl FnOnce() -> Result<(), Error> + Send) -> Result<(), Error> {
+  let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    for ticket in &tickets {
+      ticket.wait_turn();
+    }
+    background_pool().install(f)
+  }))
+  .unwrap_or_else(|payload| Err(internal_error(payload.as_ref())));
+  drop(tickets);
+  result
+}
+
+impl Task for JobTask {
+  type Output = ();
+  type JsValue = ();
+
+  fn compute(&mut self) -> napi::Result<()> {
+    let tickets = std::mem::take(&mut self.tickets);
+    let Some(job) = self.job.take() else { return Ok(()) };
+    let result = in_turns(tickets, job);
+    settle(&mut self.failure, result)
+  }
+
+  fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
+    Ok(())
+  }
+
+  fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<()> {
+    Err(match &self.failure {
+      Some(e) => rejection(&env, e),
+      None => err,
+    })
+  }
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;

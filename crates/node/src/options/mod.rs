@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use wsi_mask_core::error::codes;
 
 use wsi_mask_core::npy::NpyVersion;
-use wsi_mask_core::{Aggregation, CounterDtype, Dtype, Error, Geometry, StorageConfig};
+use wsi_mask_core::{Aggregation, CounterDtype, Dtype, Error, Geometry, MaskRegion, StorageConfig};
 
 /// Options of a native mask builder, normalized by the facade.
 #[napi(object)]
@@ -36,6 +36,47 @@ pub struct NativeBuilderOptions {
   pub npy_version: Option<u32>,
   /// Memmap: directory for temporary files.
   pub temp_dir: Option<String>,
+  /// The window of the mask held, in mask pixels (both or neither).
+  pub region_start: Option<Vec<f64>>,
+  pub region_extent: Option<Vec<f64>>,
+}
+
+/// A mask window `{ start, extent }` in mask pixels.
+#[napi(object)]
+pub struct NativeRegion {
+  pub start: Vec<f64>,
+  pub extent: Vec<f64>,
+}
+
+impl From<&MaskRegion> for NativeRegion {
+  fn from(r: &MaskRegion) -> Self {
+    Self { start: floats(&r.start), extent: floats(&r.extent) }
+  }
+}
+
+/// A saved partial whose manifest the facade has read and checked against
+/// this builder's options.
+#[napi(object)]
+pub struct NativePartial {
+  pub dir: String,
+  pub region: NativeRegion,
+  pub tiles_applied: f64,
+  pub tiles_skipped: f64,
+}
+
+pub fn to_region(region: &NativeRegion) -> Result<MaskRegion, Error> {
+  Ok(MaskRegion {
+    start: to_u64_vec("region.start", &region.start)?,
+    extent: to_u64_vec("region.extent", &region.extent)?,
+  })
+}
+
+pub fn parse_region(options: &NativeBuilderOptions) -> Result<Option<MaskRegion>, Error> {
+  match (&options.region_start, &options.region_extent) {
+    (Some(start), Some(extent)) => Ok(Some(to_region(&NativeRegion { start: start.clone(), extent: extent.clone() })?)),
+    (None, None) => Ok(None),
+    _ => Err(Error::type_error(codes::REGION, "region needs both start and extent")),
+  }
 }
 
 /// A file backing memory-mapped storage.
