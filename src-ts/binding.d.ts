@@ -68,6 +68,31 @@ export declare class NativeMaskBuilder {
    * (they then read as empty). Calling it again does nothing.
    */
   cleanup(): void
+  /** The window of the mask this builder holds. */
+  get region(): NativeRegion
+  /** Tiles applied so far and tiles skipped for lying wholly outside the region. */
+  tileCounts(): NativeTileCounts
+  /**
+   * Writes the un-normalized arrays into the existing directory `dir`
+   * (after pending updates); returns the tile counts of the state written.
+   */
+  writePartialArrays(dir: string): NativeTileCounts
+  /** `writePartialArrays` on the thread pool, after pending updates. */
+  writePartialArraysAsync(dir: string): Promise<NativeTileCounts>
+  /**
+   * Checks every partial's arrays against this builder, then merges them
+   * all (nothing is merged if any is refused).
+   */
+  mergePartials(partials: Array<NativePartial>): void
+  /** `mergePartials` on the thread pool. */
+  mergePartialsAsync(partials: Array<NativePartial>): Promise<NativeTileCounts>
+  /**
+   * Merges `other`'s state (same options, region inside this one's) after
+   * the pending updates of both; `other` is unchanged.
+   */
+  mergeFrom(other: NativeMaskBuilder): void
+  /** `mergeFrom` on the thread pool. */
+  mergeFromAsync(other: NativeMaskBuilder): Promise<NativeTileCounts>
 }
 
 /** An NPY file (version 1.0, 2.0 or 3.0) mapped into memory. */
@@ -119,6 +144,9 @@ export interface NativeBuilderOptions {
   npyVersion?: number
   /** Memmap: directory for temporary files. */
   tempDir?: string
+  /** The window of the mask held, in mask pixels (both or neither). */
+  regionStart?: Array<number>
+  regionExtent?: Array<number>
 }
 
 /** A file backing memory-mapped storage. */
@@ -142,6 +170,23 @@ export interface NativeGeometry {
   upscaleFactor: Array<number>
 }
 
+/**
+ * A saved partial whose manifest the facade has read and checked against
+ * this builder's options.
+ */
+export interface NativePartial {
+  dir: string
+  region: NativeRegion
+  tilesApplied: number
+  tilesSkipped: number
+}
+
+/** A mask window `{ start, extent }` in mask pixels. */
+export interface NativeRegion {
+  start: Array<number>
+  extent: Array<number>
+}
+
 /** Extents of a resize, `[y, x]` each, validated by the facade. */
 export interface NativeResizeGeometry {
   maskExtents: Array<number>
@@ -149,6 +194,12 @@ export interface NativeResizeGeometry {
   span: Array<number>
   /** The output is cropped to this. */
   sourceExtents: Array<number>
+}
+
+/** Tiles applied and tiles skipped (wholly outside the region). */
+export interface NativeTileCounts {
+  applied: number
+  skipped: number
 }
 
 /**

@@ -476,9 +476,10 @@ impl<T: Element> MaskBuilder<T> {
         max,
         src_plane,
       )?,
-      _ => return Err(Error::range(
-        codes::PARTIAL_MISMATCH,
-        format!(
+      _ => {
+        return Err(Error::range(
+          codes::PARTIAL_MISMATCH,
+          format!(
           "overlapCounter: the merged state's overlap counter does not match this builder's ({} for aggregation '{}')",
           if self.counter.is_some() { self.config.counter_dtype.name() } else { "none" },
           match self.config.aggregation {
@@ -486,7 +487,8 @@ impl<T: Element> MaskBuilder<T> {
             Aggregation::Max => "max",
           }
         ),
-      )),
+        ))
+      }
     }
     let mask = self.mask.as_mut_slice();
     match self.config.aggregation {

@@ -24,10 +24,16 @@ pub struct NativeTileCounts {
   pub skipped: f64,
 }
 
-fn save(shared: &Shared, dir: &str) -> std::result::Result<Vec<String>, Error> {
-  shared
-    .with(|b| write_arrays(b, &PathBuf::from(dir)))
-    .map(|paths| paths.iter().map(|p| p.to_string_lossy().into_owned()).collect())
+/// Writes the arrays; returns the tile counts of the state written.
+fn save(shared: &Shared, dir: &str) -> std::result::Result<(u64, u64), Error> {
+  shared.with(|b| {
+    write_arrays(b, &PathBuf::from(dir))?;
+    Ok(b.tile_counts())
+  })
+}
+
+fn counts(shared: &Shared) -> std::result::Result<(u64, u64), Error> {
+  shared.with(|b| Ok(b.tile_counts()))
 }
 
 /// Opens and checks every partial (files, shapes, regions) before merging any.
@@ -103,21 +109,22 @@ impl NativeMaskBuilder {
   }
 
   /// Writes the un-normalized arrays into the existing directory `dir`
-  /// (after pending updates); returns the files written.
+  /// (after pending updates); returns the tile counts of the state written.
   #[napi(catch_unwind)]
-  pub fn write_partial_arrays(&self, env: Env, dir: String) -> Result<Vec<String>> {
+  pub fn write_partial_arrays(&self, env: Env, dir: String) -> Result<NativeTileCounts> {
     self.check_building("savePartial").or_throw(&env)?;
     self.shared.sequencer.wait_idle();
-    save(&self.shared, &dir).or_throw(&env)
+    let (applied, skipped) = save(&self.shared, &dir).or_throw(&env)?;
+    Ok(NativeTileCounts { applied: applied as f64, skipped: skipped as f64 })
   }
 
   /// `writePartialArrays` on the thread pool, after pending updates.
-  #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+  #[napi(catch_unwind, ts_return_type = "Promise<NativeTileCounts>")]
   pub fn write_partial_arrays_async(&self, env: Env, dir: String) -> Result<AsyncTask<JobTask>> {
     self.check_building("savePartialAsync").or_throw(&env)?;
     let shared = Arc::clone(&self.shared);
     let ticket = self.shared.sequencer.ticket();
-    Ok(AsyncTask::new(JobTask::new(vec![ticket], move || save(&shared, &dir).map(|_| ()))))
+    Ok(AsyncTask::new(JobTask::new(vec![ticket], move || save(&shared, &dir))))
   }
 
   /// Checks every partial's arrays against this builder, then merges them
@@ -133,7 +140,7 @@ impl NativeMaskBuilder {
   }
 
   /// `mergePartials` on the thread pool.
-  #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+  #[napi(catch_unwind, ts_return_type = "Promise<NativeTileCounts>")]
   pub fn merge_partials_async(&self, env: Env, partials: Vec<NativePartial>) -> Result<AsyncTask<JobTask>> {
     self.check_building("loadPartialsAsync").or_throw(&env)?;
     let shared = Arc::clone(&self.shared);
@@ -142,7 +149,8 @@ impl NativeMaskBuilder {
     let ticket = self.shared.sequencer.ticket();
     Ok(AsyncTask::new(JobTask::new(vec![ticket], move || {
       let opened = open_all(&spec, &region, &partials)?;
-      shared.with(|b| merge_all(b, &opened))
+      shared.with(|b| merge_all(b, &opened))?;
+      counts(&shared)
     })))
   }
 
@@ -157,12 +165,15 @@ impl NativeMaskBuilder {
   }
 
   /// `mergeFrom` on the thread pool.
-  #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+  #[napi(catch_unwind, ts_return_type = "Promise<NativeTileCounts>")]
   pub fn merge_from_async(&self, env: Env, other: &NativeMaskBuilder) -> Result<AsyncTask<JobTask>> {
     self.check_merge(other).or_throw(&env)?;
     let tickets = vec![self.shared.sequencer.ticket(), other.shared.sequencer.ticket()];
     let (target, source) = (Arc::clone(&self.shared), Arc::clone(&other.shared));
-    Ok(AsyncTask::new(JobTask::new(tickets, move || merge_shared(&target, &source))))
+    Ok(AsyncTask::new(JobTask::new(tickets, move || {
+      merge_shared(&target, &source)?;
+      counts(&target)
+    })))
   }
 }
 

@@ -259,20 +259,21 @@ impl Task for FinalizeTask {
 /// earlier call on each of them has finished: it holds a ticket of each.
 /// Tickets are taken together on the JavaScript thread, so two jobs can
 /// never wait for each other.
+/// It resolves with the tile counts of the builder it wrote (applied, skipped).
 pub struct JobTask {
   tickets: Vec<Ticket>,
-  job: Option<Box<dyn FnOnce() -> Result<(), Error> + Send>>,
+  job: Option<Box<dyn FnOnce() -> Result<(u64, u64), Error> + Send>>,
   failure: Option<Error>,
 }
 
 impl JobTask {
-  pub fn new(tickets: Vec<Ticket>, job: impl FnOnce() -> Result<(), Error> + Send + 'static) -> Self {
+  pub fn new(tickets: Vec<Ticket>, job: impl FnOnce() -> Result<(u64, u64), Error> + Send + 'static) -> Self {
     Self { tickets, job: Some(Box::new(job)), failure: None }
   }
 }
 
 /// Runs `f` once every ticket's turn has come (see [`in_turn`]).
-pub fn in_turns(tickets: Vec<Ticket>, f: impl FnOnce() -> Result<(), Error> + Send) -> Result<(), Error> {
+pub fn in_turns<R: Send>(tickets: Vec<Ticket>, f: impl FnOnce() -> Result<R, Error> + Send) -> Result<R, Error> {
   let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
     for ticket in &tickets {
       ticket.wait_turn();
@@ -285,21 +286,26 @@ pub fn in_turns(tickets: Vec<Ticket>, f: impl FnOnce() -> Result<(), Error> + Se
 }
 
 impl Task for JobTask {
-  type Output = ();
-  type JsValue = ();
+  type Output = (u64, u64);
+  type JsValue = crate::merge::NativeTileCounts;
 
-  fn compute(&mut self) -> napi::Result<()> {
+  fn compute(&mut self) -> napi::Result<(u64, u64)> {
     let tickets = std::mem::take(&mut self.tickets);
-    let Some(job) = self.job.take() else { return Ok(()) };
-    let result = in_turns(tickets, job);
-    settle(&mut self.failure, result)
+    let Some(job) = self.job.take() else { return Ok((0, 0)) };
+    match in_turns(tickets, job) {
+      Ok(counts) => Ok(counts),
+      Err(e) => {
+        self.failure = Some(e);
+        Err(napi::Error::from_reason("job failed"))
+      }
+    }
   }
 
-  fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
-    Ok(())
+  fn resolve(&mut self, _env: Env, (applied, skipped): (u64, u64)) -> napi::Result<crate::merge::NativeTileCounts> {
+    Ok(crate::merge::NativeTileCounts { applied: applied as f64, skipped: skipped as f64 })
   }
 
-  fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<()> {
+  fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<crate::merge::NativeTileCounts> {
     Err(match &self.failure {
       Some(e) => rejection(&env, e),
       None => err,
