@@ -22,11 +22,21 @@ export type TypedArray =
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Native backend of `MaskBuilder`: geometry, storage and kernels in Rust. */
+/**
+ * Native backend of `MaskBuilder`: the core's builder, which owns the
+ * lifecycle and the call order; this class converts arguments and errors.
+ */
 export declare class NativeMaskBuilder {
   constructor(options: NativeBuilderOptions)
   /** Geometry: extents, strides, span, mask extents and upscale factor. */
   get geometry(): NativeGeometry
+  /** Where the builder is in its life (the core's state machine). */
+  get state(): 'building' | 'finalized' | 'cleanedUp'
+  /**
+   * Throws unless the builder is usable and, with `building`, still
+   * accepts batches: what `call` would throw for the state alone.
+   */
+  checkState(call: string, building: boolean): void
   /** Updates not yet applied. */
   get pending(): number
   /** Applies a batch now, after any pending asynchronous update. */
@@ -58,7 +68,7 @@ export declare class NativeMaskBuilder {
    * Copies a window of one mask channel (or of the overlap counter) out of
    * the storage: works for masks of any size.
    */
-  readRegion(array: 'mask' | 'overlapCounter', channel: number, start: Array<number>, extent: Array<number>): Float32Array | Float64Array | Uint16Array | Uint32Array
+  readRegion(array: NativeRegionArray, channel: number, start: Array<number>, extent: Array<number>): Float32Array | Float64Array | Uint16Array | Uint32Array
   /** Files backing memory-mapped storage (mask first); empty in memory. */
   get files(): Array<NativeFileInfo>
   /** `{ buffer, live }` over the overlap counter, or null for max. */
@@ -70,28 +80,31 @@ export declare class NativeMaskBuilder {
   cleanup(): void
   /** The window of the mask this builder holds. */
   get region(): NativeRegion
-  /** Tiles applied so far and tiles skipped for lying wholly outside the region. */
+  /**
+   * Tiles applied so far and tiles skipped for lying wholly outside the
+   * region, after pending updates.
+   */
   tileCounts(): NativeTileCounts
   /**
    * Writes the un-normalized arrays into the existing directory `dir`
-   * (after pending updates); returns the tile counts of the state written.
+   * after pending updates; returns the tile counts of the state written.
    */
   writePartialArrays(dir: string): NativeTileCounts
-  /** `writePartialArrays` on the thread pool, after pending updates. */
+  /** `writePartialArrays` on the thread pool, in call order. */
   writePartialArraysAsync(dir: string): Promise<NativeTileCounts>
   /**
    * Checks every partial's arrays against this builder, then merges them
    * all (nothing is merged if any is refused).
    */
-  mergePartials(partials: Array<NativePartial>): void
-  /** `mergePartials` on the thread pool. */
+  mergePartials(partials: Array<NativePartial>): NativeTileCounts
+  /** `mergePartials` on the thread pool, in call order. */
   mergePartialsAsync(partials: Array<NativePartial>): Promise<NativeTileCounts>
   /**
    * Merges `other`'s state (same options, region inside this one's) after
    * the pending updates of both; `other` is unchanged.
    */
-  mergeFrom(other: NativeMaskBuilder): void
-  /** `mergeFrom` on the thread pool. */
+  mergeFrom(other: NativeMaskBuilder): NativeTileCounts
+  /** `mergeFrom` on the thread pool, in the call order of both builders. */
   mergeFromAsync(other: NativeMaskBuilder): Promise<NativeTileCounts>
 }
 
@@ -117,6 +130,12 @@ export declare class NativeNpyFile {
  */
 export declare function allocateBatchBuffer(byteLength: number): { buffer: ArrayBuffer; live: boolean }
 
+/** The core's limits on dimensions and channels. */
+export declare function limits(): NativeLimits
+
+/** How overlapping tiles combine. */
+export type NativeAggregation = 'mean' | 'max'
+
 /** Options of a native mask builder, normalized by the facade. */
 export interface NativeBuilderOptions {
   sourceExtents: Array<number>
@@ -124,30 +143,31 @@ export interface NativeBuilderOptions {
   outputTileExtent: Array<number>
   stride: Array<number>
   nChannels: number
-  /** `'mean'` or `'max'`. */
-  aggregation: string
-  /** `'float32'` or `'float64'`. */
-  dtype: string
-  /** `'uint16'` or `'uint32'`. */
-  counterDtype: string
+  aggregation: NativeAggregation
+  dtype: NativeDtype
+  counterDtype: NativeCounterDtype
   /** Refuse in-memory masks (with counter) above this many bytes. */
   maxInMemoryBytes?: number
   /** Largest ArrayBuffer this runtime can hold; views above it are refused. */
   maxViewBytes?: number
-  /** `'inmemory'` or `'memmap'`. */
-  storage: string
+  storage: NativeStorage
   /** Memmap: the mask's NPY path (kept after cleanup); temporary when absent. */
   filename?: string
   /** Memmap: the overlap counter's NPY path; defaults beside `filename`. */
   overlapCounterFilename?: string
   /** Memmap: NPY format version 1, 2 or 3 (default 3, as the reference). */
-  npyVersion?: number
+  npyVersion?: 1 | 2 | 3
   /** Memmap: directory for temporary files. */
   tempDir?: string
-  /** The window of the mask held, in mask pixels (both or neither). */
-  regionStart?: Array<number>
-  regionExtent?: Array<number>
+  /** The window of the mask held, in mask pixels; the whole mask when absent. */
+  region?: NativeRegion
 }
+
+/** Overlap counter element type. */
+export type NativeCounterDtype = 'uint16' | 'uint32'
+
+/** Accumulator element type. */
+export type NativeDtype = 'float32' | 'float64'
 
 /** A file backing memory-mapped storage. */
 export interface NativeFileInfo {
@@ -170,6 +190,12 @@ export interface NativeGeometry {
   upscaleFactor: Array<number>
 }
 
+/** Limits the TypeScript side checks form against: the core's, not copies. */
+export interface NativeLimits {
+  maxDims: number
+  maxChannels: number
+}
+
 /**
  * A saved partial whose manifest the facade has read and checked against
  * this builder's options.
@@ -187,6 +213,9 @@ export interface NativeRegion {
   extent: Array<number>
 }
 
+/** Which array `readRegion` reads. */
+export type NativeRegionArray = 'mask' | 'overlapCounter'
+
 /** Extents of a resize, `[y, x]` each, validated by the facade. */
 export interface NativeResizeGeometry {
   maskExtents: Array<number>
@@ -196,11 +225,20 @@ export interface NativeResizeGeometry {
   sourceExtents: Array<number>
 }
 
+/** Where the accumulator lives. */
+export type NativeStorage = 'inmemory' | 'memmap'
+
 /** Tiles applied and tiles skipped (wholly outside the region). */
 export interface NativeTileCounts {
   applied: number
   skipped: number
 }
+
+/**
+ * Throws `ERR_WSI_FILE_MAPPED` if this process maps the file at `path`
+ * (writing it would crash the process with SIGBUS and destroy its data).
+ */
+export declare function refuseIfMapped(path: string): void
 
 /**
  * Resizes `image` (`[C, H_mask, W_mask]`, float32 or float64) to source
@@ -212,5 +250,7 @@ export declare function resizeToSource(image: Float32Array | Float64Array, chann
 /**
  * Like `resizeToSource`, but streams the result into a new NPY file
  * (`<f4`, `[H_source, W_source, C]`) band by band, with bounded memory.
+ * The file appears only once complete; an existing one is refused
+ * (`EEXIST`) unless `overwrite`, and a file this process maps always is.
  */
-export declare function resizeToSourceFile(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, filename: string, npyVersion: 1 | 2 | 3): void
+export declare function resizeToSourceFile(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, filename: string, npyVersion: 1 | 2 | 3, overwrite: boolean): void

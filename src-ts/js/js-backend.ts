@@ -6,15 +6,16 @@
 
 import { join } from 'node:path';
 import type { Backend, Geometry, PartialRef, StorageFile, TileCounts } from '../backend';
-import { ErrorCode, list, rangeError, stateError, typeError } from '../errors';
+import { ErrorCode, list, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
 import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray } from '../ndarray';
 import { readNpy, writeNpy } from '../npy';
-import type { MaskRegion, ResolvedOptions } from '../options';
+import { type MaskRegion, type ResolvedOptions, storageBytes } from '../options';
 import { ACCUMULATOR_FILE, COUNTER_FILE } from '../partial-files';
 import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
 import { applyBatch, divideByCounts, footprintPeaks, materializeSample, mergeCounts, mergeValues } from './kernels';
+import { Lifecycle, type LifecycleState } from './lifecycle';
 import { type BatchPlan, planBatch } from './plan';
 
 /** Batches up to this size get an exact overlap count near the counter limit. */
@@ -80,11 +81,10 @@ export class JsBackend implements Backend {
   private readonly aggregator: Aggregator<unknown> | null = null;
   private tilesApplied = 0;
   private tilesSkipped = 0;
-  private finalized = false;
-  private result: unknown;
   readonly region: MaskRegion;
   /** Whether `region` was given (tiles are cut to it). */
   private readonly regional: boolean;
+  private readonly lifecycle = new Lifecycle<unknown>();
 
   constructor(private readonly options: ResolvedOptions) {
     if (options.storage === 'memmap') {
@@ -101,8 +101,7 @@ export class JsBackend implements Backend {
     checkRegion(this.region, g);
     this.planeLength = this.region.extent.reduce((a, e) => a * e, 1);
     const shape = [options.nChannels, ...this.region.extent];
-    const counterBytes = options.aggregation === 'mean' ? this.planeLength * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
-    const bytes = this.planeLength * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
+    const bytes = storageBytes(options, this.planeLength).total;
     const limit = options.maxInMemoryBytes;
     if (options.storage === 'inmemory' && bytes > limit) {
       throw rangeError(
@@ -140,6 +139,14 @@ export class JsBackend implements Backend {
     }
   }
 
+  get state(): LifecycleState {
+    return this.lifecycle.state;
+  }
+
+  check(call: string, building: boolean): void {
+    this.lifecycle.check(call, building);
+  }
+
   storage(): NdArray {
     return this.mask;
   }
@@ -154,7 +161,7 @@ export class JsBackend implements Backend {
     const extents = this.region.extent;
     const held = this.region;
     const channels = source.shape[0];
-    if (!Number.isSafeInteger(channel) || channel < 0 || channel >= channels) {
+    if (channel >= channels) {
       throw rangeError(
         ErrorCode.REGION,
         `channel must be an integer from 0 to ${channels - 1} for the ${array}; received ${channel}`,
@@ -167,13 +174,9 @@ export class JsBackend implements Backend {
         `start and extent must have ${n} entries (one per spatial dimension); received ${start.length} and ${extent.length}`,
       );
     }
+    // The facade checked that every entry is a non-negative integer.
     const inside = extents.every(
-      (e, d) =>
-        Number.isSafeInteger(start[d]) &&
-        Number.isSafeInteger(extent[d]) &&
-        start[d] >= held.start[d] &&
-        extent[d] > 0 &&
-        start[d] + extent[d] <= held.start[d] + e,
+      (e, d) => extent[d] > 0 && start[d] >= held.start[d] && start[d] + extent[d] <= held.start[d] + e,
     );
     if (!inside) {
       const where = this.regional
@@ -254,19 +257,16 @@ export class JsBackend implements Backend {
   }
 
   finalize(): unknown {
-    if (this.finalized) return this.result;
-    if (this.aggregator) {
-      this.result = this.aggregator.finalize(this.mask);
-    } else if (this.counter) {
-      divideByCounts(this.mask.data as FloatArray, this.counter.data, this.planeLength);
-      this.result = { mask: this.mask, overlapCounter: this.counter } satisfies MeanResult;
-    } else {
+    return this.lifecycle.finalize(() => {
+      if (this.aggregator) return this.aggregator.finalize(this.mask);
+      if (this.counter) {
+        divideByCounts(this.mask.data as FloatArray, this.counter.data, this.planeLength);
+        return { mask: this.mask, overlapCounter: this.counter } satisfies MeanResult;
+      }
       const m = this.mask.data;
       for (let i = 0; i < m.length; i++) if (m[i] === -Infinity) m[i] = 0;
-      this.result = this.mask;
-    }
-    this.finalized = true;
-    return this.result;
+      return this.mask;
+    });
   }
 
   async finalizeAsync(): Promise<unknown> {
@@ -274,7 +274,7 @@ export class JsBackend implements Backend {
   }
 
   cleanup(): void {
-    this.aggregator?.cleanup();
+    this.lifecycle.cleanup(() => this.aggregator?.cleanup());
   }
 
   tileCounts(): TileCounts {
@@ -282,7 +282,7 @@ export class JsBackend implements Backend {
   }
 
   private checkBuilding(call: string): void {
-    if (this.finalized) throw stateError(ErrorCode.FINALIZED, `${call} after finalize(): the mask is already finalized`);
+    this.lifecycle.check(call, true);
     if (this.aggregator) {
       throw typeError(
         ErrorCode.OPTION_TYPE,
@@ -292,12 +292,6 @@ export class JsBackend implements Backend {
   }
 
   writePartialArrays(dir: string): TileCounts {
-    if (this.finalized) {
-      throw stateError(
-        ErrorCode.FINALIZED,
-        'savePartial after finalize(): the mask is already normalized; save partials while building',
-      );
-    }
     this.checkBuilding('savePartial');
     writeNpy(join(dir, ACCUMULATOR_FILE), this.mask as NdArray<FloatArray>);
     if (this.counter) writeNpy(join(dir, COUNTER_FILE), this.counter);
@@ -398,14 +392,14 @@ export class JsBackend implements Backend {
       );
     }
     other.checkBuilding('mergeFrom (the other builder)');
-    this.mergeState(other.state());
+    this.mergeState(other.snapshot());
   }
 
   async mergeFromAsync(other: Backend): Promise<void> {
     this.mergeFrom(other);
   }
 
-  private state(): State {
+  private snapshot(): State {
     return {
       region: this.region,
       mask: this.mask.data,

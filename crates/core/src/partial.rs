@@ -12,7 +12,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::builder::{AnyMaskBuilder, CounterSlice, SourceState};
+use crate::builder::{AnyAccumulator, CounterSlice, SourceState};
 use crate::element::{CounterDtype, Dtype};
 use crate::error::{codes, list, Error, Result};
 use crate::memmap::MappedNpy;
@@ -47,20 +47,14 @@ fn write_npy(path: &Path, descr: &str, shape: &[u64], bytes: &[u8]) -> Result<()
 
 /// Writes the builder's un-normalized arrays into `dir` (which must exist);
 /// returns the files written.
-pub fn write_arrays(builder: &AnyMaskBuilder, dir: &Path) -> Result<Vec<PathBuf>> {
-  if builder.is_finalized() {
-    return Err(Error::state(
-      codes::FINALIZED,
-      "savePartial after finalize(): the mask is already normalized; save partials while building",
-    ));
-  }
+pub fn write_arrays(builder: &AnyAccumulator, dir: &Path) -> Result<Vec<PathBuf>> {
   let shape = builder.mask_shape();
   let counter_shape: Vec<u64> = std::iter::once(1).chain(shape[1..].iter().copied()).collect();
   let mut written = Vec::new();
   let accumulator = dir.join(ACCUMULATOR_FILE);
   let bytes: &[u8] = match builder {
-    AnyMaskBuilder::F32(b) => bytemuck::cast_slice(b.mask().as_slice()),
-    AnyMaskBuilder::F64(b) => bytemuck::cast_slice(b.mask().as_slice()),
+    AnyAccumulator::F32(b) => bytemuck::cast_slice(b.mask().as_slice()),
+    AnyAccumulator::F64(b) => bytemuck::cast_slice(b.mask().as_slice()),
   };
   write_npy(&accumulator, builder.dtype().descr(), &shape, bytes)?;
   written.push(accumulator);
@@ -154,7 +148,7 @@ impl OpenPartial {
   }
 
   /// Merges this partial into `builder` (which checks the region and counts).
-  pub fn merge_into(&self, builder: &mut AnyMaskBuilder) -> Result<()> {
+  pub fn merge_into(&self, builder: &mut AnyAccumulator) -> Result<()> {
     let counter_u16;
     let counter_u32;
     let counter = match (&self.counter, self.spec.counter_dtype) {
@@ -170,11 +164,11 @@ impl OpenPartial {
     };
     let (region, tiles_applied, tiles_skipped) = (&self.spec.region, self.spec.tiles_applied, self.spec.tiles_skipped);
     match builder {
-      AnyMaskBuilder::F32(b) => {
+      AnyAccumulator::F32(b) => {
         let mask = self.accumulator.array::<f32>()?;
         b.merge(&SourceState { region, mask: mask.as_slice(), counter, tiles_applied, tiles_skipped })
       }
-      AnyMaskBuilder::F64(b) => {
+      AnyAccumulator::F64(b) => {
         let mask = self.accumulator.array::<f64>()?;
         b.merge(&SourceState { region, mask: mask.as_slice(), counter, tiles_applied, tiles_skipped })
       }
@@ -197,8 +191,8 @@ mod tests {
     dir
   }
 
-  fn builder(region: Option<MaskRegion>) -> AnyMaskBuilder {
-    AnyMaskBuilder::new(
+  fn builder(region: Option<MaskRegion>) -> AnyAccumulator {
+    AnyAccumulator::new(
       Dtype::Float32,
       BuilderConfig {
         geometry: Geometry::new(&[16, 16], &[8, 8], &[8, 8], &[4, 4]).unwrap(),
@@ -212,16 +206,17 @@ mod tests {
     .unwrap()
   }
 
-  fn update(b: &mut AnyMaskBuilder, coords: &[i32], value: f32) {
+  fn update(b: &mut AnyAccumulator, coords: &[i32], value: f32) {
     let tiles = coords.len() / 2;
     let data = vec![value; tiles * 64];
     let plan = b
+      .spec()
       .plan(&BatchData::F32(&data), &[tiles, 1, 8, 8], Coords::I32(coords), &[tiles, 2], &EdgeClipping::none(2))
       .unwrap();
     b.apply(&plan, BatchData::F32(&data)).unwrap();
   }
 
-  fn spec_of(b: &AnyMaskBuilder, dir: &Path) -> PartialSpec {
+  fn spec_of(b: &AnyAccumulator, dir: &Path) -> PartialSpec {
     let (tiles_applied, tiles_skipped) = b.tile_counts();
     PartialSpec {
       dir: dir.to_path_buf(),
@@ -248,8 +243,8 @@ mod tests {
       OpenPartial::open(spec_of(&shard, &dir)).unwrap().merge_into(&mut merged).unwrap();
       std::fs::remove_dir_all(&dir).unwrap();
     }
-    let AnyMaskBuilder::F32(w) = &whole else { panic!() };
-    let AnyMaskBuilder::F32(m) = &merged else { panic!() };
+    let AnyAccumulator::F32(w) = &whole else { panic!() };
+    let AnyAccumulator::F32(m) = &merged else { panic!() };
     assert_eq!(w.mask().as_slice(), m.mask().as_slice());
     assert_eq!(w.state().counter.map(|c| matches!(c, CounterSlice::U16(_))), Some(true));
     let (CounterSlice::U16(a), CounterSlice::U16(b)) = (w.state().counter.unwrap(), m.state().counter.unwrap()) else {

@@ -158,7 +158,7 @@ mod tests {
 
   #[test]
   fn shards_equal_the_whole_mask_window_with_upscaled_and_clipped_tiles() {
-    use crate::builder::{Aggregation, AnyMaskBuilder, BuilderConfig, RegionData, StorageConfig};
+    use crate::builder::{Aggregation, AnyAccumulator, BuilderConfig, RegionData, StorageConfig};
     use crate::{BatchData, CounterDtype, Dtype};
     // Tile 6, output 3, stride 3: upscale 2, so region edges can cut blocks.
     let g = Geometry::new(&[30, 27], &[6, 6], &[3, 3], &[3, 3]).unwrap();
@@ -181,8 +181,9 @@ mod tests {
           storage: StorageConfig::InMemory { max_bytes: None },
           region,
         };
-        let mut b = AnyMaskBuilder::new(Dtype::Float64, config).unwrap();
-        let plan = b.plan(&BatchData::F64(&data), &[tiles, 2, 3, 3], Coords::I64(&coords), &[tiles, 2], &clip).unwrap();
+        let mut b = AnyAccumulator::new(Dtype::Float64, config).unwrap();
+        let plan =
+          b.spec().plan(&BatchData::F64(&data), &[tiles, 2, 3, 3], Coords::I64(&coords), &[tiles, 2], &clip).unwrap();
         b.apply(&plan, BatchData::F64(&data)).unwrap();
         b
       };
