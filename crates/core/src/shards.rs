@@ -26,8 +26,11 @@ pub struct PartialRef {
 /// returns the target's tile counts (applied, skipped).
 pub struct PendingJob {
   tickets: Vec<Ticket>,
-  job: Option<Box<dyn FnOnce() -> Result<(u64, u64)> + Send>>,
+  job: Option<Job>,
 }
+
+/// The work of a [`PendingJob`]: returns the target's tile counts.
+type Job = Box<dyn FnOnce() -> Result<(u64, u64)> + Send>;
 
 impl PendingJob {
   /// Blocks: call it from a worker thread. Runs once; later calls return (0, 0).
