@@ -105,6 +105,7 @@ export function checkPartialTarget(dir: unknown): string {
 }
 
 function temporarySibling(dir: string): string {
+  mkdirSync(dirname(dir), { recursive: true });
   const tmp = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
   mkdirSync(tmp);
   return tmp;
