@@ -9,7 +9,7 @@ use crate::memmap::{check_absent, create_npy, default_counter_path, Backing, Cre
 use crate::merge::{self, Placement};
 use crate::npy::NpyVersion;
 use crate::plan::{plan_batch, BatchPlan, Coords, EdgeClipping};
-use crate::region::{clip_plan_to_region, storage_geometry, MaskRegion};
+use crate::mask_region::{clip_plan_to_region, storage_geometry, MaskRegion};
 use crate::storage::Array;
 use std::path::PathBuf;
 

@@ -17,7 +17,7 @@ use crate::element::{CounterDtype, Dtype};
 use crate::error::{codes, list, Error, Result};
 use crate::memmap::MappedNpy;
 use crate::npy::{encode_header, NpyVersion};
-use crate::region::MaskRegion;
+use crate::mask_region::MaskRegion;
 
 pub const ACCUMULATOR_FILE: &str = "accumulator.npy";
 pub const COUNTER_FILE: &str = "overlap_counter.npy";
