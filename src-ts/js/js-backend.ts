@@ -6,13 +6,13 @@
 
 import { join } from 'node:path';
 import type { Backend, Geometry, PartialRef, StorageFile, TileCounts } from '../backend';
-import { ErrorCode, list, rangeError, typeError } from '../errors';
+import { describe, ErrorCode, list, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
-import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray } from '../ndarray';
+import { ARRAY_TYPES, type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray, product } from '../ndarray';
 import { readNpy, writeNpy } from '../npy';
 import { type MaskRegion, type ResolvedOptions, storageBytes } from '../options';
 import { ACCUMULATOR_FILE, COUNTER_FILE } from '../partial-files';
-import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
+import { type Aggregator, type AggregatorContext, InMemory, type MeanResult } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
 import { applyBatch, divideByCounts, footprintPeaks, materializeSample, mergeCounts, mergeValues } from './kernels';
 import { Lifecycle, type LifecycleState } from './lifecycle';
@@ -69,6 +69,19 @@ interface State {
   counter: CounterArray | null;
   tilesApplied: number;
   tilesSkipped: number;
+}
+
+/** Checks what a storage factory returned. */
+function checkAllocated(array: unknown, shape: number[], dtype: ArrayDtype, what: string): NdArray<any> {
+  const a = array as NdArray<any> | undefined;
+  const ctor = ARRAY_TYPES[dtype];
+  if (!a || typeof a !== 'object' || !(a.data instanceof ctor) || a.data.length !== product(shape)) {
+    throw typeError(
+      ErrorCode.STORAGE,
+      `the storage factory must return { data: ${ctor.name}(${product(shape)}), shape } for the ${what}; received ${describe(a?.data)}`,
+    );
+  }
+  return { data: a.data, shape: [...shape], dtype };
 }
 
 export class JsBackend implements Backend {

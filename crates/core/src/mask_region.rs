@@ -158,7 +158,9 @@ mod tests {
 
   #[test]
   fn shards_equal_the_whole_mask_window_with_upscaled_and_clipped_tiles() {
-    use crate::builder::{Aggregation, AnyAccumulator, BuilderConfig, RegionData, StorageConfig};
+    use crate::config::{Aggregation, BuilderConfig, StorageConfig};
+    use crate::dispatch::AnyAccumulator;
+    use crate::region::RegionData;
     use crate::{BatchData, CounterDtype, Dtype};
     // Tile 6, output 3, stride 3: upscale 2, so region edges can cut blocks.
     let g = Geometry::new(&[30, 27], &[6, 6], &[3, 3], &[3, 3]).unwrap();

@@ -12,12 +12,13 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::builder::{AnyAccumulator, CounterSlice, SourceState};
+use crate::accumulator::{CounterSlice, SourceState};
+use crate::dispatch::AnyAccumulator;
 use crate::element::{CounterDtype, Dtype};
 use crate::error::{codes, list, Error, Result};
+use crate::mask_region::MaskRegion;
 use crate::memmap::MappedNpy;
 use crate::npy::{encode_header, NpyVersion};
-use crate::mask_region::MaskRegion;
 
 pub const ACCUMULATOR_FILE: &str = "accumulator.npy";
 pub const COUNTER_FILE: &str = "overlap_counter.npy";
@@ -179,7 +180,7 @@ impl OpenPartial {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::builder::{Aggregation, BuilderConfig, StorageConfig};
+  use crate::config::{Aggregation, BuilderConfig, StorageConfig};
   use crate::geometry::Geometry;
   use crate::plan::{Coords, EdgeClipping};
   use crate::BatchData;

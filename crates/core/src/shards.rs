@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use crate::background::in_turns;
 use crate::error::{codes, Error, Result};
 use crate::mask_builder::MaskBuilder;
-use crate::partial::{write_arrays, OpenPartial, PartialSpec};
 use crate::mask_region::MaskRegion;
+use crate::partial::{write_arrays, OpenPartial, PartialSpec};
 use crate::sequencer::Ticket;
 
 /// A saved partial, as its manifest describes it.
