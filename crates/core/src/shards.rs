@@ -33,10 +33,23 @@ pub struct PendingJob {
 type Job = Box<dyn FnOnce() -> Result<(u64, u64)> + Send>;
 
 impl PendingJob {
-  /// Blocks: call it from a worker thread. Runs once; later calls return (0, 0).
+  /// Waits for its turns and runs on the background pool. Blocks: call it
+  /// from a worker thread. Runs once; later calls return (0, 0).
   pub fn run(&mut self) -> Result<(u64, u64)> {
     let Some(job) = self.job.take() else { return Ok((0, 0)) };
     in_turns(std::mem::take(&mut self.tickets), job)
+  }
+
+  /// Waits for its turns and runs on the calling thread (and the global
+  /// pool), as a synchronous update does: for callers that block anyway.
+  fn run_here(mut self) -> Result<(u64, u64)> {
+    let Some(job) = self.job.take() else { return Ok((0, 0)) };
+    for ticket in &self.tickets {
+      ticket.wait_turn();
+    }
+    let result = job();
+    drop(std::mem::take(&mut self.tickets));
+    result
   }
 }
 
@@ -57,8 +70,7 @@ impl MaskBuilder {
   /// Writes the un-normalized arrays into the existing directory `dir`
   /// after pending updates; returns the tile counts of the state written.
   pub fn save_partial_arrays(&self, dir: impl Into<PathBuf>) -> Result<(u64, u64)> {
-    let mut job = self.save_partial_arrays_later(dir)?;
-    job.run()
+    self.save_partial_arrays_later(dir)?.run_here()
   }
 
   /// [`Self::save_partial_arrays`] in call order, run by [`PendingJob::run`].
@@ -79,7 +91,7 @@ impl MaskBuilder {
   /// Checks every saved partial's arrays against this builder (dtype, shape,
   /// length, region inside this one's) before merging any, then merges them.
   pub fn merge_partials(&self, partials: &[PartialRef]) -> Result<(u64, u64)> {
-    self.merge_partials_later(partials)?.run()
+    self.merge_partials_later(partials)?.run_here()
   }
 
   /// [`Self::merge_partials`] in call order, run by [`PendingJob::run`].
@@ -125,7 +137,7 @@ impl MaskBuilder {
   /// Merges `other`'s state (same options, region inside this one's) after
   /// the pending updates of both; `other` is unchanged.
   pub fn merge_from(&self, other: &MaskBuilder) -> Result<(u64, u64)> {
-    self.merge_from_later(other)?.run()
+    self.merge_from_later(other)?.run_here()
   }
 
   /// [`Self::merge_from`] in call order (of both builders), run by [`PendingJob::run`].
