@@ -112,7 +112,7 @@ test('loadPartials into storage: memmap merges shard files into one NPY file num
       return dir;
     }),
   );
-  const filename = fresh('merged') + '.npy';
+  const filename = `${fresh('merged')}.npy`;
   const merged = await MaskBuilder.loadPartialsAsync(dirs, { storage: 'memmap', filename });
   expect(merged.files[0].path).toBe(filename);
   expect(merged.region).toEqual({ start: [0, 0], extent: merged.maskExtents });

@@ -297,6 +297,12 @@ writeFileSync(join(out, 'latest.md'), md);
 writeFileSync(join(out, 'ratios.svg'), renderChart(results));
 if (!values.only) {
   replaceSection('bench', `\n${md}\n`);
+  if (distributed) {
+    replaceSection(
+      'distributed',
+      `\n${describeDistributed(distributed)}\n- (load average during the run: ${distributed.loadAverage[0].toFixed(1)} on ${cpus().length} cores)\n`,
+    );
+  }
   if (asyncResult) {
     replaceSection(
       'async',

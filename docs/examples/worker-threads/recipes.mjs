@@ -1,4 +1,4 @@
-// Two ways to use worker threads for one slide (see README.md here):
+// Two ways to use worker threads for one slide (see docs/distributed.md):
 //   A. `withInferenceWorkers`: workers run the model, the main thread's one
 //      builder assembles their batches (updateBatchAsync, buffers transferred).
 //   B. `withShardWorkers`: each worker builds one region shard of the mask
