@@ -6,7 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS, type BadBatch } from '../__test__/helpers/bad-inputs';
+import { BAD_PARTIALS } from '../__test__/helpers/bad-partials';
 import { BASE_OPTIONS, denseBatch, diagonalCoords, seededBuilder } from '../__test__/helpers/robust';
+import { scratchDir } from '../__test__/helpers/scratch';
 import { MaskBuilder, openNpy, resizeToSource, toImage } from '../src-ts/index';
 import { writeNpy } from '../src-ts/npy';
 
@@ -101,6 +103,14 @@ async function main(): Promise<void> {
       transfer: true,
     }),
   );
+  for (const c of BAD_PARTIALS) {
+    const { dir, remove } = scratchDir('bad-partial-table');
+    try {
+      record(c.what, c.call, () => c.run(dir, 'js'));
+    } finally {
+      remove();
+    }
+  }
   const huge = new MaskBuilder({
     sourceExtents: [40000, 40000],
     sourceTileExtent: 1,
@@ -172,13 +182,15 @@ async function main(): Promise<void> {
     '',
     'Batches and coordinates in the examples are for a 2-D float32 mean builder with 2 channels and',
     '`outputTileExtent` 4 (`sourceExtents [32, 48]`, `sourceTileExtent` 8, `stride` 4; mask [16, 24]).',
-    'Lifecycle errors are plain `Error`s with a `code`.',
+    'Lifecycle errors are plain `Error`s with a `code`. Partial rows save seeded builders of those options',
+    '(`savePartial`) and damage or mismatch one of them; paths are shortened to `<dir>`.',
     '',
     '| Input | Call | Error | Code | Message |',
     '| --- | --- | --- | --- | --- |',
     ...rows.map(({ what, call, error }) => {
       const e = error as Error & { code?: string };
-      return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(e.message)} |`;
+      const message = e.message.replace(/\/tmp\/wsi-bad-partial-table-[^/\s]+/g, '<dir>');
+      return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(message)} |`;
     }),
     '',
     '### Not errors',

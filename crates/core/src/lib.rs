@@ -15,13 +15,17 @@ pub mod geometry;
 pub mod kernels;
 pub mod limits;
 pub mod mask_builder;
+pub mod mask_region;
 pub mod memmap;
+pub mod merge;
 pub mod npy;
+pub mod partial;
 pub mod plan;
 pub mod raw_array;
 pub mod region;
 pub mod resize;
 pub mod sequencer;
+pub mod shards;
 pub mod storage;
 
 pub use accumulator::{Accumulator, Counter};
@@ -32,6 +36,7 @@ pub use element::{CounterDtype, Dtype};
 pub use error::{Error, ErrorKind, Result};
 pub use geometry::Geometry;
 pub use mask_builder::{BatchSource, MaskBuilder, MaskView, PendingFinalize, PendingUpdate, State};
+pub use mask_region::MaskRegion;
 /// The ndarray version of the views in this crate's API.
 pub use ndarray;
 pub use plan::{BatchPlan, Coords, EdgeClipping};

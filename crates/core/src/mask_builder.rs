@@ -55,17 +55,17 @@ impl BatchSource for OwnedBatchData {
 /// page faults.
 const SPARE_BATCHES: usize = 2;
 
-struct Shared {
-  spec: BuilderSpec,
+pub(crate) struct Shared {
+  pub(crate) spec: BuilderSpec,
   /// Changed only by the caller's thread, in call order; never held while a
   /// kernel runs.
   state: Mutex<State>,
-  accumulator: Mutex<Option<AnyAccumulator>>,
-  sequencer: Arc<Sequencer>,
+  pub(crate) accumulator: Mutex<Option<AnyAccumulator>>,
+  pub(crate) sequencer: Arc<Sequencer>,
   spares: Mutex<Vec<OwnedBatchData>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
   m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -82,6 +82,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 ///   aggregation: Aggregation::Mean,
 ///   counter_dtype: CounterDtype::Uint16,
 ///   storage: StorageConfig::InMemory { max_bytes: None },
+///   region: None,
 /// };
 /// let builder = MaskBuilder::new(Dtype::Float32, config).unwrap();
 /// let tiles = [1.0f32, 2.0, 3.0, 4.0];
@@ -103,7 +104,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// ```
 #[derive(Clone)]
 pub struct MaskBuilder {
-  shared: Arc<Shared>,
+  pub(crate) shared: Arc<Shared>,
 }
 
 impl MaskBuilder {
@@ -130,10 +131,10 @@ impl MaskBuilder {
     &self.shared.spec.geometry
   }
 
-  /// `[C, ...maskExtents]`.
+  /// `[C, ...extent]` of the region held (`[C, ...maskExtents]` for the whole mask).
   pub fn mask_shape(&self) -> Vec<u64> {
     let spec = &self.shared.spec;
-    std::iter::once(spec.channels as u64).chain(spec.geometry.mask_extents.iter().copied()).collect()
+    std::iter::once(spec.channels as u64).chain(self.region().extent).collect()
   }
 
   pub fn state(&self) -> State {
@@ -291,7 +292,7 @@ impl MaskBuilder {
     lock(&self.shared.accumulator).as_ref().map_or_else(Vec::new, |a| a.files().to_vec())
   }
 
-  fn with<T>(&self, f: impl FnOnce(&mut AnyAccumulator) -> Result<T>) -> Result<T> {
+  pub(crate) fn with<T>(&self, f: impl FnOnce(&mut AnyAccumulator) -> Result<T>) -> Result<T> {
     match lock(&self.shared.accumulator).as_mut() {
       Some(accumulator) => f(accumulator),
       None => Err(Error::state(codes::CLEANED_UP, "the mask builder was cleaned up; create a new one")),
@@ -368,6 +369,7 @@ mod tests {
       aggregation: Aggregation::Mean,
       counter_dtype: CounterDtype::Uint16,
       storage: StorageConfig::InMemory { max_bytes: None },
+      region: None,
     };
     MaskBuilder::new(Dtype::Float32, config).unwrap()
   }
