@@ -1,4 +1,4 @@
-// Writes the README's bad-input table: every bad input the robustness specs try, with
+// Writes the bad-input table of docs/bad-input.md: every bad input the robustness specs try, with
 // the error it gets (class, code and the real message, taken by running the
 // calls). Run: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
 import { spawnSync } from 'node:child_process';
@@ -13,7 +13,9 @@ import {
   BAD_OPTIONS,
   type BadBatch,
 } from '../__test__/helpers/bad-inputs';
+import { BAD_PARTIALS } from '../__test__/helpers/bad-partials';
 import { BASE_OPTIONS, denseBatch, diagonalCoords, makeBuilder, seededBuilder } from '../__test__/helpers/robust';
+import { scratchDir } from '../__test__/helpers/scratch';
 import { MaskBuilder, openNpy, resizeToSource, toImage } from '../src-ts/index';
 import { writeNpy } from '../src-ts/npy';
 
@@ -113,6 +115,14 @@ async function main(): Promise<void> {
       transfer: true,
     }),
   );
+  for (const c of BAD_PARTIALS) {
+    const { dir, remove } = scratchDir('bad-partial-table');
+    try {
+      record(c.what, c.call, () => c.run(dir, 'js'));
+    } finally {
+      remove();
+    }
+  }
   const huge = new MaskBuilder({
     sourceExtents: [40000, 40000],
     sourceTileExtent: 1,
@@ -184,13 +194,15 @@ async function main(): Promise<void> {
     '',
     'Batches and coordinates in the examples are for a 2-D float32 mean builder with 2 channels and',
     '`outputTileExtent` 4 (`sourceExtents [32, 48]`, `sourceTileExtent` 8, `stride` 4; mask [16, 24]).',
-    'Lifecycle errors are plain `Error`s with a `code`.',
+    'Lifecycle errors are plain `Error`s with a `code`. Partial rows save seeded builders of those options',
+    '(`savePartial`) and damage or mismatch one of them; paths are shortened to `<dir>`.',
     '',
     '| Input | Call | Error | Code | Message |',
     '| --- | --- | --- | --- | --- |',
     ...rows.map(({ what, call, error }) => {
       const e = error as Error & { code?: string };
-      return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(e.message)} |`;
+      const message = e.message.replace(/\/tmp\/wsi-bad-partial-table-[^/\s]+/g, '<dir>');
+      return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(message)} |`;
     }),
     '',
     '### Not errors',
@@ -218,15 +230,15 @@ async function main(): Promise<void> {
     '  never an abort.',
     '',
   ];
-  // The table lives in the README, between these markers.
-  const readme = join(__dirname, '..', 'README.md');
+  // The table lives in docs/bad-input.md (the README links it), between these markers.
+  const readme = join(__dirname, '..', 'docs', 'bad-input.md');
   const text = readFileSync(readme, 'utf8');
   const [start, end] = ['<!-- bad-input:start -->', '<!-- bad-input:end -->'];
   const from = text.indexOf(start);
   const to = text.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`README.md lacks the ${start} ... ${end} markers`);
+  if (from < 0 || to < from) throw new Error(`docs/bad-input.md lacks the ${start} ... ${end} markers`);
   writeFileSync(readme, `${text.slice(0, from + start.length)}\n${lines.join('\n')}\n${text.slice(to)}`);
-  console.log(`README.md: bad-input table with ${rows.length} rows`);
+  console.log(`docs/bad-input.md: bad-input table with ${rows.length} rows`);
 }
 
 main().catch((e) => {

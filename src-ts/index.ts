@@ -4,7 +4,7 @@
  * the same API.
  */
 
-export type { Geometry, StorageFile } from './backend';
+export type { Geometry, StorageFile, TileCounts } from './backend';
 export { allocateBatch } from './batch-buffer';
 export { ErrorCode, type MaskBuilderError } from './errors';
 export {
@@ -43,9 +43,13 @@ export type {
   BuiltinAggregation,
   FinalizeOptions,
   MaskBuilderOptions,
+  MaskRegion,
+  MaskRegionInput,
   UpdateAsyncOptions,
   WeightsInput,
 } from './options';
+export { PARTIAL_FORMAT_VERSION, type PartialManifest } from './partial';
+export { maskRegionOfSourceBox, planRegions, type RegionPlan, type RegionPlanOptions, type RegionShard } from './regions';
 export {
   type ResizedFile,
   type ResizedImage,

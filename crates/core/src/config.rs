@@ -5,6 +5,7 @@ use crate::batch_data::BatchData;
 use crate::element::{CounterDtype, Dtype};
 use crate::error::{codes, Error, Result};
 use crate::geometry::Geometry;
+use crate::mask_region::{clip_plan_to_region, MaskRegion};
 use crate::memmap::{default_counter_path, Backing};
 use crate::npy::NpyVersion;
 use crate::plan::{plan_batch, BatchPlan, Coords, EdgeClipping};
@@ -97,9 +98,16 @@ pub struct BuilderConfig {
   pub storage: StorageConfig,
   /// Weighted mean, sum and argmax; [`Weights::Uniform`] is the plain mean.
   pub weights: Weights,
+  /// The window of the mask this builder holds; `None`: the whole mask.
+  pub region: Option<MaskRegion>,
 }
 
 impl BuilderConfig {
+  /// The region held: `region`, or the whole mask.
+  pub fn region_held(&self) -> MaskRegion {
+    self.region.clone().unwrap_or_else(|| MaskRegion::whole(&self.geometry))
+  }
+
   /// Refuses option combinations the aggregation cannot honour.
   pub(crate) fn check_aggregation(&self) -> Result<()> {
     let aggregation = self.aggregation;
@@ -132,6 +140,21 @@ impl BuilderConfig {
     Ok(())
   }
 
+  /// Refuses partial states (save, merge, load) for builders that keep more
+  /// than the accumulator and the counter: variance and weighted builders.
+  pub(crate) fn check_partials(&self) -> Result<()> {
+    if self.aux_planes() == 0 {
+      return Ok(());
+    }
+    Err(Error::type_error(
+      codes::OPTION_TYPE,
+      format!(
+        "partial states hold the accumulator and the overlap counter only; {} keeps more and cannot be saved or merged yet",
+        if self.aggregation == Aggregation::Variance { "aggregation 'variance'".to_string() } else { "a weighted builder (weights other than 'uniform')".to_string() }
+      ),
+    ))
+  }
+
   /// Planes of the auxiliary array: the weight sum, or one M2 plane per channel.
   pub(crate) fn aux_planes(&self) -> usize {
     match self.aggregation {
@@ -148,7 +171,32 @@ pub struct BuilderSpec {
   pub geometry: Geometry,
   pub channels: usize,
   pub dtype: Dtype,
+  pub region: Option<MaskRegion>,
   pub aggregation: Aggregation,
+  pub counter_dtype: CounterDtype,
+}
+
+pub fn aggregation_name(a: Aggregation) -> &'static str {
+  a.name()
+}
+
+/// Plans a batch against the whole geometry, then cuts it to `region`.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_in_region(
+  geometry: &Geometry,
+  region: Option<&MaskRegion>,
+  channels: usize,
+  batch_shape: &[usize],
+  data_len: usize,
+  coords: Coords<'_>,
+  coords_shape: &[usize],
+  clipping: &EdgeClipping,
+) -> Result<BatchPlan> {
+  let mut plan = plan_batch(geometry, channels, batch_shape, data_len, coords, coords_shape, clipping)?;
+  if let Some(region) = region {
+    clip_plan_to_region(&mut plan, region);
+  }
+  Ok(plan)
 }
 
 impl BuilderSpec {
@@ -166,7 +214,16 @@ impl BuilderSpec {
     clipping: &EdgeClipping,
   ) -> Result<BatchPlan> {
     check_data(self.dtype, data)?;
-    plan_batch(&self.geometry, self.channels, batch_shape, data.len(), coords, coords_shape, clipping)
+    plan_in_region(
+      &self.geometry,
+      self.region.as_ref(),
+      self.channels,
+      batch_shape,
+      data.len(),
+      coords,
+      coords_shape,
+      clipping,
+    )
   }
 }
 

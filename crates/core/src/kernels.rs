@@ -73,9 +73,22 @@ fn combine_row<T: Element, C: Combine<T>>(dst: &mut [T], src: &[T]) {
   }
 }
 
+/// Combines a row of `upscale`-wide blocks, one per source value; the row
+/// starts `phase` pixels into its first block (a tile cut by a region), and
+/// its last block may be cut short.
 #[inline(always)]
-fn combine_row_upscaled<T: Element, C: Combine<T>>(dst: &mut [T], src: &[T], upscale: usize) {
-  for (block, &s) in dst.chunks_exact_mut(upscale).zip(src) {
+fn combine_row_upscaled<T: Element, C: Combine<T>>(dst: &mut [T], src: &[T], upscale: usize, phase: usize) {
+  let head = ((upscale - phase) % upscale).min(dst.len());
+  let (first, rest) = dst.split_at_mut(head);
+  let src = if head > 0 {
+    for d in first {
+      *d = C::combine(*d, src[0]);
+    }
+    &src[1..]
+  } else {
+    src
+  };
+  for (block, &s) in rest.chunks_mut(upscale).zip(src) {
     for d in block {
       *d = C::combine(*d, s);
     }
@@ -99,19 +112,25 @@ fn count_row<K: CounterElement>(dst: &mut [K]) {
 /// Per-batch constants for walking the rows of tile footprints.
 pub(crate) struct RowWalker<'p> {
   ndim: usize,
-  footprint: &'p [usize],
-  clip_start: &'p [usize],
+  plan: &'p BatchPlan,
   upscale: [usize; MAX_DIMS],
   mask_strides: [usize; MAX_DIMS],
   tile_strides: [usize; MAX_DIMS],
-  /// Mask elements per row (the footprint's last extent).
-  pub row_len: usize,
-  /// Tile elements read per row.
-  pub src_row_len: usize,
   pub upscale_last: usize,
 }
 
+/// The rows of one tile's written box.
+pub(crate) struct TileRows {
+  /// Mask elements per row.
+  pub row_len: usize,
+  /// Pixels of the first upscaled block cut off by a region (0: none).
+  pub phase: usize,
+  /// Tile elements read per row.
+  pub src_row_len: usize,
+}
+
 impl<'p> RowWalker<'p> {
+  /// `geometry` is the storage's: its mask extents are those of the stored window.
   pub fn new(geometry: &Geometry, plan: &'p BatchPlan) -> Self {
     let ndim = geometry.ndim();
     let mut upscale = [1; MAX_DIMS];
@@ -125,63 +144,68 @@ impl<'p> RowWalker<'p> {
       mask_strides[d] = ms[d];
       tile_strides[d] = ts[d];
     }
-    let row_len = plan.footprint[ndim - 1];
-    let upscale_last = upscale[ndim - 1];
-    Self {
-      ndim,
-      footprint: &plan.footprint,
-      clip_start: &plan.clip_start,
-      upscale,
-      mask_strides,
-      tile_strides,
-      row_len,
-      src_row_len: row_len / upscale_last,
-      upscale_last,
-    }
+    Self { ndim, plan, upscale, mask_strides, tile_strides, upscale_last: upscale[ndim - 1] }
   }
 
-  /// Calls `f(mask_offset, tile_offset)` for every row of the footprint at
-  /// `origin` whose dimension-0 index lies in `rows`; offsets are element
-  /// offsets into one mask plane and one tile channel plane.
+  /// Row lengths of tile `t`'s box.
   #[inline]
-  pub fn for_each_row(&self, origin: &[usize], rows: (usize, usize), mut f: impl FnMut(usize, usize)) {
-    self.for_each_row_indexed(origin, rows, |m, t, _| f(m, t));
+  pub fn tile_rows(&self, t: usize) -> TileRows {
+    let last = self.ndim - 1;
+    let (skip, extent) = self.plan.tile_box(t);
+    let up = self.upscale_last;
+    let phase = skip[last] % up;
+    TileRows { row_len: extent[last], phase, src_row_len: (phase + extent[last]).div_ceil(up) }
   }
 
-  /// [`Self::for_each_row`], also passing the row's index within the
-  /// footprint (row-major over dimensions `0..n-1`).
+  /// Calls `f(mask_offset, tile_offset)` for every row of tile `t`'s box
+  /// whose dimension-0 index lies in `rows`; offsets are element offsets
+  /// into one storage plane and one tile channel plane.
   #[inline]
-  pub fn for_each_row_indexed(&self, origin: &[usize], rows: (usize, usize), mut f: impl FnMut(usize, usize, usize)) {
+  pub fn for_each_row(&self, t: usize, rows: (usize, usize), mut f: impl FnMut(usize, usize)) {
+    self.for_each_row_indexed(t, rows, |m, tile, _| f(m, tile));
+  }
+
+  /// [`Self::for_each_row`], also passing the offset of the row's first
+  /// element in the batch's clipped footprint (row-major), where a weight
+  /// map cut to the clipping is read.
+  #[inline]
+  pub fn for_each_row_indexed(&self, t: usize, rows: (usize, usize), mut f: impl FnMut(usize, usize, usize)) {
     let n = self.ndim;
     let last = n - 1;
+    let origin = self.plan.origin(t);
+    let (skip, extent) = self.plan.tile_box(t);
+    let clip_start = &self.plan.clip_start;
+    if extent.contains(&0) {
+      return;
+    }
+    let tile_last = clip_start[last] + skip[last] / self.upscale_last;
     if n == 1 {
-      f(origin[0], self.clip_start[0], 0);
+      f(origin[0], tile_last, skip[0]);
       return;
     }
     let lo = rows.0.saturating_sub(origin[0]);
-    let hi = self.footprint[0].min(rows.1.saturating_sub(origin[0]));
+    let hi = extent[0].min(rows.1.saturating_sub(origin[0]));
     if lo >= hi {
       return;
     }
     let mut r = [0usize; MAX_DIMS];
     r[0] = lo;
-    // Rows of the footprint per step of dimension 0.
-    let rows_per_first: usize = self.footprint[1..last].iter().product();
-    let mut footprint_row = lo * rows_per_first;
+    let footprint = &self.plan.footprint;
     loop {
       let mut mask_offset = origin[last];
-      let mut tile_offset = self.clip_start[last];
+      let mut tile_offset = tile_last;
+      let mut footprint_offset = 0;
       for d in 0..last {
         mask_offset += (origin[d] + r[d]) * self.mask_strides[d];
-        tile_offset += (self.clip_start[d] + r[d] / self.upscale[d]) * self.tile_strides[d];
+        tile_offset += (clip_start[d] + (skip[d] + r[d]) / self.upscale[d]) * self.tile_strides[d];
+        footprint_offset = footprint_offset * footprint[d] + skip[d] + r[d];
       }
-      f(mask_offset, tile_offset, footprint_row);
-      footprint_row += 1;
+      f(mask_offset, tile_offset, footprint_offset * footprint[last] + skip[last]);
       // Advance the odometer over dimensions 0..last.
       let mut d = last - 1;
       loop {
         r[d] += 1;
-        let end = if d == 0 { hi } else { self.footprint[d] };
+        let end = if d == 0 { hi } else { extent[d] };
         if r[d] < end {
           break;
         }
@@ -233,7 +257,7 @@ fn combine_tile_row<T: Element, C: Combine<T>>(
     match source.row(c) {
       Row::Fill(v) => combine_fill::<T, C>(dst, v),
       Row::Values(src) if source.upscale == 1 => combine_row::<T, C>(dst, src),
-      Row::Values(src) => combine_row_upscaled::<T, C>(dst, src, source.upscale),
+      Row::Values(src) => combine_row_upscaled::<T, C>(dst, src, source.upscale, source.phase),
     }
   }
 }
@@ -247,6 +271,8 @@ struct RowSource<'t, T> {
   tile_offset: usize,
   src_row_len: usize,
   upscale: usize,
+  /// Pixels of the first upscaled block cut off by a region.
+  phase: usize,
 }
 
 enum Row<'t, T> {
@@ -275,24 +301,25 @@ fn apply_band<T: Element, K: CounterElement>(
   update: Update<'_, T>,
 ) {
   let tile_plane = plan.tile_len / plan.channels.max(1);
-  let (row_len, src_row_len, upscale) = (walker.row_len, walker.src_row_len, walker.upscale_last);
+  let upscale = walker.upscale_last;
   for (t, tile) in data.chunks_exact(plan.tile_len.max(1)).take(plan.tiles).enumerate() {
-    walker.for_each_row_indexed(plan.origin(t), band.rows, |mask_offset, tile_offset, footprint_row| {
+    let TileRows { row_len, phase, src_row_len } = walker.tile_rows(t);
+    walker.for_each_row_indexed(t, band.rows, |mask_offset, tile_offset, footprint_offset| {
       let m = mask_offset - band.base;
       let range = m..m + row_len;
-      let source = RowSource { tile, layout: plan.layout, tile_plane, tile_offset, src_row_len, upscale };
+      let source = RowSource { tile, layout: plan.layout, tile_plane, tile_offset, src_row_len, upscale, phase };
       match update {
         Update::Sum => combine_tile_row::<T, Sum>(&mut band.planes, range.clone(), source),
         Update::Max => combine_tile_row::<T, Maximum>(&mut band.planes, range.clone(), source),
         Update::Min => combine_tile_row::<T, Minimum>(&mut band.planes, range.clone(), source),
         Update::Weighted(map) => {
-          let w = &map[footprint_row * row_len..][..row_len];
+          let w = &map[footprint_offset..][..row_len];
           for (c, plane) in band.planes.iter_mut().enumerate() {
             let dst = &mut plane[range.clone()];
             match source.row(c) {
               Row::Fill(v) => rows::weighted_fill(dst, v, w),
               Row::Values(src) if upscale == 1 => rows::weighted_row(dst, src, w),
-              Row::Values(src) => rows::weighted_row_upscaled(dst, src, w, upscale),
+              Row::Values(src) => rows::weighted_row_upscaled(dst, src, w, upscale, phase),
             }
           }
           rows::add_row(&mut band.aux[0][range.clone()], w);
@@ -304,7 +331,7 @@ fn apply_band<T: Element, K: CounterElement>(
             match source.row(c) {
               Row::Fill(v) => rows::welford_fill(mean, m2, counts, v),
               Row::Values(src) if upscale == 1 => rows::welford_row(mean, m2, counts, src),
-              Row::Values(src) => rows::welford_row_upscaled(mean, m2, counts, src, upscale),
+              Row::Values(src) => rows::welford_row_upscaled(mean, m2, counts, src, upscale, phase),
             }
           }
         }
@@ -378,7 +405,7 @@ pub fn apply_batch<T: Element, K: CounterElement>(
     return;
   }
   let walker = RowWalker::new(geometry, plan);
-  let written = plan.tiles * plan.channels * plan.footprint_len();
+  let written = plan.channels * plan.written_len();
   let threads = rayon::current_num_threads();
   let (row_lo, row_hi) = plan.row_range();
   let rows = row_hi - row_lo;
@@ -406,8 +433,9 @@ pub fn footprint_peaks<K: CounterElement>(geometry: &Geometry, plan: &BatchPlan,
   (0..plan.tiles)
     .map(|t| {
       let mut peak = 0u32;
-      walker.for_each_row(plan.origin(t), (0, usize::MAX), |m, _| {
-        let row_peak = counter[m..m + walker.row_len].iter().copied().max().map_or(0, |k| k.to_u32());
+      let row_len = walker.tile_rows(t).row_len;
+      walker.for_each_row(t, (0, usize::MAX), |m, _| {
+        let row_peak = counter[m..m + row_len].iter().copied().max().map_or(0, |k| k.to_u32());
         peak = peak.max(row_peak);
       });
       peak

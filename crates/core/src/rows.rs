@@ -19,8 +19,20 @@ pub fn weighted_row<T: Element>(dst: &mut [T], src: &[T], w: &[T]) {
 
 /// `dst += src * w` with every source value covering `upscale` pixels.
 #[inline(always)]
-pub fn weighted_row_upscaled<T: Element>(dst: &mut [T], src: &[T], w: &[T], upscale: usize) {
-  for ((block, &s), w) in dst.chunks_exact_mut(upscale).zip(src).zip(w.chunks_exact(upscale)) {
+pub fn weighted_row_upscaled<T: Element>(dst: &mut [T], src: &[T], w: &[T], upscale: usize, phase: usize) {
+  // The row may start `phase` pixels into its first block (a tile cut by a region).
+  let head = ((upscale - phase) % upscale).min(dst.len());
+  let (dst_head, dst) = dst.split_at_mut(head);
+  let (w_head, w) = w.split_at(head);
+  let src = if head > 0 {
+    for (d, &w) in dst_head.iter_mut().zip(w_head) {
+      *d = *d + src[0] * w;
+    }
+    &src[1..]
+  } else {
+    src
+  };
+  for ((block, &s), w) in dst.chunks_mut(upscale).zip(src).zip(w.chunks(upscale)) {
     for (d, &w) in block.iter_mut().zip(w) {
       *d = *d + s * w;
     }
@@ -67,8 +79,19 @@ pub fn welford_row_upscaled<T: Element, K: CounterElement>(
   counts: &[K],
   src: &[T],
   upscale: usize,
+  phase: usize,
 ) {
-  let blocks = mean.chunks_exact_mut(upscale).zip(m2.chunks_exact_mut(upscale)).zip(counts.chunks_exact(upscale));
+  let head = ((upscale - phase) % upscale).min(mean.len());
+  let (mean_head, mean) = mean.split_at_mut(head);
+  let (m2_head, m2) = m2.split_at_mut(head);
+  let (counts_head, counts) = counts.split_at(head);
+  let src = if head > 0 {
+    welford_fill(mean_head, m2_head, counts_head, src[0]);
+    &src[1..]
+  } else {
+    src
+  };
+  let blocks = mean.chunks_mut(upscale).zip(m2.chunks_mut(upscale)).zip(counts.chunks(upscale));
   for (((m, q), k), &v) in blocks.zip(src) {
     for ((m, q), &k) in m.iter_mut().zip(q.iter_mut()).zip(k) {
       welford(m, q, k, v);

@@ -74,6 +74,7 @@ fn run_case(dir: &Path) {
       weights: wsi_mask_core::Weights::Uniform,
       counter_dtype: CounterDtype::Uint16,
       storage: StorageConfig::InMemory { max_bytes: None },
+      region: None,
     },
   )
   .unwrap();
