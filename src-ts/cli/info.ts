@@ -1,6 +1,6 @@
 /** `wsi-mask-builder info`: shape, dtype, NPY version and per-channel statistics of an NPY file, read in blocks. */
 
-import { NpyRows } from '../npy-rows';
+import { NpyRows } from './npy-rows';
 
 export type ChannelAxis = 'first' | 'last';
 
