@@ -1,4 +1,4 @@
-// The README's "Bad input and what it gets" table lists
+// The "Bad input and what it gets" table of docs/bad-input.md (linked from the README) lists
 // every bad input the specs try, with the class and code they assert.
 // Regenerate it with: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
 import { readFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS } from './helpers/bad-inputs';
 import { BAD_PARTIALS } from './helpers/bad-partials';
 
-const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+const readme = readFileSync(join(__dirname, '..', 'docs', 'bad-input.md'), 'utf8');
 const doc = readme.slice(readme.indexOf('<!-- bad-input:start -->'), readme.indexOf('<!-- bad-input:end -->'));
 const rows = new Map(
   doc

@@ -1,4 +1,4 @@
-// Writes the README's bad-input table: every bad input the robustness specs try, with
+// Writes the bad-input table of docs/bad-input.md: every bad input the robustness specs try, with
 // the error it gets (class, code and the real message, taken by running the
 // calls). Run: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
 import { spawnSync } from 'node:child_process';
@@ -218,15 +218,15 @@ async function main(): Promise<void> {
     '  never an abort.',
     '',
   ];
-  // The table lives in the README, between these markers.
-  const readme = join(__dirname, '..', 'README.md');
+  // The table lives in docs/bad-input.md (the README links it), between these markers.
+  const readme = join(__dirname, '..', 'docs', 'bad-input.md');
   const text = readFileSync(readme, 'utf8');
   const [start, end] = ['<!-- bad-input:start -->', '<!-- bad-input:end -->'];
   const from = text.indexOf(start);
   const to = text.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`README.md lacks the ${start} ... ${end} markers`);
+  if (from < 0 || to < from) throw new Error(`docs/bad-input.md lacks the ${start} ... ${end} markers`);
   writeFileSync(readme, `${text.slice(0, from + start.length)}\n${lines.join('\n')}\n${text.slice(to)}`);
-  console.log(`README.md: bad-input table with ${rows.length} rows`);
+  console.log(`docs/bad-input.md: bad-input table with ${rows.length} rows`);
 }
 
 main().catch((e) => {

@@ -16,6 +16,7 @@ use crate::plan::BatchPlan;
 #[cfg(test)]
 use crate::plan::{plan_batch, Coords, EdgeClipping};
 use crate::storage::Array;
+use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn};
 
 pub use crate::limits::MAX_CHANNELS;
 
@@ -95,6 +96,24 @@ impl<T: Element> Accumulator<T> {
   /// Tiles applied (at least partly inside the region) and tiles skipped (wholly outside).
   pub fn tile_counts(&self) -> (u64, u64) {
     (self.tiles_applied, self.tiles_skipped)
+  }
+
+  /// `[C, ...extent held]` as usize (the storage fits the address space).
+  fn view_shape(&self) -> Vec<usize> {
+    std::iter::once(self.config.channels).chain(self.region.extent.iter().map(|&e| e as usize)).collect()
+  }
+
+  /// The accumulator `[C, ...extent held]` (the mask extents unless a region
+  /// is held) as an array view over the storage
+  /// itself (for memmap, the mapped file).
+  pub fn mask_view(&self) -> ArrayViewD<'_, T> {
+    ArrayViewD::from_shape(IxDyn(&self.view_shape()), self.mask.as_slice()).expect("the storage matches its shape")
+  }
+
+  /// The accumulator, writable (e.g. to seed it from Rust).
+  pub fn mask_view_mut(&mut self) -> ArrayViewMutD<'_, T> {
+    let shape = self.view_shape();
+    ArrayViewMutD::from_shape(IxDyn(&shape), self.mask.as_mut_slice()).expect("the storage matches its shape")
   }
 
   pub fn mask(&self) -> &Array<T> {

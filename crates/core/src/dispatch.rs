@@ -10,7 +10,8 @@ use crate::mask_region::MaskRegion;
 use crate::memmap::CreatedFile;
 use crate::plan::BatchPlan;
 use crate::raw_array::RawArray;
-use crate::region::{RegionData, Window};
+use crate::region::{copy_window, RegionData};
+use ndarray::{ArrayViewD, Axis, IxDyn};
 
 /// A builder of either accumulator type, chosen at run time.
 pub enum AnyAccumulator {
@@ -222,18 +223,17 @@ impl AnyAccumulator {
         ),
       ));
     }
+    // Views and counters hold the region this builder keeps, not the whole mask.
     let extents: Vec<usize> = held.extent.iter().map(|&e| e as usize).collect();
-    let plane = extents.iter().product::<usize>();
-    let window = Window { extents: &extents, start, extent };
     Ok(match (counter, self, self.counter()) {
       (false, AnyAccumulator::F32(b), _) => {
-        RegionData::F32(window.copy(&b.mask().as_slice()[channel * plane..][..plane]))
+        RegionData::F32(copy_window(b.mask_view().index_axis_move(Axis(0), channel), start, extent))
       }
       (false, AnyAccumulator::F64(b), _) => {
-        RegionData::F64(window.copy(&b.mask().as_slice()[channel * plane..][..plane]))
+        RegionData::F64(copy_window(b.mask_view().index_axis_move(Axis(0), channel), start, extent))
       }
-      (true, _, Some(Counter::U16(c))) => RegionData::U16(window.copy(c.as_slice())),
-      (true, _, Some(Counter::U32(c))) => RegionData::U32(window.copy(c.as_slice())),
+      (true, _, Some(Counter::U16(c))) => RegionData::U16(copy_window(plane(&extents, c.as_slice()), start, extent)),
+      (true, _, Some(Counter::U32(c))) => RegionData::U32(copy_window(plane(&extents, c.as_slice()), start, extent)),
       (true, _, None) => unreachable!("checked above"),
     })
   }
@@ -244,6 +244,11 @@ impl AnyAccumulator {
       Counter::U32(a) => RawArray::of(a),
     })
   }
+}
+
+/// The counter's one plane `[...extent held]` as an array view.
+fn plane<'a, E>(extents: &[usize], data: &'a [E]) -> ArrayViewD<'a, E> {
+  ArrayViewD::from_shape(IxDyn(extents), data).expect("the counter matches its shape")
 }
 
 fn mismatch(field: &str, what: &str, mine: &str, theirs: &str) -> Error {

@@ -35,8 +35,10 @@ pub use dispatch::AnyAccumulator;
 pub use element::{CounterDtype, Dtype};
 pub use error::{Error, ErrorKind, Result};
 pub use geometry::Geometry;
-pub use mask_builder::{BatchSource, MaskBuilder, PendingFinalize, PendingUpdate, State};
+pub use mask_builder::{BatchSource, MaskBuilder, MaskView, PendingFinalize, PendingUpdate, State};
 pub use mask_region::MaskRegion;
+/// The ndarray version of the views in this crate's API.
+pub use ndarray;
 pub use plan::{BatchPlan, Coords, EdgeClipping};
 pub use raw_array::RawArray;
 pub use region::RegionData;
