@@ -57,3 +57,5 @@ export {
   type MeanResult,
   type StorageFactory,
 } from './strategies';
+export type { TileOrigins, TileOriginsOptions } from './tile-grid';
+export { otsuThreshold, type TissueMask, type TissueMaskOptions, tissueMask } from './tissue';

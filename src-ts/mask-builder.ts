@@ -5,6 +5,7 @@ import { describe, ErrorCode, list, rangeError, stateError, typeError } from './
 import {
   type CoordsInput,
   type EdgeClippingInput,
+  isShared,
   normalizeBatch,
   normalizeCoords,
   normalizeEdgeClipping,
@@ -22,6 +23,7 @@ import {
 } from './options';
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
 import type { AggregatorClass, MaxAggregator, MeanAggregator, MeanResult } from './strategies';
+import { type TileOrigins, type TileOriginsOptions, tileOrigins } from './tile-grid';
 
 /** What `finalize()` returns for an aggregation option. */
 export type ResultOf<A> = A extends typeof MaxAggregator | 'max'
@@ -74,6 +76,41 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
   }
 }
 
+/**
+ * A dense batch laid out `[B, ...outputTileExtent, C]` (what a channels-last
+ * model returns) is refused with the transpose that fixes it; the backends
+ * would only say that shape[1] is not the channel count.
+ */
+function refuseChannelsLast(shape: readonly number[], options: ResolvedOptions): void {
+  const out = options.outputTileExtent;
+  const n = out.length;
+  const channels = options.nChannels;
+  if (shape.length !== n + 2 || shape[1] === channels) return;
+  if (shape[n + 1] !== channels || out.some((o, d) => shape[1 + d] !== o)) return;
+  const axes = [0, n + 1, ...out.map((_, d) => d + 1)];
+  throw rangeError(
+    ErrorCode.BATCH_SHAPE,
+    `batch shape ${list(shape)} looks channels-last [B, ${out.join(', ')}, C]; the builder takes [B, C, ${out.join(', ')}] ` +
+      `(nChannels = ${channels}): transpose it first (numpy: a.transpose(${axes.join(', ')}); onnxruntime: export the model channels-first)`,
+  );
+}
+
+/** The EEXIST of a counter path the user never named says which option names it. */
+function explainCounterPath(error: unknown, options: ResolvedOptions): unknown {
+  const e = error as Error & { code?: unknown };
+  if (
+    e?.code === 'EEXIST' &&
+    options.storage === 'memmap' &&
+    options.filename !== undefined &&
+    options.overlapCounterFilename === undefined &&
+    typeof e.message === 'string' &&
+    !e.message.startsWith(`${options.filename} `)
+  ) {
+    e.message += ` (it is the overlap counter's path, derived from filename; choose another with overlapCounterFilename, or remove it)`;
+  }
+  return error;
+}
+
 type State = 'building' | 'finalized' | 'cleaned';
 
 /**
@@ -90,7 +127,11 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
 
   constructor(options: MaskBuilderOptions & { aggregation?: A }) {
     this.#options = resolveOptions(options);
-    this.#backend = chooseBackend(this.#options);
+    try {
+      this.#backend = chooseBackend(this.#options);
+    } catch (error) {
+      throw explainCounterPath(error, this.#options);
+    }
     warnIfInflated(this.#backend.geometry, this.#options);
   }
 
@@ -148,6 +189,20 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   /**
+   * The `[y, x, ...]` source origins of the tiles the geometry implies
+   * (`(span - sourceTileExtent) / stride + 1` per dimension, first dimension
+   * slowest), as `{ data, shape: [N, dims] }` ready to pass as `coords`. With
+   * `batchSize`, an iterator of batches of at most that many; with `tissue`
+   * (a low-resolution mask of the slide, see `tissueMask`), only tiles over
+   * tissue.
+   */
+  tileOrigins(options: TileOriginsOptions & { batchSize: number }): IterableIterator<TileOrigins>;
+  tileOrigins(options?: TileOriginsOptions): TileOrigins;
+  tileOrigins(options?: TileOriginsOptions): TileOrigins | IterableIterator<TileOrigins> {
+    return tileOrigins(this.#backend.geometry, options);
+  }
+
+  /**
    * A copy of one channel's window `start`..`start + extent` (mask pixels, per
    * spatial dimension) of the mask, or of the overlap counter with
    * `{ array: 'overlapCounter' }`. Serves masks of any size, including those
@@ -196,8 +251,10 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   #arguments(batch: unknown, coords: unknown, edgeClipping: unknown) {
+    const data = normalizeBatch(batch, this.#options.dtype);
+    refuseChannelsLast(data.shape, this.#options);
     return [
-      normalizeBatch(batch, this.#options.dtype),
+      data,
       normalizeCoords(coords, this.#options.sourceExtents.length),
       normalizeEdgeClipping(edgeClipping, this.#options.sourceExtents.length),
     ] as const;
@@ -250,6 +307,12 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   ): Promise<FloatArray | void> {
     this.#check('updateBatchAsync', true);
     const transfer = resolveUpdateAsyncOptions(options);
+    if (transfer && isShared((batch as { data?: unknown } | null)?.data)) {
+      throw typeError(
+        ErrorCode.BUFFER,
+        'transfer: true cannot take batch.data: it lives in a SharedArrayBuffer, which is never transferred; call without transfer: true (the batch is copied), or post plain ArrayBuffers between workers',
+      );
+    }
     const [data, table, clipping] = this.#arguments(batch, coords, edgeClipping);
     if (!transfer) {
       await this.#backend.updateBatchAsync(data, table, clipping, false);
