@@ -22,7 +22,10 @@ export type CoordsInput =
   | ReadonlyArray<ReadonlyArray<number> | ArrayLike<number>>;
 
 /** Output-tile pixels to drop: one number, one per dimension, or `[start, end]` per dimension. */
-export type EdgeClippingInput = number | ArrayLike<number> | ReadonlyArray<readonly [number, number] | ArrayLike<number>>;
+export type EdgeClippingInput =
+  | number
+  | ArrayLike<number>
+  | ReadonlyArray<number | readonly [number, number] | ArrayLike<number>>;
 
 export interface Batch {
   data: FloatArray;
