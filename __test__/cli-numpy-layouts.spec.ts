@@ -73,8 +73,13 @@ test('uint8 scores are converted to float32 exactly', () => {
 });
 
 test.each([
-  ['int32 predictions', 'tiles-int32.npy', 'coords-int32.npy', "np.save('tiles-int32.npy', np.load('tiles-int32.npy').astype(np.float32))"],
-  ['complex predictions', 'tiles-complex.npy', 'coords-int32.npy', ".astype(np.float32))"],
+  [
+    'int32 predictions',
+    'tiles-int32.npy',
+    'coords-int32.npy',
+    "np.save('tiles-int32.npy', np.load('tiles-int32.npy').astype(np.float32))",
+  ],
+  ['complex predictions', 'tiles-complex.npy', 'coords-int32.npy', '.astype(np.float32))'],
   ['float16 coordinates', 'tiles-float32.npy', 'coords-float16.npy', "np.load('coords-float16.npy').astype(np.int64))"],
 ])('%s are refused with the numpy call that converts them', (_name, tiles, coords, call) => {
   const run = runCli(['assemble', '--tiles', tiles, '--coords', coords, ...geometry, '-o', `never-${tiles}.npy`], dir);

@@ -77,10 +77,10 @@ function program(): Command {
     .option('--tile-size <px>', 'TIFF tile edge', positiveInteger, 512)
     .option('--mpp <microns>', 'TIFF: microns per pixel, recorded as the resolution', positiveNumber)
     .addOption(
-      new Option('--layout <layout>', "axis order of a 3-D mask (default: the shorter of the first and last axes, as info's)").choices([
-        'chw',
-        'hwc',
-      ]),
+      new Option(
+        '--layout <layout>',
+        "axis order of a 3-D mask (default: the shorter of the first and last axes, as info's)",
+      ).choices(['chw', 'hwc']),
     )
     .action(async (mask, o) => {
       const image = await render(mask, o);

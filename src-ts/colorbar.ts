@@ -88,6 +88,13 @@ export function withColorbar(rgb: RgbImage, table: Uint8Array, [low, high]: [num
   const lowText = barLabel(low);
   const highText = barLabel(high);
   drawText(out, width, lowText, 0, textTop, scale);
-  drawText(out, width, highText, Math.max(textWidth(lowText, scale) + 2 * scale, width - textWidth(highText, scale)), textTop, scale);
+  drawText(
+    out,
+    width,
+    highText,
+    Math.max(textWidth(lowText, scale) + 2 * scale, width - textWidth(highText, scale)),
+    textTop,
+    scale,
+  );
   return { data: out, shape: [height + band, width, 3], dtype: 'uint8' };
 }

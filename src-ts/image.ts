@@ -382,16 +382,16 @@ async function encode(rgb: RgbImage, o: Record<string, unknown>): Promise<Encode
       : format === 'jpeg'
         ? pipeline.jpeg({ quality: 90 })
         : pipeline.tiff({
-          compression: 'deflate',
-          tile: true,
-          tileWidth: tileSize,
-          tileHeight: tileSize,
-          pyramid,
-          // Classic TIFF offsets are 32-bit; large heatmaps need BigTIFF.
-          bigtiff: width * height * 3 > 2 ** 31,
-          // TIFF resolution is in pixels per millimetre.
-          ...(mpp ? { xres: 1000 / mpp[1], yres: 1000 / mpp[0], resolutionUnit: 'cm' as const } : {}),
-        });
+            compression: 'deflate',
+            tile: true,
+            tileWidth: tileSize,
+            tileHeight: tileSize,
+            pyramid,
+            // Classic TIFF offsets are 32-bit; large heatmaps need BigTIFF.
+            bigtiff: width * height * 3 > 2 ** 31,
+            // TIFF resolution is in pixels per millimetre.
+            ...(mpp ? { xres: 1000 / mpp[1], yres: 1000 / mpp[0], resolutionUnit: 'cm' as const } : {}),
+          });
   const filename = o.filename as string | undefined;
   if (filename !== undefined) {
     await encoder.toFile(filename);

@@ -1,8 +1,8 @@
 /**
  * Which axis of a mask file holds the channels, one rule for `info` and
- * `render`: `[C, H, W]` (a builder's mask) when the first axis is shorter
- * than both others, `[H, W, C]` (what resizeToSource writes) when the last
- * is; otherwise the file does not say, and a flag must.
+ * `render`: of a 3-D array's first and last axes, the shorter: `[C, H, W]`
+ * (a builder's mask) or `[H, W, C]` (what resizeToSource writes). When they
+ * are equal the file does not say, and a flag must.
  */
 
 export type ChannelAxis = 'first' | 'second' | 'last';
@@ -11,8 +11,6 @@ export type ChannelAxis = 'first' | 'second' | 'last';
 export function channelAxisOf(shape: readonly number[]): ChannelAxis | null {
   if (shape.length >= 4) return 'second';
   if (shape.length !== 3) return null;
-  const [a, b, c] = shape;
-  const first = a < Math.min(b, c);
-  const last = c < Math.min(a, b);
-  return first === last ? null : first ? 'first' : 'last';
+  const [first, , last] = shape;
+  return first === last ? null : first < last ? 'first' : 'last';
 }

@@ -42,7 +42,9 @@ export async function render(path: string, o: RenderOptions): Promise<EncodedIma
     file.close();
   }
   const data =
-    values instanceof Float32Array || values instanceof Float64Array ? values : Float64Array.from(values as ArrayLike<number>, Number);
+    values instanceof Float32Array || values instanceof Float64Array
+      ? values
+      : Float64Array.from(values as ArrayLike<number>, Number);
   return toImage(
     { data, shape: file.shape },
     {
