@@ -14,6 +14,18 @@ export interface BatchInput {
   dims?: readonly number[];
 }
 
+/**
+ * A tensor as onnxruntime returns it (`ort.Tensor` of onnxruntime-node,
+ * -web or -common): its `data` is typed for every element type, so which one
+ * it holds is checked when the batch arrives (float32 or float64, matching
+ * the builder's `dtype`; other types are refused saying how to convert).
+ */
+export interface TensorLike {
+  readonly data: ArrayBufferView | readonly unknown[];
+  readonly dims: readonly number[];
+  readonly type?: string;
+}
+
 export type CoordsArray = Int32Array | BigInt64Array | Float64Array;
 
 /** Top-left source coordinates `[y, x, ...]` of each tile. */

@@ -9,11 +9,12 @@ import {
   normalizeBatch,
   normalizeCoords,
   normalizeEdgeClipping,
+  type TensorLike,
   takeBuffer,
 } from './inputs';
 import { JsBackend } from './js/js-backend';
 import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
-import type { CounterArray, FloatArray, NdArray } from './ndarray';
+import type { ArrayOf, CounterDtype, FloatArray, FloatDtype, NdArray, TypedNdArray } from './ndarray';
 import {
   type MaskBuilderOptions,
   type ResolvedOptions,
@@ -25,14 +26,22 @@ import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource
 import type { AggregatorClass, MaxAggregator, MeanAggregator, MeanResult } from './strategies';
 import { type TileOrigins, type TileOriginsOptions, tileOrigins } from './tile-grid';
 
-/** What `finalize()` returns for an aggregation option. */
-export type ResultOf<A> = A extends typeof MaxAggregator | 'max'
-  ? NdArray
+/**
+ * What `finalize()` returns for an aggregation option, with the mask typed by
+ * `dtype` (`D`) and the overlap counter by `counterDtype` (`K`).
+ */
+export type ResultOf<A, D extends FloatDtype = FloatDtype, K extends CounterDtype = CounterDtype> = A extends
+  | typeof MaxAggregator
+  | 'max'
+  ? TypedNdArray<ArrayOf<D>>
   : A extends typeof MeanAggregator | 'mean' | undefined
-    ? MeanResult
+    ? MeanResult<ArrayOf<D>, ArrayOf<K>>
     : A extends AggregatorClass<infer R>
       ? R
       : unknown;
+
+/** A batch as `updateBatch` takes it: `{ data, shape }`, or a tensor with `dims`. */
+export type BatchArgument = { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] } | TensorLike;
 
 /** Masks with this many more pixels than the source get a warning. */
 const INFLATION_WARNING_RATIO = 4;
@@ -117,15 +126,24 @@ type State = 'building' | 'finalized' | 'cleaned';
  * Assembles a mask from batches of tiles: scales source coordinates to mask
  * coordinates, clips tile borders, and merges overlaps with the aggregation.
  */
-export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof MeanAggregator> {
+export class MaskBuilder<
+  A extends MaskBuilderOptions['aggregation'] = typeof MeanAggregator,
+  D extends FloatDtype = 'float32',
+  K extends CounterDtype = 'uint16',
+> {
   readonly #options: ResolvedOptions;
   readonly #backend: Backend;
   #state: State = 'building';
-  #result: ResultOf<A> | undefined;
+  #result: ResultOf<A, D, K> | undefined;
   #finalized = false;
-  #finalizing: Promise<ResultOf<A>> | undefined;
+  #finalizing: Promise<ResultOf<A, D, K>> | undefined;
 
-  constructor(options: MaskBuilderOptions & { aggregation?: A }) {
+  /**
+   * Checks every option (see `MaskBuilderOptions`). The result types follow
+   * `aggregation`, `dtype` and `counterDtype`; declare an options object
+   * before the call with `satisfies MaskBuilderOptions` to keep them.
+   */
+  constructor(options: MaskBuilderOptions & { aggregation?: A; dtype?: D; counterDtype?: K }) {
     this.#options = resolveOptions(options);
     try {
       this.#backend = chooseBackend(this.#options);
@@ -168,8 +186,8 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   get nChannels(): number {
     return this.#options.nChannels;
   }
-  get dtype(): 'float32' | 'float64' {
-    return this.#options.dtype;
+  get dtype(): D {
+    return this.#options.dtype as D;
   }
   /** Updates accepted by `updateBatchAsync` and not yet applied. */
   get pending(): number {
@@ -177,9 +195,9 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   /** Live `{ data, shape, dtype }` view of the accumulator `[C, ...maskExtents]`. */
-  get storage(): NdArray {
+  get storage(): TypedNdArray<ArrayOf<D>> {
     this.#check('storage', false);
-    return this.#backend.storage();
+    return this.#backend.storage() as TypedNdArray<ArrayOf<D>>;
   }
 
   /** Files backing `storage: 'memmap'` (mask first, then the overlap counter); empty otherwise. */
@@ -236,9 +254,9 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   /** Live view of the mean overlap counter `[1, ...maskExtents]`; null for other aggregations. */
-  get overlapCounter(): NdArray<CounterArray> | null {
+  get overlapCounter(): TypedNdArray<ArrayOf<K>> | null {
     this.#check('overlapCounter', false);
-    return this.#backend.overlapCounter();
+    return this.#backend.overlapCounter() as TypedNdArray<ArrayOf<K>> | null;
   }
 
   #check(call: string, mustBeBuilding: boolean): void {
@@ -267,11 +285,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * (a number, one per dimension, or `[start, end]` pairs). A rejected batch
    * changes nothing.
    */
-  updateBatch(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
-    coords: CoordsInput,
-    edgeClipping?: EdgeClippingInput,
-  ): void {
+  updateBatch(batch: BatchArgument, coords: CoordsInput, edgeClipping?: EdgeClippingInput): void {
     this.#check('updateBatch', true);
     this.#backend.updateBatch(...this.#arguments(batch, coords, edgeClipping));
   }
@@ -287,19 +301,19 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * the data, yours again, so a pipeline can recycle its buffers.
    */
   updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping: EdgeClippingInput | undefined,
     options: UpdateAsyncOptions & { transfer: true },
   ): Promise<FloatArray>;
   updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
     options?: UpdateAsyncOptions,
   ): Promise<void>;
   async updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
     options?: UpdateAsyncOptions,
@@ -333,30 +347,30 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * `{ mask, overlapCounter }` for mean, the mask for max, or what a custom
    * aggregator returns. Calling it again returns the same result.
    */
-  finalize(): ResultOf<A> {
+  finalize(): ResultOf<A, D, K> {
     this.#check('finalize', false);
     if (!this.#finalized) {
-      this.#result = this.#backend.finalize() as ResultOf<A>;
+      this.#result = this.#backend.finalize() as ResultOf<A, D, K>;
       this.#finalized = true;
       this.#state = 'finalized';
     }
-    return this.#result as ResultOf<A>;
+    return this.#result as ResultOf<A, D, K>;
   }
 
   /** `finalize()` without blocking the event loop while pending updates finish. */
-  async finalizeAsync(): Promise<ResultOf<A>> {
+  async finalizeAsync(): Promise<ResultOf<A, D, K>> {
     this.#check('finalizeAsync', false);
-    if (this.#finalized) return this.#result as ResultOf<A>;
+    if (this.#finalized) return this.#result as ResultOf<A, D, K>;
     if (this.#finalizing === undefined) {
       this.#state = 'finalized';
       this.#finalizing = this.#backend.finalizeAsync().then(
         (result) => {
           if (this.#state === 'cleaned') throw this.#cleanedBeforeFinalized();
           if (!this.#finalized) {
-            this.#result = result as ResultOf<A>;
+            this.#result = result as ResultOf<A, D, K>;
             this.#finalized = true;
           }
-          return this.#result as ResultOf<A>;
+          return this.#result as ResultOf<A, D, K>;
         },
         (error) => {
           throw this.#state === 'cleaned' ? this.#cleanedBeforeFinalized() : error;

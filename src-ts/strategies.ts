@@ -7,7 +7,16 @@
  */
 
 import { describe, ErrorCode, typeError } from './errors';
-import { ARRAY_TYPES, type ArrayDtype, type CounterArray, type FloatArray, type NdArray, product, zeros } from './ndarray';
+import {
+  ARRAY_TYPES,
+  type ArrayDtype,
+  type CounterArray,
+  type FloatArray,
+  type NdArray,
+  product,
+  type TypedNdArray,
+  zeros,
+} from './ndarray';
 
 /** Allocates the accumulator: `(shape, dtype, options) => NdArray` (zero-filled). */
 export type StorageFactory = (shape: number[], dtype: ArrayDtype, options: Record<string, unknown>) => NdArray<any>;
@@ -73,8 +82,8 @@ export function forEachSampleRow(
 }
 
 export interface MeanResult<T extends FloatArray = FloatArray, K extends CounterArray = CounterArray> {
-  mask: NdArray<T>;
-  overlapCounter: NdArray<K>;
+  mask: TypedNdArray<T>;
+  overlapCounter: TypedNdArray<K>;
 }
 
 /** Averages overlapping tiles, tracking overlaps in a `[1, ...maskExtents]` counter. */
@@ -105,7 +114,8 @@ export class MeanAggregator extends Aggregator<MeanResult> {
       for (let i = 0; i < acc.length; i++) acc[i] /= Math.max(counts[i % plane], 1);
       this.finalized = true;
     }
-    return { mask: accumulator, overlapCounter: this.overlapCounter };
+    // The accumulator and counter carry their real dtype names.
+    return { mask: accumulator as TypedNdArray, overlapCounter: this.overlapCounter as TypedNdArray<CounterArray> };
   }
 }
 

@@ -7,7 +7,7 @@
 import type { Backend, Geometry, StorageFile } from '../backend';
 import { ErrorCode, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
-import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray } from '../ndarray';
+import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray, type TypedNdArray } from '../ndarray';
 import type { ResolvedOptions } from '../options';
 import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
@@ -195,7 +195,10 @@ export class JsBackend implements Backend {
       this.result = this.aggregator.finalize(this.mask);
     } else if (this.counter) {
       divideByCounts(this.mask.data as FloatArray, this.counter.data, this.planeLength);
-      this.result = { mask: this.mask, overlapCounter: this.counter } satisfies MeanResult;
+      this.result = {
+        mask: this.mask as TypedNdArray,
+        overlapCounter: this.counter as TypedNdArray<CounterArray>,
+      } satisfies MeanResult;
     } else {
       const m = this.mask.data;
       for (let i = 0; i < m.length; i++) if (m[i] === -Infinity) m[i] = 0;
