@@ -14,6 +14,7 @@ import {
 } from './inputs';
 import { JsBackend } from './js/js-backend';
 import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
+import { fallbackWarning } from './native-package';
 import type { ArrayOf, CounterDtype, FloatArray, FloatDtype, NdArray, TypedNdArray } from './ndarray';
 import {
   type MaskBuilderOptions,
@@ -55,17 +56,7 @@ function chooseBackend(options: ResolvedOptions): Backend {
   if (native) return new NativeBackend(options, native);
   if (!warnedFallback) {
     warnedFallback = true;
-    // The generated loader's own message is about npm's optional-dependency
-    // bug; the cause it carries says what actually failed.
-    const error = nativeLoadError() as (Error & { cause?: unknown }) | undefined;
-    const cause = error?.cause instanceof Error ? error.cause.message : error?.message;
-    process.emitWarning(
-      `wsi-mask-builder: no native binary for ${process.platform}-${process.arch} could be loaded (${String(cause).split('\n')[0]}); ` +
-        "using the pure-JavaScript backend (pass backend: 'js' to choose it explicitly)",
-      {
-        code: 'WSI_MASK_NATIVE_UNAVAILABLE',
-      },
-    );
+    process.emitWarning(fallbackWarning(nativeLoadError()), { code: 'WSI_MASK_NATIVE_UNAVAILABLE' });
   }
   return new JsBackend(options);
 }
