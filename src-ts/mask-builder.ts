@@ -1,5 +1,6 @@
 /** `MaskBuilder`: the public class. Validates arguments, then hands typed arrays to a backend. */
 
+import { rmSync } from 'node:fs';
 import type { Backend, Geometry, StorageFile } from './backend';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
 import {
@@ -26,6 +27,7 @@ import {
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
 import type { AggregatorClass, MaxAggregator, MeanAggregator, MeanResult } from './strategies';
 import { type TileOrigins, type TileOriginsOptions, tileOrigins } from './tile-grid';
+import { markUnfinished } from './unfinished';
 
 /**
  * What `finalize()` returns for an aggregation option, with the mask typed by
@@ -394,11 +396,33 @@ export class MaskBuilder<
   /**
    * Waits for pending updates and releases the storage. Views obtained
    * earlier read as empty afterwards (native) or keep their data (js).
-   * Calling it again does nothing.
+   * Calling it again does nothing. A persisted memmap mask (`filename`)
+   * released before `finalize()` keeps raw accumulator values: it is marked
+   * unfinished in `<filename>.json` and a `WSI_MASK_UNFINISHED` warning says so;
+   * `{ unfinished: 'remove' }` deletes its files instead (an abandoned build).
    */
-  cleanup(): void {
+  cleanup(options?: { unfinished?: 'mark' | 'remove' }): void {
+    const unfinishedOption = options?.unfinished ?? 'mark';
+    if (
+      options !== undefined &&
+      (options === null || typeof options !== 'object' || !['mark', 'remove'].includes(unfinishedOption))
+    ) {
+      throw typeError(
+        ErrorCode.OPTION_TYPE,
+        `cleanup options must be { unfinished: 'mark' | 'remove' }; received ${describe(options === null || typeof options !== 'object' ? options : unfinishedOption)}`,
+      );
+    }
     if (this.#state === 'cleaned') return;
+    const o = this.#options;
+    const unfinished = !this.#finalized && o.storage === 'memmap' && o.filename !== undefined;
+    const files = unfinished ? this.#backend.files() : [];
     this.#state = 'cleaned';
     this.#backend.cleanup();
+    if (!unfinished) return;
+    if (unfinishedOption === 'remove') {
+      for (const file of files) if (!file.temporary) rmSync(file.path, { force: true });
+    } else {
+      markUnfinished(o.filename as string, typeof o.aggregation === 'string' ? o.aggregation : 'custom', files);
+    }
   }
 }

@@ -150,7 +150,8 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
       }
       return { tiles: total, seconds, shape: mask.shape, dtype: mask.dtype };
     } finally {
-      builder.cleanup();
+      // A build that failed leaves no half-written --memmap output behind.
+      builder.cleanup({ unfinished: 'remove' });
     }
   } finally {
     tiles.close();
