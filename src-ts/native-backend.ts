@@ -38,7 +38,7 @@ interface CachedView {
 }
 
 /** Largest ArrayBuffer this runtime holds (Node 20: 4 GiB); larger views are never asked for. */
-const RUNTIME_MAX_VIEW_BYTES = bufferConstants.MAX_LENGTH;
+export const RUNTIME_MAX_VIEW_BYTES = bufferConstants.MAX_LENGTH;
 
 const BYTES: Record<string, number> = { float32: 4, float64: 8, uint16: 2, uint32: 4 };
 

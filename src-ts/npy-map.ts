@@ -1,7 +1,7 @@
 /** Opening existing NPY files through the native core's memory mapping (no copy, any size on disk). */
 
-import { ErrorCode, rangeError, stateError } from './errors';
-import { loadNative } from './native-backend';
+import { describe, ErrorCode, rangeError, stateError, typeError } from './errors';
+import { loadNative, RUNTIME_MAX_VIEW_BYTES } from './native-backend';
 import { lazyArray, type NdArray } from './ndarray';
 
 const ARRAYS: Record<string, [string, new (buffer: ArrayBufferLike) => ArrayBufferView]> = {
@@ -31,7 +31,15 @@ export interface MappedNpy {
 export function openNpy(path: string, options: { maxViewBytes?: number } = {}): MappedNpy {
   const native = loadNative();
   if (!native) throw stateError(ErrorCode.STORAGE, 'openNpy needs the native addon, which did not load');
-  const file = native.NativeNpyFile.open(path, options.maxViewBytes);
+  if (options === null || typeof options !== 'object') {
+    throw typeError(ErrorCode.OPTION_TYPE, `options must be an object; received ${describe(options)}`);
+  }
+  const maxViewBytes = options.maxViewBytes ?? RUNTIME_MAX_VIEW_BYTES;
+  if (typeof maxViewBytes !== 'number' || !Number.isSafeInteger(maxViewBytes) || maxViewBytes < 1) {
+    throw rangeError(ErrorCode.OPTION_RANGE, `maxViewBytes must be a positive integer; received ${describe(maxViewBytes)}`);
+  }
+  // Never ask for more than one ArrayBuffer holds here, as for MaskBuilder.
+  const file = native.NativeNpyFile.open(path, Math.min(maxViewBytes, RUNTIME_MAX_VIEW_BYTES));
   const entry = ARRAYS[file.descr];
   if (!entry) throw rangeError(ErrorCode.NPY_FORMAT, `${path}: unsupported NPY dtype '${file.descr}'`);
   const [dtype, ctor] = entry;
