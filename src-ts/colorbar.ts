@@ -87,14 +87,8 @@ export function withColorbar(rgb: RgbImage, table: Uint8Array, [low, high]: [num
   const textTop = barTop + barHeight + margin;
   const lowText = barLabel(low);
   const highText = barLabel(high);
-  drawText(out, width, lowText, 0, textTop, scale);
-  drawText(
-    out,
-    width,
-    highText,
-    Math.max(textWidth(lowText, scale) + 2 * scale, width - textWidth(highText, scale)),
-    textTop,
-    scale,
-  );
+  drawText(out, width, lowText, margin, textTop, scale);
+  const highAt = width - margin - textWidth(highText, scale);
+  drawText(out, width, highText, Math.max(margin + textWidth(lowText, scale) + 3 * scale, highAt), textTop, scale);
   return { data: out, shape: [height + band, width, 3], dtype: 'uint8' };
 }
