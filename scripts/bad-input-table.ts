@@ -122,7 +122,9 @@ async function main(): Promise<void> {
   );
   record('tileOrigins tissueScale without tissue', 'tileOrigins', () => grid.tileOrigins({ tissueScale: 4 }));
   record('tissueMask of a float image', 'tissueMask', () => tissueMask({ data: new Float32Array(16), shape: [4, 4] }));
-  record('tissueMask shape not matching the data', 'tissueMask', () => tissueMask({ data: new Uint8Array(16), shape: [4, 4, 3] }));
+  record('tissueMask shape not matching the data', 'tissueMask', () =>
+    tissueMask({ data: new Uint8Array(16), shape: [4, 4, 3] }),
+  );
   record('cleanup unfinished option unknown', 'cleanup', () => seededBuilder('js').cleanup({ unfinished: 'delete' } as any));
   const scratch = mkdtempSync(join(tmpdir(), 'wsi-bad-input-'));
   writeFileSync(join(scratch, 'heat.overlaps.npy'), '');
@@ -177,7 +179,7 @@ async function main(): Promise<void> {
     '- **An empty batch** (B = 0) writes nothing.',
     '- **A batch or coordinates in a SharedArrayBuffer** are copied when the call is made (a snapshot: another',
     '  thread writing meanwhile changes nothing the update reads); only `transfer: true` refuses them.',
-    '- **Typed arrays from another realm** (a `vm` context, jest\'s sandbox) are accepted like local ones.',
+    "- **Typed arrays from another realm** (a `vm` context, jest's sandbox) are accepted like local ones.",
     '- **`cleanup()` before `finalize()` of a persisted memmap mask** keeps the file of raw values, warns',
     "  (`WSI_MASK_UNFINISHED`) and writes `<filename>.json` with `finished: false`; `cleanup({ unfinished: 'remove' })`",
     '  deletes the files instead.',
