@@ -22,11 +22,21 @@ export type TypedArray =
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Native backend of `MaskBuilder`: geometry, storage and kernels in Rust. */
+/**
+ * Native backend of `MaskBuilder`: the core's builder, which owns the
+ * lifecycle and the call order; this class converts arguments and errors.
+ */
 export declare class NativeMaskBuilder {
   constructor(options: NativeBuilderOptions)
   /** Geometry: extents, strides, span, mask extents and upscale factor. */
   get geometry(): NativeGeometry
+  /** Where the builder is in its life (the core's state machine). */
+  get state(): 'building' | 'finalized' | 'cleanedUp'
+  /**
+   * Throws unless the builder is usable and, with `building`, still
+   * accepts batches: what `call` would throw for the state alone.
+   */
+  checkState(call: string, building: boolean): void
   /** Updates not yet applied. */
   get pending(): number
   /** Applies a batch now, after any pending asynchronous update. */
@@ -58,7 +68,7 @@ export declare class NativeMaskBuilder {
    * Copies a window of one mask channel (or of the overlap counter) out of
    * the storage: works for masks of any size.
    */
-  readRegion(array: 'mask' | 'overlapCounter', channel: number, start: Array<number>, extent: Array<number>): Float32Array | Float64Array | Uint16Array | Uint32Array
+  readRegion(array: NativeRegionArray, channel: number, start: Array<number>, extent: Array<number>): Float32Array | Float64Array | Uint16Array | Uint32Array
   /** Files backing memory-mapped storage (mask first); empty in memory. */
   get files(): Array<NativeFileInfo>
   /** `{ buffer, live }` over the overlap counter, or null for max. */
@@ -92,6 +102,12 @@ export declare class NativeNpyFile {
  */
 export declare function allocateBatchBuffer(byteLength: number): { buffer: ArrayBuffer; live: boolean }
 
+/** The core's limits on dimensions and channels. */
+export declare function limits(): NativeLimits
+
+/** How overlapping tiles combine. */
+export type NativeAggregation = 'mean' | 'max'
+
 /** Options of a native mask builder, normalized by the facade. */
 export interface NativeBuilderOptions {
   sourceExtents: Array<number>
@@ -99,27 +115,29 @@ export interface NativeBuilderOptions {
   outputTileExtent: Array<number>
   stride: Array<number>
   nChannels: number
-  /** `'mean'` or `'max'`. */
-  aggregation: string
-  /** `'float32'` or `'float64'`. */
-  dtype: string
-  /** `'uint16'` or `'uint32'`. */
-  counterDtype: string
+  aggregation: NativeAggregation
+  dtype: NativeDtype
+  counterDtype: NativeCounterDtype
   /** Refuse in-memory masks (with counter) above this many bytes. */
   maxInMemoryBytes?: number
   /** Largest ArrayBuffer this runtime can hold; views above it are refused. */
   maxViewBytes?: number
-  /** `'inmemory'` or `'memmap'`. */
-  storage: string
+  storage: NativeStorage
   /** Memmap: the mask's NPY path (kept after cleanup); temporary when absent. */
   filename?: string
   /** Memmap: the overlap counter's NPY path; defaults beside `filename`. */
   overlapCounterFilename?: string
   /** Memmap: NPY format version 1, 2 or 3 (default 3, as the reference). */
-  npyVersion?: number
+  npyVersion?: 1 | 2 | 3
   /** Memmap: directory for temporary files. */
   tempDir?: string
 }
+
+/** Overlap counter element type. */
+export type NativeCounterDtype = 'uint16' | 'uint32'
+
+/** Accumulator element type. */
+export type NativeDtype = 'float32' | 'float64'
 
 /** A file backing memory-mapped storage. */
 export interface NativeFileInfo {
@@ -142,6 +160,15 @@ export interface NativeGeometry {
   upscaleFactor: Array<number>
 }
 
+/** Limits the TypeScript side checks form against: the core's, not copies. */
+export interface NativeLimits {
+  maxDims: number
+  maxChannels: number
+}
+
+/** Which array `readRegion` reads. */
+export type NativeRegionArray = 'mask' | 'overlapCounter'
+
 /** Extents of a resize, `[y, x]` each, validated by the facade. */
 export interface NativeResizeGeometry {
   maskExtents: Array<number>
@@ -150,6 +177,9 @@ export interface NativeResizeGeometry {
   /** The output is cropped to this. */
   sourceExtents: Array<number>
 }
+
+/** Where the accumulator lives. */
+export type NativeStorage = 'inmemory' | 'memmap'
 
 /**
  * Resizes `image` (`[C, H_mask, W_mask]`, float32 or float64) to source

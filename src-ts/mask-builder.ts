@@ -22,6 +22,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
   resolveUpdateAsyncOptions,
+  storageBytes,
   type UpdateAsyncOptions,
 } from './options';
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
@@ -67,8 +68,7 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
   const maskPixels = g.maskExtents.reduce((a, e) => a * e, 1);
   const sourcePixels = g.sourceExtents.reduce((a, e) => a * e, 1);
   if (maskPixels > INFLATION_WARNING_RATIO * sourcePixels) {
-    const counterBytes = options.aggregation === 'mean' ? maskPixels * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
-    const bytes = maskPixels * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
+    const { total: bytes, counter: counterBytes } = storageBytes(options, maskPixels);
     process.emitWarning(
       `wsi-mask-builder: the mask ${list(g.maskExtents)} has ${(maskPixels / sourcePixels).toFixed(1)}x as many pixels as the source ${list(g.sourceExtents)} ` +
         `(tile ${list(g.sourceTileExtent)} and stride x output ${list(g.stride.map((s, d) => s * g.outputTileExtent[d]))} share little common factor); ` +
@@ -113,8 +113,6 @@ function explainCounterPath(error: unknown, options: ResolvedOptions): unknown {
   return error;
 }
 
-type State = 'building' | 'finalized' | 'cleaned';
-
 /**
  * Assembles a mask from batches of tiles: scales source coordinates to mask
  * coordinates, clips tile borders, and merges overlaps with the aggregation.
@@ -126,10 +124,6 @@ export class MaskBuilder<
 > {
   readonly #options: ResolvedOptions;
   readonly #backend: Backend;
-  #state: State = 'building';
-  #result: ResultOf<A, D, K> | undefined;
-  #finalized = false;
-  #finalizing: Promise<ResultOf<A, D, K>> | undefined;
 
   /**
    * Checks every option (see `MaskBuilderOptions`). The result types follow
@@ -184,7 +178,7 @@ export class MaskBuilder<
   }
   /** Updates accepted by `updateBatchAsync` and not yet applied. */
   get pending(): number {
-    return this.#state === 'cleaned' ? 0 : this.#backend.pending;
+    return this.#backend.state === 'cleanedUp' ? 0 : this.#backend.pending;
   }
 
   /** Live `{ data, shape, dtype }` view of the accumulator `[C, ...maskExtents]`. */
@@ -252,13 +246,9 @@ export class MaskBuilder<
     return this.#backend.overlapCounter() as TypedNdArray<ArrayOf<K>> | null;
   }
 
+  /** The backend's lifecycle decides; checked before the arguments, so a call in the wrong state says so. */
   #check(call: string, mustBeBuilding: boolean): void {
-    if (this.#state === 'cleaned') {
-      throw stateError(ErrorCode.CLEANED_UP, `${call} after cleanup(): the mask builder was cleaned up; create a new one`);
-    }
-    if (mustBeBuilding && this.#state === 'finalized') {
-      throw stateError(ErrorCode.FINALIZED, `${call} after finalize(): the mask is already finalized`);
-    }
+    this.#backend.check(call, mustBeBuilding);
   }
 
   #arguments(batch: unknown, coords: unknown, edgeClipping: unknown) {
@@ -342,35 +332,21 @@ export class MaskBuilder<
    */
   finalize(): ResultOf<A, D, K> {
     this.#check('finalize', false);
-    if (!this.#finalized) {
-      this.#result = this.#backend.finalize() as ResultOf<A, D, K>;
-      this.#finalized = true;
-      this.#state = 'finalized';
-    }
-    return this.#result as ResultOf<A, D, K>;
+    return this.#backend.finalize() as ResultOf<A, D, K>;
   }
 
   /** `finalize()` without blocking the event loop while pending updates finish. */
   async finalizeAsync(): Promise<ResultOf<A, D, K>> {
     this.#check('finalizeAsync', false);
-    if (this.#finalized) return this.#result as ResultOf<A, D, K>;
-    if (this.#finalizing === undefined) {
-      this.#state = 'finalized';
-      this.#finalizing = this.#backend.finalizeAsync().then(
-        (result) => {
-          if (this.#state === 'cleaned') throw this.#cleanedBeforeFinalized();
-          if (!this.#finalized) {
-            this.#result = result as ResultOf<A, D, K>;
-            this.#finalized = true;
-          }
-          return this.#result as ResultOf<A, D, K>;
-        },
-        (error) => {
-          throw this.#state === 'cleaned' ? this.#cleanedBeforeFinalized() : error;
-        },
-      );
+    const cleaned = () => this.#backend.state === 'cleanedUp';
+    let result: unknown;
+    try {
+      result = await this.#backend.finalizeAsync();
+    } catch (error) {
+      throw cleaned() ? this.#cleanedBeforeFinalized() : error;
     }
-    return this.#finalizing;
+    if (cleaned()) throw this.#cleanedBeforeFinalized();
+    return result as ResultOf<A, D, K>;
   }
 
   #cleanedBeforeFinalized(): Error {
@@ -412,11 +388,10 @@ export class MaskBuilder<
         `cleanup options must be { unfinished: 'mark' | 'remove' }; received ${describe(options === null || typeof options !== 'object' ? options : unfinishedOption)}`,
       );
     }
-    if (this.#state === 'cleaned') return;
+    if (this.#backend.state === 'cleanedUp') return;
     const o = this.#options;
-    const unfinished = !this.#finalized && o.storage === 'memmap' && o.filename !== undefined;
+    const unfinished = this.#backend.state === 'building' && o.storage === 'memmap' && o.filename !== undefined;
     const files = unfinished ? this.#backend.files() : [];
-    this.#state = 'cleaned';
     this.#backend.cleanup();
     if (!unfinished) return;
     if (unfinishedOption === 'remove') {

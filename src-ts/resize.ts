@@ -7,6 +7,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
 import { floatImage } from './image-input';
+import { type NpyVersion, resolveNpyVersion } from './limits';
 import { loadNative, nativeLoadError } from './native-backend';
 
 export type ResizeKernel = 'nearest' | 'bilinear' | 'cubic' | 'mitchell' | 'lanczos3';
@@ -30,7 +31,7 @@ export interface ResizeOptions {
   /** Stream the result into this NPY file (`<f4`, `[H, W, C]`) instead of returning it. */
   filename?: string;
   /** NPY format version of `filename`. Default 3. */
-  npyVersion?: 1 | 2 | 3;
+  npyVersion?: NpyVersion;
   /** Largest in-memory result in bytes. Default: the largest ArrayBuffer this runtime holds. */
   maxInMemoryBytes?: number;
 }
@@ -88,10 +89,7 @@ function resolveOptions(options: unknown) {
   if (o.filename !== undefined && (typeof o.filename !== 'string' || o.filename.length === 0)) {
     throw typeError(ErrorCode.OPTION_TYPE, `filename must be a non-empty string; received ${describe(o.filename)}`);
   }
-  const npyVersion = o.npyVersion ?? 3;
-  if (npyVersion !== 1 && npyVersion !== 2 && npyVersion !== 3) {
-    throw rangeError(ErrorCode.OPTION_RANGE, `npyVersion must be 1, 2 or 3; received ${describe(npyVersion)}`);
-  }
+  const npyVersion = resolveNpyVersion(o.npyVersion);
   const maxBytes = o.maxInMemoryBytes ?? bufferConstants.MAX_LENGTH;
   if (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes < 0) {
     throw rangeError(ErrorCode.OPTION_RANGE, `maxInMemoryBytes must be a non-negative integer; received ${describe(maxBytes)}`);
@@ -99,7 +97,7 @@ function resolveOptions(options: unknown) {
   return {
     kernel: kernel as ResizeKernel,
     filename: o.filename as string | undefined,
-    npyVersion: npyVersion as 1 | 2 | 3,
+    npyVersion,
     maxBytes,
   };
 }

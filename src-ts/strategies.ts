@@ -89,7 +89,6 @@ export interface MeanResult<T extends FloatArray = FloatArray, K extends Counter
 /** Averages overlapping tiles, tracking overlaps in a `[1, ...maskExtents]` counter. */
 export class MeanAggregator extends Aggregator<MeanResult> {
   readonly overlapCounter: NdArray<CounterArray>;
-  private finalized = false;
 
   constructor(storage: NdArray, context: AggregatorContext) {
     super(storage, context);
@@ -106,14 +105,12 @@ export class MeanAggregator extends Aggregator<MeanResult> {
     });
   }
 
+  /** Divides by the overlap count; the builder calls it once. */
   finalize(accumulator: NdArray): MeanResult {
-    if (!this.finalized) {
-      const counts = this.overlapCounter.data;
-      const plane = counts.length;
-      const acc = accumulator.data;
-      for (let i = 0; i < acc.length; i++) acc[i] /= Math.max(counts[i % plane], 1);
-      this.finalized = true;
-    }
+    const counts = this.overlapCounter.data;
+    const plane = counts.length;
+    const acc = accumulator.data;
+    for (let i = 0; i < acc.length; i++) acc[i] /= Math.max(counts[i % plane], 1);
     // The accumulator and counter carry their real dtype names.
     return { mask: accumulator as TypedNdArray, overlapCounter: this.overlapCounter as TypedNdArray<CounterArray> };
   }
@@ -121,8 +118,6 @@ export class MeanAggregator extends Aggregator<MeanResult> {
 
 /** Keeps the maximum of overlapping tiles (negative values included). */
 export class MaxAggregator extends Aggregator<NdArray> {
-  private finalized = false;
-
   constructor(storage: NdArray, context: AggregatorContext) {
     super(storage, context);
     storage.data.fill(-Infinity);
@@ -139,12 +134,10 @@ export class MaxAggregator extends Aggregator<NdArray> {
     });
   }
 
+  /** Turns pixels no tile reached into 0; the builder calls it once. */
   finalize(accumulator: NdArray): NdArray {
-    if (!this.finalized) {
-      const acc = accumulator.data;
-      for (let i = 0; i < acc.length; i++) if (acc[i] === -Infinity) acc[i] = 0;
-      this.finalized = true;
-    }
+    const acc = accumulator.data;
+    for (let i = 0; i < acc.length; i++) if (acc[i] === -Infinity) acc[i] = 0;
     return accumulator;
   }
 }

@@ -11,7 +11,7 @@ use wsi_mask_core::npy::NpyVersion;
 use wsi_mask_core::{Error, MaskPlanes, ResizeGeometry, ResizeKernel, SourceResize};
 
 use crate::errors::OrThrow;
-use crate::options::to_u64_vec;
+use crate::numbers::to_u64_vec;
 
 /// Extents of a resize, `[y, x]` each, validated by the facade.
 #[napi(object)]
@@ -103,16 +103,6 @@ pub fn resize_to_source_file(
 ) -> Result<()> {
   let resize = plan(channels, &geometry, &kernel).or_throw(&env)?;
   let input = planes(&image).or_throw(&env)?;
-  let version = match npy_version {
-    1 => NpyVersion::V1,
-    2 => NpyVersion::V2,
-    3 => NpyVersion::V3,
-    other => {
-      return Err(crate::errors::throw(
-        &env,
-        &Error::range(codes::OPTION_RANGE, format!("npyVersion must be 1, 2 or 3; received {other}")),
-      ))
-    }
-  };
+  let version = NpyVersion::try_from(npy_version).or_throw(&env)?;
   resize.resize_to_npy(input, Path::new(&filename), version).or_throw(&env)
 }
