@@ -34,6 +34,7 @@ test('an existing derived .overlaps.npy path is refused with a hint to overlapCo
   expect(readFileSync(counter, 'utf8')).toBe('keep me');
   // The hint's fix works.
   const b = new MaskBuilder(options({ filename: join(dir, 'heat.npy'), overlapCounterFilename: join(dir, 'counts.npy') }));
+  b.finalize();
   b.cleanup();
 });
 

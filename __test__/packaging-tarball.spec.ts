@@ -27,7 +27,8 @@ import {
  * at 0.1.0: main 32.9 KB packed / 134.9 KB unpacked; linux-x64-gnu 348 KB packed.
  */
 const BUDGET = {
-  mainPacked: 96 * 1024,
+  // 98 KB with tileOrigins, the tissue mask, the colour bar, the CLI's NPY decoding and the README's runnable examples.
+  mainPacked: 112 * 1024,
   mainUnpacked: 384 * 1024,
   platformPacked: 2 * 1024 * 1024,
 };
