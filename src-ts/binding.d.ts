@@ -182,6 +182,12 @@ export interface NativeResizeGeometry {
 export type NativeStorage = 'inmemory' | 'memmap'
 
 /**
+ * Throws `ERR_WSI_FILE_MAPPED` if this process maps the file at `path`
+ * (writing it would crash the process with SIGBUS and destroy its data).
+ */
+export declare function refuseIfMapped(path: string): void
+
+/**
  * Resizes `image` (`[C, H_mask, W_mask]`, float32 or float64) to source
  * resolution into `output` (`[H_source, W_source, C]` float32), cropping
  * the span to `sourceExtents`.
@@ -191,5 +197,7 @@ export declare function resizeToSource(image: Float32Array | Float64Array, chann
 /**
  * Like `resizeToSource`, but streams the result into a new NPY file
  * (`<f4`, `[H_source, W_source, C]`) band by band, with bounded memory.
+ * The file appears only once complete; an existing one is refused
+ * (`EEXIST`) unless `overwrite`, and a file this process maps always is.
  */
-export declare function resizeToSourceFile(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, filename: string, npyVersion: 1 | 2 | 3): void
+export declare function resizeToSourceFile(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, filename: string, npyVersion: 1 | 2 | 3, overwrite: boolean): void

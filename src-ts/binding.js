@@ -844,5 +844,6 @@ module.exports.NativeCounterDtype = nativeBinding.NativeCounterDtype
 module.exports.NativeDtype = nativeBinding.NativeDtype
 module.exports.NativeRegionArray = nativeBinding.NativeRegionArray
 module.exports.NativeStorage = nativeBinding.NativeStorage
+module.exports.refuseIfMapped = nativeBinding.refuseIfMapped
 module.exports.resizeToSource = nativeBinding.resizeToSource
 module.exports.resizeToSourceFile = nativeBinding.resizeToSourceFile

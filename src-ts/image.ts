@@ -11,6 +11,7 @@ import { withColorbar } from './colorbar';
 import { COLORMAP_HEX } from './colormaps';
 import { describe, ErrorCode, list, rangeError, typeError } from './errors';
 import { type FloatImage, floatImage } from './image-input';
+import { refuseIfMapped } from './native-backend';
 import { loadSharp } from './sharp-loader';
 
 export type ColormapName = 'viridis' | 'magma' | 'gray';
@@ -394,6 +395,7 @@ async function encode(rgb: RgbImage, o: Record<string, unknown>): Promise<Encode
           });
   const filename = o.filename as string | undefined;
   if (filename !== undefined) {
+    refuseIfMapped(filename);
     await encoder.toFile(filename);
     return { format, width, height, filename };
   }

@@ -400,4 +400,12 @@ export class MaskBuilder<
       markUnfinished(o.filename as string, typeof o.aggregation === 'string' ? o.aggregation : 'custom', files);
     }
   }
+
+  /**
+   * `cleanup()`, so that `using builder = new MaskBuilder(...)` releases the storage (and a memmap
+   * builder's disk reservation) when the block ends.
+   */
+  [Symbol.dispose](): void {
+    this.cleanup();
+  }
 }

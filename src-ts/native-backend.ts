@@ -29,6 +29,14 @@ export function loadNative(): Binding | null {
   return binding;
 }
 
+/**
+ * Throws `ERR_WSI_FILE_MAPPED` if this process maps the file at `path` (writing it would kill the
+ * process with SIGBUS). Without the native addon nothing of ours is mapped.
+ */
+export function refuseIfMapped(path: string): void {
+  loadNative()?.refuseIfMapped(path);
+}
+
 export function nativeLoadError(): unknown {
   return loadError;
 }

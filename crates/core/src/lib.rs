@@ -5,6 +5,7 @@ pub mod background;
 pub mod builder;
 pub mod element;
 pub mod error;
+pub mod files;
 pub mod geometry;
 pub mod kernels;
 pub mod limits;

@@ -21,4 +21,4 @@ pub use batch_buffer::allocate_batch_buffer;
 pub use mask_builder::NativeMaskBuilder;
 pub use npy_file::NativeNpyFile;
 pub use outputs::limits;
-pub use resize::{resize_to_source, resize_to_source_file, NativeResizeGeometry};
+pub use resize::{refuse_if_mapped, resize_to_source, resize_to_source_file, NativeResizeGeometry};

@@ -1,12 +1,12 @@
 //! `NativeMaskBuilder`: the class the TypeScript facade drives.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use napi::bindgen_prelude::{
   AsyncTask, Either4, Float32Array, Float64Array, Object, ObjectFinalize, TypedArray, TypedArrayType, Uint16Array,
   Uint32Array,
 };
-use napi::{Env, Result};
+use napi::{sys, Env, Result};
 use napi_derive::napi;
 use wsi_mask_core::error::codes;
 use wsi_mask_core::{BatchData, BatchPlan, Coords, EdgeClipping, Error, MaskBuilder, RegionData, State};
@@ -34,6 +34,17 @@ pub struct NativeMaskBuilder {
   // task runs), so the views registry uses a cell.
   views: RefCell<Views>,
   max_view_bytes: usize,
+  /// Storage bytes reported to V8 as external memory (0 once given back), so
+  /// that dropped builders are collected, and their memory or disk
+  /// reservation freed, as promptly as their size calls for.
+  external_bytes: Cell<i64>,
+}
+
+/// Tells V8 that `delta` bytes outside its heap were bound to (or freed from) JavaScript objects.
+fn adjust_external_memory(env: &Env, delta: i64) {
+  let mut total = 0i64;
+  // SAFETY: plain call on this env; the total it reports is unused.
+  unsafe { sys::napi_adjust_external_memory(env.raw(), delta, &mut total) };
 }
 
 fn shape_of(values: &[u32]) -> Vec<usize> {
@@ -108,7 +119,10 @@ impl NativeMaskBuilder {
       Ok((MaskBuilder::new(normalized.dtype, normalized.config)?, normalized.max_view_bytes))
     };
     let (inner, max_view_bytes) = build().or_throw(&env)?;
-    Ok(Self { inner, views: RefCell::new(Views::default()), max_view_bytes })
+    let bytes = |raw: Option<wsi_mask_core::RawArray>| raw.map_or(0, |r| r.byte_len as i64);
+    let external_bytes = bytes(inner.mask_raw(None).ok()) + bytes(inner.counter_raw().ok().flatten());
+    adjust_external_memory(&env, external_bytes);
+    Ok(Self { inner, views: RefCell::new(Views::default()), max_view_bytes, external_bytes: Cell::new(external_bytes) })
   }
 
   /// Geometry: extents, strides, span, mask extents and upscale factor.
@@ -272,6 +286,7 @@ impl NativeMaskBuilder {
   pub fn cleanup(&self, env: Env) -> Result<()> {
     let flushed = self.inner.cleanup();
     self.views.borrow_mut().detach_all(&env);
+    adjust_external_memory(&env, -self.external_bytes.replace(0));
     flushed.or_throw(&env)
   }
 }
@@ -279,6 +294,7 @@ impl NativeMaskBuilder {
 impl ObjectFinalize for NativeMaskBuilder {
   fn finalize(self, env: Env) -> Result<()> {
     self.views.borrow_mut().forget(&env);
+    adjust_external_memory(&env, -self.external_bytes.replace(0));
     Ok(())
   }
 }

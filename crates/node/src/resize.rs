@@ -91,6 +91,8 @@ pub fn resize_to_source(
 
 /// Like `resizeToSource`, but streams the result into a new NPY file
 /// (`<f4`, `[H_source, W_source, C]`) band by band, with bounded memory.
+/// The file appears only once complete; an existing one is refused
+/// (`EEXIST`) unless `overwrite`, and a file this process maps always is.
 #[napi(catch_unwind)]
 pub fn resize_to_source_file(
   env: Env,
@@ -100,9 +102,17 @@ pub fn resize_to_source_file(
   kernel: String,
   filename: String,
   #[napi(ts_arg_type = "1 | 2 | 3")] npy_version: u32,
+  overwrite: bool,
 ) -> Result<()> {
   let resize = plan(channels, &geometry, &kernel).or_throw(&env)?;
   let input = planes(&image).or_throw(&env)?;
   let version = NpyVersion::try_from(npy_version).or_throw(&env)?;
-  resize.resize_to_npy(input, Path::new(&filename), version).or_throw(&env)
+  resize.resize_to_npy(input, Path::new(&filename), version, overwrite).or_throw(&env)
+}
+
+/// Throws `ERR_WSI_FILE_MAPPED` if this process maps the file at `path`
+/// (writing it would crash the process with SIGBUS and destroy its data).
+#[napi(catch_unwind)]
+pub fn refuse_if_mapped(env: Env, path: String) -> Result<()> {
+  wsi_mask_core::files::refuse_if_mapped(Path::new(&path)).or_throw(&env)
 }
