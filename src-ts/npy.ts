@@ -4,26 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { ErrorCode, rangeError } from './errors';
 import { refuseIfMapped } from './native-backend';
 import { ARRAY_TYPES, type ArrayDtype, type NdArray, type NumericArray, product } from './ndarray';
+import { DESCR_OF, NPY_TYPES } from './npy-dtypes';
 
 const MAGIC = '\x93NUMPY';
-const DESCR: Record<string, ArrayDtype> = {
-  '<f4': 'float32',
-  '<f8': 'float64',
-  '<u2': 'uint16',
-  '<u4': 'uint32',
-  '|u1': 'uint8',
-  '<u1': 'uint8',
-  '<i4': 'int32',
-};
-const DESCR_OF: Record<ArrayDtype, string> = {
-  float32: '<f4',
-  float64: '<f8',
-  uint16: '<u2',
-  uint32: '<u4',
-  uint8: '|u1',
-  int32: '<i4',
-};
-
 export interface NpyHeader {
   version: [number, number];
   descr: string;
@@ -81,7 +64,8 @@ export function readNpy(path: string): NdArray<NumericArray> & { header: NpyHead
     for (let i = 0; i < count; i++) data[i] = Number(dv.getBigInt64(i * 8, true));
     return { data, shape: header.shape, dtype: 'float64', header };
   }
-  const dtype = DESCR[header.descr];
+  // int64 was converted above; every other type is read as its own array.
+  const dtype = NPY_TYPES[header.descr]?.dtype as ArrayDtype | undefined;
   if (!dtype) throw formatError(`${path}: unsupported NPY dtype '${header.descr}'`);
   const ctor = ARRAY_TYPES[dtype];
   const size = (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;

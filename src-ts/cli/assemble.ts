@@ -5,9 +5,9 @@ import { basename, dirname, extname, join } from 'node:path';
 import { MaskBuilder } from '../mask-builder';
 import type { NdArray } from '../ndarray';
 import { writeNpy } from '../npy';
-import { NpyRows, type RowArray } from '../npy-rows';
 import type { MeanResult } from '../strategies';
 import { type ClipEntry, edgeClipping, perDimension } from './args';
+import { NpyRows, type RowArray } from './npy-rows';
 import { refuseExisting } from './output';
 import { tileProgress } from './progress';
 

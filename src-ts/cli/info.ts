@@ -1,7 +1,7 @@
 /** `wsi-mask-builder info`: shape, dtype, NPY version and per-channel statistics of an NPY file, read in blocks. */
 
-import { NpyRows } from '../npy-rows';
 import { type ChannelAxis, channelAxisOf } from './layout';
+import { NpyRows } from './npy-rows';
 
 export type { ChannelAxis } from './layout';
 

@@ -1,8 +1,8 @@
 /** `wsi-mask-builder render`: a heatmap image of one channel of a mask NPY file. */
 
 import { type ColormapName, type EncodedImage, type ImageFormat, type MaskLayout, toImage } from '../image';
-import { NpyRows } from '../npy-rows';
 import { channelAxisOf } from './layout';
+import { NpyRows } from './npy-rows';
 import { refuseExisting } from './output';
 
 export interface RenderOptions {

@@ -130,11 +130,6 @@ impl Geometry {
     usize::try_from(total).map_err(|_| too_large("the mask size"))
   }
 
-  /// Extent of one whole (unclipped) output tile in mask pixels.
-  pub fn mask_tile_extent(&self, d: usize) -> u64 {
-    self.output_tile_extent[d] * self.upscale_factor[d]
-  }
-
   /// Element strides of a C-order array with `mask_extents` (one plane).
   pub fn mask_strides(&self) -> Vec<usize> {
     c_strides(&self.mask_extents.iter().map(|&e| e as usize).collect::<Vec<_>>())
@@ -183,7 +178,6 @@ mod tests {
     assert_eq!(g.mask_extents, vec![4096, 4096]);
     assert_eq!(g.mask_stride, vec![64, 64]);
     assert_eq!(g.upscale_factor, vec![1, 1]);
-    assert_eq!(g.mask_tile_extent(0), 128);
   }
 
   #[test]

@@ -81,33 +81,7 @@ impl ResizeKernel {
 }
 
 /// The mask, channel planes first: `[C, H_mask, W_mask]`, C order.
-#[derive(Debug, Clone, Copy)]
-pub enum MaskPlanes<'a> {
-  F32(&'a [f32]),
-  F64(&'a [f64]),
-}
-
-impl MaskPlanes<'_> {
-  pub fn len(&self) -> usize {
-    match self {
-      MaskPlanes::F32(d) => d.len(),
-      MaskPlanes::F64(d) => d.len(),
-    }
-  }
-
-  pub fn is_empty(&self) -> bool {
-    self.len() == 0
-  }
-
-  /// Address range of the data, to refuse an output that aliases it.
-  pub fn byte_range(&self) -> std::ops::Range<usize> {
-    let (ptr, bytes) = match self {
-      MaskPlanes::F32(d) => (d.as_ptr() as usize, std::mem::size_of_val(*d)),
-      MaskPlanes::F64(d) => (d.as_ptr() as usize, std::mem::size_of_val(*d)),
-    };
-    ptr..ptr + bytes
-  }
-}
+pub type MaskPlanes<'a> = crate::batch_data::FloatSlice<'a>;
 
 /// Extents of a resize, `[y, x]` each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

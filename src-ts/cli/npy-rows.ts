@@ -2,12 +2,16 @@
  * Reading an NPY file a block of rows at a time, so files larger than memory
  * (tile predictions, masks) can be processed with bounded memory. Files as
  * numpy writes them: either byte order, C or Fortran order (rows come back in
- * C order), and the numeric dtypes, decoded to the nearest JavaScript array.
+ * C order), and the numeric dtypes. The package's own types (`NPY_TYPES`) are
+ * used as read; the others (float16, int8, int16, uint64, big-endian) are
+ * decoded element by element to the nearest JavaScript array, for the CLI to
+ * convert.
  */
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { ErrorCode, rangeError } from './errors';
-import { type NpyHeader, parseNpyHeader } from './npy';
+import { ErrorCode, rangeError } from '../errors';
+import { type NpyHeader, parseNpyHeader } from '../npy';
+import { NPY_TYPES } from '../npy-dtypes';
 
 export type RowArray =
   | Float32Array
@@ -33,14 +37,11 @@ interface Decoder {
 type Getter = (view: DataView, offset: number, littleEndian: boolean) => number | bigint;
 
 function decoder(dtype: string, bytes: number, Ctor: { new (length: number): RowArray }, get: Getter, little: boolean): Decoder {
-  // Little-endian data of the array's own type is used as it is read (no per-element work).
-  const asIs = little && dtype !== 'float16';
   return {
     dtype,
     bytes,
     Ctor,
     decode(raw, count) {
-      if (asIs) return new (Ctor as unknown as { new (buffer: ArrayBufferLike): RowArray })(raw.buffer);
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       const out = new Ctor(count);
       const values = out as unknown as { [i: number]: number | bigint };
@@ -78,6 +79,16 @@ const KINDS: Record<string, [string, number, { new (length: number): RowArray },
 
 /** The decoder of an NPY `descr` (`'<f4'`, `'>i2'`, `'|u1'`, ...), or undefined. */
 function decoderOf(descr: string): Decoder | undefined {
+  const own = NPY_TYPES[descr];
+  if (own) {
+    // Little-endian data of one of the package's types is used as it is read.
+    return {
+      dtype: own.dtype,
+      bytes: own.ctor.BYTES_PER_ELEMENT,
+      Ctor: own.ctor as unknown as { new (length: number): RowArray },
+      decode: (raw) => new own.ctor(raw.buffer),
+    };
+  }
   const match = /^([<>|=])([a-z]\d+)$/.exec(descr);
   const kind = match && KINDS[match[2]];
   if (!kind) return undefined;
