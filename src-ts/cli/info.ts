@@ -50,10 +50,13 @@ export function npyInfo(path: string, axis?: ChannelAxis): NpyInfo {
     const detected = channelAxisOf(shape);
     const ambiguous = axis === undefined && detected === null && shape.length === 3;
     const where = shape.length < 3 ? null : (axis ?? detected ?? 'first');
-    const nChannels = where === null ? 1 : shape[where === 'first' ? 0 : where === 'second' ? 1 : shape.length - 1];
+    // Bounded by what the file holds: a file of no elements has no channel
+    // statistics, however long its axes (shape (400000000, 0, 400000001)).
+    const nChannels =
+      file.length === 0 ? 0 : where === null ? 1 : shape[where === 'first' ? 0 : where === 'second' ? 1 : shape.length - 1];
     const channelOf = channelIndexer(shape, where, file.fortranOrder);
-    // One slot per channel, and one more for all of them; no more slots than the file has elements.
-    const slots = Math.min(nChannels, Math.max(file.length, 1)) + 1;
+    // One slot per channel, and one more for all of them.
+    const slots = nChannels + 1;
     const min = new Array<number>(slots).fill(Number.POSITIVE_INFINITY);
     const max = new Array<number>(slots).fill(Number.NEGATIVE_INFINITY);
     const sum = new Array<number>(slots).fill(0);
@@ -123,6 +126,7 @@ export function formatInfo(info: NpyInfo): string {
     `  dtype   ${info.dtype}`,
     `  version NPY ${info.version}${info.fortranOrder ? ', Fortran order' : ''}`,
   ];
+  if (info.channels.length === 0) lines.push('  no elements');
   info.channels.slice(0, SHOWN_CHANNELS).forEach((s, c) => {
     lines.push(statsLine(`channel ${c}`, s));
   });

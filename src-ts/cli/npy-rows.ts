@@ -8,9 +8,9 @@
  * convert.
  */
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { ErrorCode, rangeError } from '../errors';
-import { type NpyHeader, parseNpyHeader } from '../npy';
+import { type NpyHeader, openRegularFile, parseNpyHeader } from '../npy';
 import { NPY_TYPES } from '../npy-dtypes';
 
 export type RowArray =
@@ -111,7 +111,7 @@ export class NpyRows {
   readonly #decoder: Decoder;
 
   constructor(readonly path: string) {
-    this.#fd = openSync(path, 'r');
+    this.#fd = openRegularFile(path);
     try {
       const head = Buffer.alloc(Math.min(1 << 16, fstatSync(this.#fd).size));
       readSync(this.#fd, head, 0, head.length, 0);

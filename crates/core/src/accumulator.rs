@@ -92,6 +92,7 @@ impl<T: Element> Accumulator<T> {
       return Err(Error::range(codes::BATCH_SHAPE, "batch data does not match its plan".to_string()));
     }
     check_counter_capacity(&self.config.geometry, plan, self.counter.as_ref(), self.tiles_applied)?;
+    self.check_files()?;
     let geometry = &self.config.geometry;
     let mask = self.mask.as_mut_slice();
     match (&mut self.counter, self.config.aggregation) {
@@ -125,6 +126,7 @@ impl<T: Element> Accumulator<T> {
   /// Turns the accumulator into the final mask, once: `MaskBuilder`'s
   /// lifecycle makes sure it is never called twice.
   pub fn finalize(&mut self) -> Result<()> {
+    self.check_files()?;
     let mask = self.mask.as_mut_slice();
     match (&self.counter, self.config.aggregation) {
       (Some(Counter::U16(c)), Aggregation::Mean) => kernels::divide_by_counts(mask, c.as_slice(), self.plane_len),
@@ -132,6 +134,16 @@ impl<T: Element> Accumulator<T> {
       _ => kernels::replace(mask, T::NEG_INFINITY, T::ZERO),
     }
     self.flush()
+  }
+
+  /// Refuses to touch file-backed storage that another process truncated.
+  fn check_files(&self) -> Result<()> {
+    self.mask.region().check_backing()?;
+    match &self.counter {
+      Some(Counter::U16(c)) => c.region().check_backing(),
+      Some(Counter::U32(c)) => c.region().check_backing(),
+      None => Ok(()),
+    }
   }
 
   /// Writes file-backed storage through to disk (msync); no-op in memory.
