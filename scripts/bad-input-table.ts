@@ -1,4 +1,4 @@
-// Writes the README's bad-input table: every bad input the robustness specs try, with
+// Writes the bad-input table of docs/bad-input.md: every bad input the robustness specs try, with
 // the error it gets (class, code and the real message, taken by running the
 // calls). Run: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
 import { spawnSync } from 'node:child_process';
@@ -6,7 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS, type BadBatch } from '../__test__/helpers/bad-inputs';
+import { BAD_PARTIALS } from '../__test__/helpers/bad-partials';
 import { BASE_OPTIONS, denseBatch, diagonalCoords, seededBuilder } from '../__test__/helpers/robust';
+import { scratchDir } from '../__test__/helpers/scratch';
 import { MaskBuilder, openNpy, resizeToSource, tissueMask, toImage } from '../src-ts/index';
 import { writeNpy } from '../src-ts/npy';
 
@@ -134,6 +136,14 @@ async function main(): Promise<void> {
     new MaskBuilder({ ...BASE_OPTIONS, storage: 'memmap', filename: join(scratch, 'heat.npy') });
   });
   rmSync(scratch, { recursive: true, force: true });
+  for (const c of BAD_PARTIALS) {
+    const { dir, remove } = scratchDir('bad-partial-table');
+    try {
+      record(c.what, c.call, () => c.run(dir, 'js'));
+    } finally {
+      remove();
+    }
+  }
   const huge = new MaskBuilder({
     sourceExtents: [40000, 40000],
     sourceTileExtent: 1,
@@ -205,14 +215,17 @@ async function main(): Promise<void> {
     '',
     'Batches and coordinates in the examples are for a 2-D float32 mean builder with 2 channels and',
     '`outputTileExtent` 4 (`sourceExtents [32, 48]`, `sourceTileExtent` 8, `stride` 4; mask [16, 24]).',
-    'Lifecycle errors are plain `Error`s with a `code`.',
+    'Lifecycle errors are plain `Error`s with a `code`. Partial rows save seeded builders of those options',
+    '(`savePartial`) and damage or mismatch one of them; paths are shortened to `<dir>`.',
     '',
     '| Input | Call | Error | Code | Message |',
     '| --- | --- | --- | --- | --- |',
     ...rows.map(({ what, call, error }) => {
       const e = error as Error & { code?: string };
-      // Paths of the scratch directory are the machine's, not the message's.
-      const message = e.message.replaceAll(/\/[^ ]*wsi-bad-input-[^/]*\//g, '');
+      // Paths of the scratch directories are the machine's, not the message's.
+      const message = e.message
+        .replaceAll(/\/[^ ]*wsi-bad-input-[^/]*\//g, '')
+        .replace(/\/tmp\/wsi-bad-partial-table-[^/\s]+/g, '<dir>');
       return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(message)} |`;
     }),
     '',
@@ -247,15 +260,15 @@ async function main(): Promise<void> {
     '  never an abort.',
     '',
   ];
-  // The table lives in the README, between these markers.
-  const readme = join(__dirname, '..', 'README.md');
+  // The table lives in docs/bad-input.md (the README links it), between these markers.
+  const readme = join(__dirname, '..', 'docs', 'bad-input.md');
   const text = readFileSync(readme, 'utf8');
   const [start, end] = ['<!-- bad-input:start -->', '<!-- bad-input:end -->'];
   const from = text.indexOf(start);
   const to = text.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`README.md lacks the ${start} ... ${end} markers`);
+  if (from < 0 || to < from) throw new Error(`docs/bad-input.md lacks the ${start} ... ${end} markers`);
   writeFileSync(readme, `${text.slice(0, from + start.length)}\n${lines.join('\n')}\n${text.slice(to)}`);
-  console.log(`README.md: bad-input table with ${rows.length} rows`);
+  console.log(`docs/bad-input.md: bad-input table with ${rows.length} rows`);
 }
 
 main().catch((e) => {
