@@ -29,7 +29,8 @@ import {
  * main 92.8 KB packed / 337.9 KB unpacked.
  */
 const BUDGET = {
-  mainPacked: 96 * 1024,
+  // 98 KB with tileOrigins, the tissue mask, the colour bar, the CLI's NPY decoding and the README's runnable examples.
+  mainPacked: 112 * 1024,
   mainUnpacked: 384 * 1024,
   platformPacked: 2 * 1024 * 1024,
 };

@@ -23,8 +23,8 @@ export {
   toImage,
   writeImage,
 } from './image';
-export type { BatchInput, CoordsArray, CoordsInput, EdgeClippingInput } from './inputs';
-export { MaskBuilder, type ResultOf } from './mask-builder';
+export type { BatchInput, CoordsArray, CoordsInput, EdgeClippingInput, TensorLike } from './inputs';
+export { type BatchArgument, MaskBuilder, type ResultOf } from './mask-builder';
 export { loadNative as nativeBinding } from './native-backend';
 export type {
   ArrayDtype,
@@ -59,3 +59,5 @@ export {
   type MeanResult,
   type StorageFactory,
 } from './strategies';
+export type { TileOrigins, TileOriginsOptions } from './tile-grid';
+export { otsuThreshold, type TissueMask, type TissueMaskOptions, tissueMask } from './tissue';
