@@ -26,12 +26,13 @@ import {
  * Published size budget, with room for the features still to come. Measured
  * at 0.1.0: main 32.9 KB packed / 134.9 KB unpacked; linux-x64-gnu 348 KB packed.
  * With partials and region shards (and the bad-input table moved to docs/):
- * main 92.8 KB packed / 337.9 KB unpacked.
+ * main 92.8 KB packed / 337.9 KB unpacked. With those and tileOrigins, the tissue
+ * mask, the colour bar and the CLI's NPY decoding: 401 KB unpacked.
  */
 const BUDGET = {
   // 98 KB with tileOrigins, the tissue mask, the colour bar, the CLI's NPY decoding and the README's runnable examples.
   mainPacked: 112 * 1024,
-  mainUnpacked: 384 * 1024,
+  mainUnpacked: 448 * 1024,
   platformPacked: 2 * 1024 * 1024,
 };
 
