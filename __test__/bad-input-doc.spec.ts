@@ -39,3 +39,19 @@ test('the lifecycle, counter and async-option rows are there too', () => {
     expect(doc).toContain(`\`${code}\``);
   }
 });
+
+test('the rows of tileOrigins, tissueMask, cleanup options, SharedArrayBuffer transfers and the counter path are there', () => {
+  for (const what of [
+    'transfer: true with a SharedArrayBuffer batch',
+    'tileOrigins batchSize 0',
+    'unknown tileOrigins option',
+    'tileOrigins tissue an RGB thumbnail',
+    'tileOrigins tissueScale 0',
+    'tissueMask of a float image',
+    'cleanup unfinished option unknown',
+    "memmap filename whose derived '.overlaps' counter path exists (native)",
+  ]) {
+    expect(rows.get(what)).toBeDefined();
+  }
+  expect(rows.get("memmap filename whose derived '.overlaps' counter path exists (native)")).toContain('overlapCounterFilename');
+});

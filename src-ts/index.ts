@@ -23,8 +23,8 @@ export {
   toImage,
   writeImage,
 } from './image';
-export type { BatchInput, CoordsArray, CoordsInput, EdgeClippingInput } from './inputs';
-export { MaskBuilder, type ReducedResult, type ResultOf } from './mask-builder';
+export type { BatchInput, CoordsArray, CoordsInput, EdgeClippingInput, TensorLike } from './inputs';
+export { type BatchArgument, MaskBuilder, type ReducedResult, type ResultOf } from './mask-builder';
 export { loadNative as nativeBinding } from './native-backend';
 export type {
   ArrayDtype,
@@ -75,3 +75,5 @@ export {
   VarianceAggregator,
   type VarianceResult,
 } from './strategies';
+export type { TileOrigins, TileOriginsOptions } from './tile-grid';
+export { otsuThreshold, type TissueMask, type TissueMaskOptions, tissueMask } from './tissue';

@@ -1,19 +1,22 @@
 /** `MaskBuilder`: the public class. Validates arguments, then hands typed arrays to a backend. */
 
-import { unlinkSync } from 'node:fs';
+import { rmSync, unlinkSync } from 'node:fs';
 import type { Backend, Geometry, StorageFile, TileCounts } from './backend';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
 import {
   type CoordsInput,
   type EdgeClippingInput,
+  isShared,
   normalizeBatch,
   normalizeCoords,
   normalizeEdgeClipping,
+  type TensorLike,
   takeBuffer,
 } from './inputs';
 import { JsBackend } from './js/js-backend';
 import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
-import type { CounterArray, FloatArray, NdArray } from './ndarray';
+import { fallbackWarning } from './native-package';
+import type { ArrayOf, CounterDtype, FloatArray, FloatDtype, NdArray, TypedNdArray } from './ndarray';
 import {
   type FinalizeOptions,
   type MaskBuilderOptions,
@@ -46,22 +49,30 @@ import type {
   MeanResult,
   MinAggregator,
   SumAggregator,
-  SumResult,
   VarianceAggregator,
   VarianceResult,
 } from './strategies';
+import { type TileOrigins, type TileOriginsOptions, tileOrigins } from './tile-grid';
+import { markUnfinished } from './unfinished';
 
-/** What `finalize()` returns for an aggregation option. */
-export type ResultOf<A> = A extends typeof MaxAggregator | 'max' | typeof MinAggregator | 'min'
-  ? NdArray
+/**
+ * What `finalize()` returns for an aggregation option, with the mask typed by
+ * `dtype` (`D`) and the overlap counter by `counterDtype` (`K`).
+ */
+export type ResultOf<A, D extends FloatDtype = FloatDtype, K extends CounterDtype = CounterDtype> = A extends
+  | typeof MaxAggregator
+  | 'max'
+  | typeof MinAggregator
+  | 'min'
+  ? TypedNdArray<ArrayOf<D>>
   : A extends typeof MeanAggregator | 'mean' | undefined
-    ? MeanResult
+    ? MeanResult<ArrayOf<D>, ArrayOf<K>>
     : A extends typeof SumAggregator | 'sum'
-      ? SumResult
+      ? MeanResult<ArrayOf<D>, ArrayOf<K>>
       : A extends typeof VarianceAggregator | 'variance'
-        ? VarianceResult
+        ? VarianceResult<ArrayOf<D>, ArrayOf<K>>
         : A extends typeof ArgmaxAggregator | 'argmax'
-          ? ArgmaxResult
+          ? ArgmaxResult<ArrayOf<D>>
           : A extends AggregatorClass<infer R>
             ? R
             : unknown;
@@ -72,6 +83,9 @@ export type ReducedResult<O> = O extends { argmax: true }
   : O extends { threshold: number } | { quantize: 'uint8' }
     ? NdArray<Uint8Array>
     : never;
+
+/** A batch as `updateBatch` takes it: `{ data, shape }`, or a tensor with `dims`. */
+export type BatchArgument = { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] } | TensorLike;
 
 /** Masks with this many more pixels than the source get a warning. */
 const INFLATION_WARNING_RATIO = 4;
@@ -85,17 +99,7 @@ function chooseBackend(options: ResolvedOptions): Backend {
   if (native) return new NativeBackend(options, native);
   if (!warnedFallback) {
     warnedFallback = true;
-    // The generated loader's own message is about npm's optional-dependency
-    // bug; the cause it carries says what actually failed.
-    const error = nativeLoadError() as (Error & { cause?: unknown }) | undefined;
-    const cause = error?.cause instanceof Error ? error.cause.message : error?.message;
-    process.emitWarning(
-      `wsi-mask-builder: no native binary for ${process.platform}-${process.arch} could be loaded (${String(cause).split('\n')[0]}); ` +
-        "using the pure-JavaScript backend (pass backend: 'js' to choose it explicitly)",
-      {
-        code: 'WSI_MASK_NATIVE_UNAVAILABLE',
-      },
-    );
+    process.emitWarning(fallbackWarning(nativeLoadError()), { code: 'WSI_MASK_NATIVE_UNAVAILABLE' });
   }
   return new JsBackend(options);
 }
@@ -115,16 +119,64 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
 }
 
 /**
+ * A dense batch laid out `[B, ...outputTileExtent, C]` (what a channels-last
+ * model returns) is refused with the transpose that fixes it; the backends
+ * would only say that shape[1] is not the channel count.
+ */
+function refuseChannelsLast(shape: readonly number[], options: ResolvedOptions): void {
+  const out = options.outputTileExtent;
+  const n = out.length;
+  const channels = options.nChannels;
+  if (shape.length !== n + 2 || shape[1] === channels) return;
+  if (shape[n + 1] !== channels || out.some((o, d) => shape[1 + d] !== o)) return;
+  const axes = [0, n + 1, ...out.map((_, d) => d + 1)];
+  throw rangeError(
+    ErrorCode.BATCH_SHAPE,
+    `batch shape ${list(shape)} looks channels-last [B, ${out.join(', ')}, C]; the builder takes [B, C, ${out.join(', ')}] ` +
+      `(nChannels = ${channels}): transpose it first (numpy: a.transpose(${axes.join(', ')}); onnxruntime: export the model channels-first)`,
+  );
+}
+
+/** The EEXIST of a counter path the user never named says which option names it. */
+function explainCounterPath(error: unknown, options: ResolvedOptions): unknown {
+  const e = error as Error & { code?: unknown };
+  if (
+    e?.code === 'EEXIST' &&
+    options.storage === 'memmap' &&
+    options.filename !== undefined &&
+    options.overlapCounterFilename === undefined &&
+    typeof e.message === 'string' &&
+    !e.message.startsWith(`${options.filename} `)
+  ) {
+    e.message += ` (it is the overlap counter's path, derived from filename; choose another with overlapCounterFilename, or remove it)`;
+  }
+  return error;
+}
+
+/**
  * Assembles a mask from batches of tiles: scales source coordinates to mask
  * coordinates, clips tile borders, and merges overlaps with the aggregation.
  */
-export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof MeanAggregator> {
+export class MaskBuilder<
+  A extends MaskBuilderOptions['aggregation'] = typeof MeanAggregator,
+  D extends FloatDtype = 'float32',
+  K extends CounterDtype = 'uint16',
+> {
   readonly #options: ResolvedOptions;
   readonly #backend: Backend;
 
-  constructor(options: MaskBuilderOptions & { aggregation?: A }) {
+  /**
+   * Checks every option (see `MaskBuilderOptions`). The result types follow
+   * `aggregation`, `dtype` and `counterDtype`; declare an options object
+   * before the call with `satisfies MaskBuilderOptions` to keep them.
+   */
+  constructor(options: MaskBuilderOptions & { aggregation?: A; dtype?: D; counterDtype?: K }) {
     this.#options = resolveOptions(options);
-    this.#backend = chooseBackend(this.#options);
+    try {
+      this.#backend = chooseBackend(this.#options);
+    } catch (error) {
+      throw explainCounterPath(error, this.#options);
+    }
     warnIfInflated(this.#backend.geometry, this.#options);
   }
 
@@ -161,8 +213,8 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   get nChannels(): number {
     return this.#options.nChannels;
   }
-  get dtype(): 'float32' | 'float64' {
-    return this.#options.dtype;
+  get dtype(): D {
+    return this.#options.dtype as D;
   }
   /** The window of the mask this builder holds (`region` option); the whole mask by default. */
   get region(): MaskRegion {
@@ -186,15 +238,29 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   /** Live `{ data, shape, dtype }` view of the accumulator `[C, ...maskExtents]`. */
-  get storage(): NdArray {
+  get storage(): TypedNdArray<ArrayOf<D>> {
     this.#check('storage', false);
-    return this.#backend.storage();
+    return this.#backend.storage() as TypedNdArray<ArrayOf<D>>;
   }
 
   /** Files backing `storage: 'memmap'` (mask first, then the overlap counter); empty otherwise. */
   get files(): StorageFile[] {
     this.#check('files', false);
     return this.#backend.files();
+  }
+
+  /**
+   * The `[y, x, ...]` source origins of the tiles the geometry implies
+   * (`(span - sourceTileExtent) / stride + 1` per dimension, first dimension
+   * slowest), as `{ data, shape: [N, dims] }` ready to pass as `coords`. With
+   * `batchSize`, an iterator of batches of at most that many; with `tissue`
+   * (a low-resolution mask of the slide, see `tissueMask`), only tiles over
+   * tissue.
+   */
+  tileOrigins(options: TileOriginsOptions & { batchSize: number }): IterableIterator<TileOrigins>;
+  tileOrigins(options?: TileOriginsOptions): TileOrigins;
+  tileOrigins(options?: TileOriginsOptions): TileOrigins | IterableIterator<TileOrigins> {
+    return tileOrigins(this.#backend.geometry, options);
   }
 
   /**
@@ -231,9 +297,9 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   /** Live view of the mean overlap counter `[1, ...maskExtents]`; null for other aggregations. */
-  get overlapCounter(): NdArray<CounterArray> | null {
+  get overlapCounter(): TypedNdArray<ArrayOf<K>> | null {
     this.#check('overlapCounter', false);
-    return this.#backend.overlapCounter();
+    return this.#backend.overlapCounter() as TypedNdArray<ArrayOf<K>> | null;
   }
 
   /** The backend's lifecycle decides; checked before the arguments, so a call in the wrong state says so. */
@@ -242,8 +308,10 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   #arguments(batch: unknown, coords: unknown, edgeClipping: unknown) {
+    const data = normalizeBatch(batch, this.#options.dtype);
+    refuseChannelsLast(data.shape, this.#options);
     return [
-      normalizeBatch(batch, this.#options.dtype),
+      data,
       normalizeCoords(coords, this.#options.sourceExtents.length),
       normalizeEdgeClipping(edgeClipping, this.#options.sourceExtents.length),
     ] as const;
@@ -256,11 +324,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * (a number, one per dimension, or `[start, end]` pairs). A rejected batch
    * changes nothing.
    */
-  updateBatch(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
-    coords: CoordsInput,
-    edgeClipping?: EdgeClippingInput,
-  ): void {
+  updateBatch(batch: BatchArgument, coords: CoordsInput, edgeClipping?: EdgeClippingInput): void {
     this.#check('updateBatch', true);
     this.#backend.updateBatch(...this.#arguments(batch, coords, edgeClipping));
   }
@@ -276,19 +340,19 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * the data, yours again, so a pipeline can recycle its buffers.
    */
   updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping: EdgeClippingInput | undefined,
     options: UpdateAsyncOptions & { transfer: true },
   ): Promise<FloatArray>;
   updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
     options?: UpdateAsyncOptions,
   ): Promise<void>;
   async updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
     options?: UpdateAsyncOptions,
@@ -296,6 +360,12 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   ): Promise<FloatArray | void> {
     this.#check('updateBatchAsync', true);
     const transfer = resolveUpdateAsyncOptions(options);
+    if (transfer && isShared((batch as { data?: unknown } | null)?.data)) {
+      throw typeError(
+        ErrorCode.BUFFER,
+        'transfer: true cannot take batch.data: it lives in a SharedArrayBuffer, which is never transferred; call without transfer: true (the batch is copied), or post plain ArrayBuffers between workers',
+      );
+    }
     const [data, table, clipping] = this.#arguments(batch, coords, edgeClipping);
     if (!transfer) {
       await this.#backend.updateBatchAsync(data, table, clipping, false);
@@ -316,7 +386,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * `{ mask, overlapCounter }` for mean, the mask for max, or what a custom
    * aggregator returns. Calling it again returns the same result.
    */
-  finalize(): ResultOf<A>;
+  finalize(): ResultOf<A, D, K>;
   /**
    * With a reduction, the reduced mask instead, computed band by band from
    * the finalized accumulator (never a second full-size float array):
@@ -328,17 +398,17 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    */
   finalize<O extends FinalizeOptions>(
     options: O,
-  ): O extends { argmax: true } | { threshold: number } | { quantize: 'uint8' } ? ReducedResult<O> : ResultOf<A>;
+  ): O extends { argmax: true } | { threshold: number } | { quantize: 'uint8' } ? ReducedResult<O> : ResultOf<A, D, K>;
   finalize(options?: FinalizeOptions): unknown {
     this.#check('finalize', false);
     return this.#backend.finalize(resolveFinalizeOptions(options));
   }
 
   /** `finalize()` without blocking the event loop while pending updates finish. */
-  finalizeAsync(): Promise<ResultOf<A>>;
+  finalizeAsync(): Promise<ResultOf<A, D, K>>;
   finalizeAsync<O extends FinalizeOptions>(
     options: O,
-  ): Promise<O extends { argmax: true } | { threshold: number } | { quantize: 'uint8' } ? ReducedResult<O> : ResultOf<A>>;
+  ): Promise<O extends { argmax: true } | { threshold: number } | { quantize: 'uint8' } ? ReducedResult<O> : ResultOf<A, D, K>>;
   async finalizeAsync(options?: FinalizeOptions): Promise<unknown> {
     this.#check('finalizeAsync', false);
     const request = resolveFinalizeOptions(options);
@@ -350,7 +420,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
       throw cleaned() ? this.#cleanedBeforeFinalized() : error;
     }
     if (cleaned()) throw this.#cleanedBeforeFinalized();
-    return result as ResultOf<A>;
+    return result as ResultOf<A, D, K>;
   }
 
   #cleanedBeforeFinalized(): Error {
@@ -464,7 +534,10 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * must match the partials'. Mismatched, corrupt or truncated partials are
    * refused before anything is merged, naming the field.
    */
-  static loadPartials(dirs: readonly string[], options: Partial<MaskBuilderOptions> = {}): MaskBuilder<any> {
+  static loadPartials(
+    dirs: readonly string[],
+    options: Partial<MaskBuilderOptions> = {},
+  ): MaskBuilder<any, FloatDtype, CounterDtype> {
     const { builder, refs } = MaskBuilder.#forPartials(dirs, options);
     try {
       builder.#backend.mergePartials(refs);
@@ -476,7 +549,10 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   /** `loadPartials` with the merge off the main thread (native backend). */
-  static async loadPartialsAsync(dirs: readonly string[], options: Partial<MaskBuilderOptions> = {}): Promise<MaskBuilder<any>> {
+  static async loadPartialsAsync(
+    dirs: readonly string[],
+    options: Partial<MaskBuilderOptions> = {},
+  ): Promise<MaskBuilder<any, FloatDtype, CounterDtype>> {
     const { builder, refs } = MaskBuilder.#forPartials(dirs, options);
     try {
       await builder.#backend.mergePartialsAsync(refs);
@@ -531,10 +607,33 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   /**
    * Waits for pending updates and releases the storage. Views obtained
    * earlier read as empty afterwards (native) or keep their data (js).
-   * Calling it again does nothing.
+   * Calling it again does nothing. A persisted memmap mask (`filename`)
+   * released before `finalize()` keeps raw accumulator values: it is marked
+   * unfinished in `<filename>.json` and a `WSI_MASK_UNFINISHED` warning says so;
+   * `{ unfinished: 'remove' }` deletes its files instead (an abandoned build).
    */
-  cleanup(): void {
+  cleanup(options?: { unfinished?: 'mark' | 'remove' }): void {
+    const unfinishedOption = options?.unfinished ?? 'mark';
+    if (
+      options !== undefined &&
+      (options === null || typeof options !== 'object' || !['mark', 'remove'].includes(unfinishedOption))
+    ) {
+      throw typeError(
+        ErrorCode.OPTION_TYPE,
+        `cleanup options must be { unfinished: 'mark' | 'remove' }; received ${describe(options === null || typeof options !== 'object' ? options : unfinishedOption)}`,
+      );
+    }
+    if (this.#backend.state === 'cleanedUp') return;
+    const o = this.#options;
+    const unfinished = this.#backend.state === 'building' && o.storage === 'memmap' && o.filename !== undefined;
+    const files = unfinished ? this.#backend.files() : [];
     this.#backend.cleanup();
+    if (!unfinished) return;
+    if (unfinishedOption === 'remove') {
+      for (const file of files) if (!file.temporary) rmSync(file.path, { force: true });
+    } else {
+      markUnfinished(o.filename as string, typeof o.aggregation === 'string' ? o.aggregation : 'custom', files);
+    }
   }
 }
 

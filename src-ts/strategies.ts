@@ -8,7 +8,7 @@
  */
 
 import { forEachSampleRow } from './js/sample-rows';
-import type { ArrayDtype, CounterArray, FloatArray, NdArray } from './ndarray';
+import type { ArrayDtype, CounterArray, FloatArray, NdArray, TypedNdArray } from './ndarray';
 import { zeros } from './ndarray';
 
 /** Allocates the accumulator: `(shape, dtype, options) => NdArray` (zero-filled). */
@@ -46,10 +46,10 @@ export abstract class Aggregator<R = unknown> {
 }
 
 export interface MeanResult<T extends FloatArray = FloatArray, K extends CounterArray = CounterArray> {
-  mask: NdArray<T>;
-  overlapCounter: NdArray<K>;
+  mask: TypedNdArray<T>;
+  overlapCounter: TypedNdArray<K>;
   /** With `weights`: the sum of the weights per pixel, `[1, ...maskExtents]`. */
-  weightSum?: NdArray<T>;
+  weightSum?: TypedNdArray<T>;
 }
 
 /** What the sum aggregation returns: the (weighted) sums, not divided. */
@@ -94,7 +94,8 @@ export class MeanAggregator extends Aggregator<MeanResult> {
     const plane = counts.length;
     const acc = accumulator.data;
     for (let i = 0; i < acc.length; i++) acc[i] /= Math.max(counts[i % plane], 1);
-    return { mask: accumulator, overlapCounter: this.overlapCounter };
+    // The accumulator and counter carry their real dtype names.
+    return { mask: accumulator as TypedNdArray, overlapCounter: this.overlapCounter as TypedNdArray<CounterArray> };
   }
 }
 
@@ -170,7 +171,7 @@ export class SumAggregator extends Aggregator<SumResult> {
   }
 
   finalize(accumulator: NdArray): SumResult {
-    return { mask: accumulator, overlapCounter: this.overlapCounter };
+    return { mask: accumulator as TypedNdArray, overlapCounter: this.overlapCounter as TypedNdArray<CounterArray> };
   }
 }
 

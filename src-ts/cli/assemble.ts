@@ -1,13 +1,15 @@
 /** `wsi-mask-builder assemble`: a mask from tile predictions and coordinates saved as NPY files. */
 
+import { rmSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { WINDOW_NAMES } from '../js/weights';
 import { MaskBuilder } from '../mask-builder';
 import type { NdArray } from '../ndarray';
 import { readNpy, writeNpy } from '../npy';
 import type { FinalizeOptions, WeightsInput } from '../options';
-import { perDimension } from './args';
-import { NpyRows } from './npy-rows';
+import { type ClipEntry, edgeClipping, perDimension } from './args';
+import { NpyRows, type RowArray } from './npy-rows';
+import { refuseExisting } from './output';
 import { tileProgress } from './progress';
 
 export interface AssembleOptions {
@@ -26,8 +28,9 @@ export interface AssembleOptions {
   argmax?: boolean;
   threshold?: number;
   quantize?: boolean;
-  clip?: number[];
+  clip?: ClipEntry[];
   memmap?: boolean;
+  force?: boolean;
   batchSize: number;
   output: string;
   progress?: boolean;
@@ -74,11 +77,28 @@ function beside(output: string, what: string): string {
   return join(dirname(output), `${basename(output, ext)}.${what}${ext || '.npy'}`);
 }
 
-function edgeClipping(clip: number[] | undefined, ndim: number): number | number[][] {
-  if (clip === undefined) return 0;
-  if (clip.length === 1) return clip[0];
-  if (clip.length === 2) return new Array(ndim).fill([clip[0], clip[1]]);
-  throw new Error(`--clip takes N (every edge) or START,END (for every dimension); got ${clip.length} values`);
+/** Predictions the CLI converts to float32 exactly (numpy writes these for quantized or half-precision models). */
+const FLOAT32_EXACT = new Set(['float16', 'int8', 'uint8', 'int16', 'uint16', 'bool']);
+
+function tileData(rows: RowArray, dtype: string): Float32Array | Float64Array {
+  if (rows instanceof Float32Array || rows instanceof Float64Array) return rows;
+  return FLOAT32_EXACT.has(dtype) ? Float32Array.from(rows as ArrayLike<number>) : (rows as never);
+}
+
+/** Coordinates as the builder takes them: int32, int64 and float64 as read, other types converted exactly. */
+function coordData(rows: RowArray): Int32Array | BigInt64Array | Float64Array {
+  if (rows instanceof Int32Array || rows instanceof BigInt64Array || rows instanceof Float64Array) return rows;
+  if (rows instanceof BigUint64Array) return Float64Array.from(rows, Number);
+  if (rows instanceof Int8Array || rows instanceof Int16Array || rows instanceof Uint8Array || rows instanceof Uint16Array) {
+    return Int32Array.from(rows);
+  }
+  return Float64Array.from(rows as ArrayLike<number>);
+}
+
+/** The overlap counter beside a persisted mask: `mask.npy` -> `mask.overlaps.npy` (the builder's own default). */
+function counterPath(output: string): string {
+  const ext = extname(output);
+  return join(dirname(output), `${basename(output, ext)}.overlaps${ext}`);
 }
 
 export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
@@ -95,8 +115,11 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
   const coords = new NpyRows(o.coords);
   try {
     const ndim = o.source.length;
-    if (tiles.dtype !== 'float32' && tiles.dtype !== 'float64') {
-      throw new Error(`${o.tiles} must hold float32 or float64 predictions; it holds ${tiles.dtype}`);
+    if (tiles.dtype !== 'float32' && tiles.dtype !== 'float64' && !FLOAT32_EXACT.has(tiles.dtype)) {
+      throw new Error(
+        `${o.tiles} must hold float32 or float64 predictions (float16, int8, uint8, int16 and uint16 are converted); it holds ${tiles.dtype}. ` +
+          `Convert it with numpy: np.save('${o.tiles}', np.load('${o.tiles}').astype(np.float32))`,
+      );
     }
     if (tiles.shape.length !== 2 && tiles.shape.length !== 2 + ndim) {
       throw new Error(
@@ -104,12 +127,22 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
       );
     }
     if (coords.shape.length !== 2 || coords.shape[1] !== ndim || coords.shape[0] !== tiles.shape[0]) {
+      const n = tiles.shape[0];
+      const hint =
+        coords.shape.length === 1 && coords.shape[0] === n * ndim
+          ? ` (a flat array: reshape it with numpy, np.save('${o.coords}', c.reshape(-1, ${ndim})))`
+          : coords.shape.length === 2 && coords.shape[0] === ndim && coords.shape[1] === n
+            ? ` (one row per dimension: transpose it with numpy, np.save('${o.coords}', c.T))`
+            : '';
       throw new Error(
-        `${o.coords} must have shape [${tiles.shape[0]}, ${ndim}] (one [y, x] per tile of ${o.tiles}); it has [${coords.shape.join(', ')}]`,
+        `${o.coords} must have shape [${n}, ${ndim}] (one [y, x] per tile of ${o.tiles}); it has [${coords.shape.join(', ')}]${hint}`,
       );
     }
-    if (!['int32', 'int64', 'float64'].includes(coords.dtype)) {
-      throw new Error(`${o.coords} must hold int32, int64 or float64 coordinates; it holds ${coords.dtype}`);
+    if (coords.dtype.startsWith('float') && coords.dtype !== 'float64' && coords.dtype !== 'float32') {
+      throw new Error(
+        `${o.coords} holds ${coords.dtype} coordinates, which cannot hold slide positions exactly; ` +
+          `convert with numpy: np.save('${o.coords}', np.load('${o.coords}').astype(np.int64))`,
+      );
     }
     const fromTiles = tiles.shape.length === 2 ? new Array<number>(ndim).fill(1) : tiles.shape.slice(2);
     const outputTile = o.outputTile ? perDimension('--output-tile', o.outputTile, ndim) : fromTiles;
@@ -120,7 +153,19 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
     // or, when the result is a reduction (argmax labels, thresholded or quantized bytes), the reduction band by
     // band from an accumulator in temporary files.
     const reduced = reduce !== undefined || aggregation === 'argmax';
-    const memmap: object = o.memmap ? { storage: 'memmap', ...(reduced ? {} : { filename: o.output }) } : {};
+    const persisted = o.memmap && !reduced;
+    const counter = persisted && aggregation === 'mean' ? [counterPath(o.output)] : [];
+    refuseExisting(o.output, o.force, counter);
+    if (o.memmap && o.force) {
+      rmSync(o.output, { force: true });
+      for (const path of counter) rmSync(path, { force: true });
+    }
+    const memmap: object = o.memmap
+      ? {
+          storage: 'memmap',
+          ...(persisted ? { filename: o.output, ...(counter.length ? { overlapCounterFilename: counter[0] } : {}) } : {}),
+        }
+      : {};
     const builder = new MaskBuilder({
       sourceExtents: o.source,
       sourceTileExtent: perDimension('--tile', o.tile, ndim),
@@ -128,7 +173,7 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
       stride: perDimension('--stride', o.stride, ndim),
       nChannels: tiles.shape[1],
       aggregation,
-      dtype: tiles.dtype,
+      dtype: tiles.dtype === 'float64' ? 'float64' : 'float32',
       ...(weights !== undefined ? { weights } : {}),
       ...(aggregation === 'argmax' && o.background !== undefined ? { background: o.background } : {}),
       ...(o.backend ? { backend: o.backend } : {}),
@@ -144,10 +189,10 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
       for (let first = 0; first < total; first += o.batchSize) {
         const count = Math.min(o.batchSize, total - first);
         const batch = {
-          data: tiles.readRows(first, count) as Float32Array | Float64Array,
+          data: tileData(tiles.readRows(first, count), tiles.dtype),
           shape: [count, ...tiles.shape.slice(1)],
         };
-        const where = { data: coords.readRows(first, count) as Int32Array | BigInt64Array | Float64Array, shape: [count, ndim] };
+        const where = { data: coordData(coords.readRows(first, count)), shape: [count, ndim] };
         await pending;
         pending = builder.updateBatchAsync(batch, where, clipping).then(() => progress.update(first + count));
         // Awaited on the next turn; this only keeps a failure from being reported as unhandled meanwhile.
@@ -171,10 +216,15 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
         written = ('mask' in result ? result.mask : result) as NdArray;
       }
       // Memmap storage already wrote the output.
-      if (!o.memmap) writeNpy(o.output, written);
+      if (!o.memmap) {
+        // Checked again: the file may have appeared while the mask was built.
+        refuseExisting(o.output, o.force, []);
+        writeNpy(o.output, written);
+      }
       return { tiles: total, seconds, shape: written.shape, dtype: written.dtype, extra };
     } finally {
-      builder.cleanup();
+      // A build that failed leaves no half-written --memmap output behind.
+      builder.cleanup({ unfinished: 'remove' });
     }
   } finally {
     tiles.close();
