@@ -121,6 +121,23 @@ export interface NativeBuilderOptions {
   tempDir?: string
 }
 
+export type NativeCompression = 'none' | 'zstd' | 'deflate'
+
+/** Where the mask lies, validated by the facade. */
+export interface NativeExportGeometry {
+  /** Source pixels per mask pixel `[y, x]`. */
+  scale: Array<number>
+  /** Micrometres per source pixel `[y, x]`, when known. */
+  mpp?: Array<number>
+}
+
+/** The mask to export: channel planes `[H, W]` in memory, or an NPY file. */
+export interface NativeExportSource {
+  extents: Array<number>
+  /** An NPY file `[C, H, W]` or `[H, W]`, read band by band; `planes` is ignored. */
+  file?: string
+}
+
 /** A file backing memory-mapped storage. */
 export interface NativeFileInfo {
   path: string
@@ -140,6 +157,31 @@ export interface NativeGeometry {
   maskExtents: Array<number>
   maskStride: Array<number>
   upscaleFactor: Array<number>
+}
+
+export type NativeNgffVersion = '0.4' | '0.5'
+
+/** Options of `writeOmeTiff`, normalized by the facade. */
+export interface NativeOmeTiffOptions {
+  tile: Array<number>
+  compression: NativeCompression
+  level: number
+  /** Absent: BigTIFF when the file may pass 4 GiB. */
+  bigTiff?: boolean
+  channelNames: Array<string>
+  name: string
+  overwrite: boolean
+}
+
+/** Options of `writeOmeZarr`, normalized by the facade. */
+export interface NativeOmeZarrOptions {
+  chunk: Array<number>
+  ngffVersion: NativeNgffVersion
+  compression: NativeCompression
+  level: number
+  channelNames: Array<string>
+  name: string
+  overwrite: boolean
 }
 
 /** Extents of a resize, `[y, x]` each, validated by the facade. */
@@ -163,3 +205,9 @@ export declare function resizeToSource(image: Float32Array | Float64Array, chann
  * (`<f4`, `[H_source, W_source, C]`) band by band, with bounded memory.
  */
 export declare function resizeToSourceFile(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, filename: string, npyVersion: 1 | 2 | 3): void
+
+/** Writes a tiled OME-TIFF pyramid at `path`; returns the `[H, W]` of every level. */
+export declare function writeOmeTiff(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, path: string, options: NativeOmeTiffOptions): Array<Array<number>>
+
+/** Writes an OME-Zarr image at `path`; returns the `[H, W]` of every level. */
+export declare function writeOmeZarr(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, path: string, options: NativeOmeZarrOptions): Array<Array<number>>

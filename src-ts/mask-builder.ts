@@ -2,6 +2,7 @@
 
 import type { Backend, Geometry, StorageFile } from './backend';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
+import { decorateResult } from './export/result';
 import {
   type CoordsInput,
   type EdgeClippingInput,
@@ -88,6 +89,12 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   #finalized = false;
   #finalizing: Promise<ResultOf<A>> | undefined;
 
+  /** Built-in results carry `geometry` (and a persisted memmap mask its sidecar). */
+  #decorate(result: unknown): void {
+    if (typeof this.#options.aggregation === 'function') return;
+    decorateResult(result, this.#backend.geometry, this.#options.mpp, this.#backend.files());
+  }
+
   constructor(options: MaskBuilderOptions & { aggregation?: A }) {
     this.#options = resolveOptions(options);
     this.#backend = chooseBackend(this.#options);
@@ -129,6 +136,10 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
   get dtype(): 'float32' | 'float64' {
     return this.#options.dtype;
+  }
+  /** Micrometres per source pixel, per dimension, when given (`mpp` option). */
+  get mpp(): number[] | undefined {
+    return this.#options.mpp ? [...this.#options.mpp] : undefined;
   }
   /** Updates accepted by `updateBatchAsync` and not yet applied. */
   get pending(): number {
@@ -274,6 +285,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     this.#check('finalize', false);
     if (!this.#finalized) {
       this.#result = this.#backend.finalize() as ResultOf<A>;
+      this.#decorate(this.#result);
       this.#finalized = true;
       this.#state = 'finalized';
     }
@@ -291,6 +303,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
           if (this.#state === 'cleaned') throw this.#cleanedBeforeFinalized();
           if (!this.#finalized) {
             this.#result = result as ResultOf<A>;
+            this.#decorate(this.#result);
             this.#finalized = true;
           }
           return this.#result as ResultOf<A>;

@@ -1,7 +1,8 @@
 /** Opening existing NPY files through the native core's memory mapping (no copy, any size on disk). */
 
-import { ErrorCode, rangeError, stateError } from './errors';
-import { loadNative } from './native-backend';
+import { ErrorCode, rangeError } from './errors';
+import { type MaskGeometry, readSidecar } from './export/geometry';
+import { nativeFor } from './export/native';
 import { lazyArray, type NdArray } from './ndarray';
 
 const ARRAYS: Record<string, [string, new (buffer: ArrayBufferLike) => ArrayBufferView]> = {
@@ -23,14 +24,20 @@ export interface MappedNpy {
   fortranOrder: boolean;
   /** The data, mapped copy-on-write: reading `data` maps nothing new, writes stay private. */
   array: NdArray<any>;
+  /** The file's path (exports stream from it). */
+  path: string;
+  /** From the file's sidecar (`<path>.json`, written for persisted memmap masks), when there is one. */
+  geometry?: MaskGeometry;
+  /** Channel names from the sidecar, when it has them. */
+  channelNames?: string[];
   /** Detaches `array.data` (it then reads as empty) and unmaps the file. */
   close(): void;
 }
 
 /** Maps an NPY file (version 1.0, 2.0 or 3.0) written by numpy or by this package. Needs the native addon. */
 export function openNpy(path: string, options: { maxViewBytes?: number } = {}): MappedNpy {
-  const native = loadNative();
-  if (!native) throw stateError(ErrorCode.STORAGE, 'openNpy needs the native addon, which did not load');
+  const native = nativeFor('openNpy');
+  const sidecar = readSidecar(path);
   const file = native.NativeNpyFile.open(path, options.maxViewBytes);
   const entry = ARRAYS[file.descr];
   if (!entry) throw rangeError(ErrorCode.NPY_FORMAT, `${path}: unsupported NPY dtype '${file.descr}'`);
@@ -42,12 +49,19 @@ export function openNpy(path: string, options: { maxViewBytes?: number } = {}): 
     () => new ctor(file.buffer().buffer),
     () => rangeError(ErrorCode.VIEW_TOO_LARGE, `${path} is larger than one view may hold`),
   );
-  return {
+  const mapped: MappedNpy = {
     shape,
     dtype,
     version: file.version as [number, number],
     fortranOrder: file.fortranOrder,
     array,
+    path,
     close: () => file.close(),
   };
+  if (sidecar) {
+    const { channelNames, ...geometry } = sidecar;
+    mapped.geometry = geometry;
+    if (channelNames) mapped.channelNames = channelNames;
+  }
+  return mapped;
 }

@@ -2,6 +2,7 @@
 
 import { totalmem } from 'node:os';
 import { describe, ErrorCode, rangeError, typeError } from './errors';
+import { resolveMpp } from './export/geometry';
 import type { CounterDtype, FloatDtype } from './ndarray';
 import { Aggregator, type AggregatorClass, InMemory, MaxAggregator, MeanAggregator, type StorageFactory } from './strategies';
 
@@ -51,6 +52,11 @@ export interface MaskBuilderOptions {
   storageOptions?: Record<string, unknown>;
   /** Passed to a custom aggregator's constructor (as `context.options`). */
   aggregationOptions?: Record<string, unknown>;
+  /**
+   * Micrometres per source pixel (one number, or one per dimension). Carried by
+   * `finalize()` results and sidecars into the exports' physical pixel sizes.
+   */
+  mpp?: number | readonly number[];
 }
 
 /** Options after validation, one entry per dimension. */
@@ -75,6 +81,7 @@ export interface ResolvedOptions {
   maxViewBytes: number | undefined;
   storageOptions: Record<string, unknown>;
   aggregationOptions: Record<string, unknown>;
+  mpp: number[] | undefined;
 }
 
 const KNOWN = new Set([
@@ -96,6 +103,7 @@ const KNOWN = new Set([
   'overlapCounterFilename',
   'npyVersion',
   'tempDir',
+  'mpp',
 ]);
 
 const MEMMAP_ONLY = ['filename', 'overlapCounterFilename', 'npyVersion', 'tempDir'] as const;
@@ -272,6 +280,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     tempDir: optionalPath('tempDir', o.tempDir),
     storageOptions: optionalRecord('storageOptions', o.storageOptions),
     aggregationOptions: optionalRecord('aggregationOptions', o.aggregationOptions),
+    mpp: resolveMpp(o.mpp, ndim),
   };
 }
 

@@ -4,6 +4,7 @@
 pub mod builder;
 pub mod element;
 pub mod error;
+pub mod export;
 pub mod geometry;
 pub mod kernels;
 pub mod memmap;
