@@ -1,4 +1,4 @@
-//! OME-Zarr and OME-TIFF writers in Rust: argument conversion and error
+//! OME-Zarr and OME-TIFF writers and GeoJSON tracing in Rust: argument conversion and error
 //! mapping around `wsi_mask_core::export`.
 
 use std::path::Path;
@@ -7,6 +7,7 @@ use napi::bindgen_prelude::{TypedArray, TypedArrayType};
 use napi::{Env, Result};
 use napi_derive::napi;
 use wsi_mask_core::error::codes;
+use wsi_mask_core::export::geojson::{to_geojson, GeoJsonOptions, RegionClass, Selection};
 use wsi_mask_core::export::{
   self, ExportGeometry, MaskSource, NgffVersion, OmeTiffOptions, OmeZarrOptions, Plane, TiffCompression,
 };
@@ -190,6 +191,73 @@ pub fn write_ome_tiff(
     let g = geometry(&geometry_)?;
     let summary = with_source(&planes, &source, |mask| export::write_ome_tiff(mask, &g, Path::new(&path), &options))?;
     Ok(summary.levels.iter().map(|l| vec![l[0] as u32, l[1] as u32]).collect())
+  };
+  run().or_throw(&env)
+}
+
+/// A class of traced regions: QuPath's classification.
+#[napi(object)]
+pub struct NativeRegionClass {
+  /// The label it names (label maps only).
+  pub label: Option<u32>,
+  pub name: String,
+  /// `[r, g, b]`, 0..255 each.
+  pub color: Vec<u32>,
+}
+
+/// Options of `toGeoJSON`, normalized by the facade: a threshold on a
+/// channel, or (`labels`) every non-zero label of a label map.
+#[napi(object)]
+pub struct NativeGeoJsonOptions {
+  pub labels: bool,
+  pub channel: u32,
+  pub threshold: f64,
+  /// The threshold's class, or the named labels' classes.
+  pub classes: Vec<NativeRegionClass>,
+  /// Regions below this area (source pixels squared) are dropped.
+  pub min_area: f64,
+}
+
+fn region_class(c: &NativeRegionClass) -> std::result::Result<RegionClass, Error> {
+  let color = match c.color[..] {
+    [r, g, b] if r < 256 && g < 256 && b < 256 => [r as u8, g as u8, b as u8],
+    _ => return Err(Error::range(codes::OPTION_RANGE, "a class color must be [r, g, b] with entries 0 to 255")),
+  };
+  Ok(RegionClass { name: c.name.clone(), color })
+}
+
+/// Traces regions of the mask into a GeoJSON FeatureCollection (as JSON text).
+#[napi(catch_unwind)]
+pub fn to_geo_json(
+  env: Env,
+  #[napi(ts_arg_type = "Array<Float32Array | Float64Array | Uint8Array | Uint16Array>")] planes: Vec<TypedArray>,
+  source: NativeExportSource,
+  geometry_: NativeExportGeometry,
+  options: NativeGeoJsonOptions,
+) -> Result<String> {
+  let run = || -> std::result::Result<String, Error> {
+    let selection = if options.labels {
+      let mut classes = Vec::new();
+      for c in &options.classes {
+        let label = c.label.unwrap_or(0) as usize;
+        if classes.len() <= label {
+          classes.resize(label + 1, None);
+        }
+        classes[label] = Some(region_class(c)?);
+      }
+      Selection::Labels { classes }
+    } else {
+      let class = options
+        .classes
+        .first()
+        .ok_or_else(|| Error::range(codes::OPTION_RANGE, "a threshold needs one class"))
+        .and_then(region_class)?;
+      Selection::Threshold { channel: options.channel as usize, threshold: options.threshold, class }
+    };
+    let g = geometry(&geometry_)?;
+    let options = GeoJsonOptions { selection, min_area: options.min_area };
+    let collection = with_source(&planes, &source, |mask| to_geojson(mask, &g, &options))?;
+    Ok(collection.to_string())
   };
   run().or_throw(&env)
 }

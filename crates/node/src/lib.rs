@@ -17,7 +17,7 @@ mod update_task;
 mod views;
 
 pub use batch_buffer::allocate_batch_buffer;
-pub use export::{write_ome_tiff, write_ome_zarr};
+pub use export::{to_geo_json, write_ome_tiff, write_ome_zarr};
 pub use mask_builder::NativeMaskBuilder;
 pub use npy_file::NativeNpyFile;
 pub use resize::{resize_to_source, resize_to_source_file, NativeResizeGeometry};

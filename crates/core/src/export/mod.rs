@@ -2,6 +2,7 @@
 //! pyramids and GeoJSON contours, streamed from memory or from NPY files.
 
 pub mod contours;
+pub mod geojson;
 pub mod ome_tiff;
 pub mod ome_zarr;
 pub mod pyramid;
