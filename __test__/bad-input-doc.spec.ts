@@ -3,6 +3,7 @@
 // Regenerate it with: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BAD_EXPORTS } from './helpers/bad-export-inputs';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS } from './helpers/bad-inputs';
 
 const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
@@ -14,7 +15,7 @@ const rows = new Map(
     .map((line) => [line.split(' | ')[0].slice(2), line] as const),
 );
 
-test.each([...BAD_OPTIONS, ...BAD_BATCHES, ...BAD_COORDS, ...BAD_EDGE_CLIPPING].map((c) => [c.what, c] as const))(
+test.each([...BAD_OPTIONS, ...BAD_BATCHES, ...BAD_COORDS, ...BAD_EDGE_CLIPPING, ...BAD_EXPORTS].map((c) => [c.what, c] as const))(
   '%s is in the table',
   (what, c) => {
     const row = rows.get(what);

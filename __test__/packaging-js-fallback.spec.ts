@@ -3,7 +3,16 @@
 // works on the pure-JavaScript backend, saying so once.
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installOffline, node, packRoot, requireBuiltDist, SMALL_MASK, smallMaskScript, tempDir } from './helpers/packaging';
+import {
+  installOffline,
+  node,
+  packRoot,
+  packRuntimeDependencies,
+  requireBuiltDist,
+  SMALL_MASK,
+  smallMaskScript,
+  tempDir,
+} from './helpers/packaging';
 
 let work: string;
 let consumer: string;
@@ -13,7 +22,7 @@ beforeAll(() => {
   work = tempDir('fallback');
   const main = packRoot(work);
   consumer = join(work, 'consumer');
-  installOffline(consumer, [main.tarball]);
+  installOffline(consumer, [main.tarball], packRuntimeDependencies(join(work, 'deps')));
 });
 
 afterAll(() => {

@@ -12,6 +12,7 @@ import {
   type PackResult,
   packPlatform,
   packRoot,
+  packRuntimeDependencies,
   ROOT,
   readJson,
   requireBuiltDist,
@@ -46,7 +47,7 @@ beforeAll(() => {
   main = packRoot(work);
   native = packPlatform(platform, work);
   consumer = join(work, 'consumer');
-  installOffline(consumer, [main.tarball, native.tarball]);
+  installOffline(consumer, [main.tarball, native.tarball], packRuntimeDependencies(join(work, 'deps')));
 });
 
 afterAll(() => {

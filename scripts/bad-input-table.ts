@@ -1,8 +1,10 @@
 // Writes the README's bad-input table: every bad input the robustness specs try, with
 // the error it gets (class, code and the real message, taken by running the
 // calls). Run: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BAD_EXPORTS } from '../__test__/helpers/bad-export-inputs';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS, type BadBatch } from '../__test__/helpers/bad-inputs';
 import { BASE_OPTIONS, denseBatch, diagonalCoords, seededBuilder } from '../__test__/helpers/robust';
 import { MaskBuilder } from '../src-ts/index';
@@ -108,6 +110,10 @@ async function main(): Promise<void> {
   });
   record('storage.data of a mask beyond one ArrayBuffer (native)', 'storage.data', () => huge.storage.data);
   huge.cleanup();
+
+  const exportDir = mkdtempSync(join(tmpdir(), 'wsi-bad-export-'));
+  for (const c of BAD_EXPORTS) record(c.what, c.call, () => c.run(exportDir));
+  rmSync(exportDir, { recursive: true, force: true });
 
   const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const lines = [

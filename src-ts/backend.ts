@@ -1,6 +1,7 @@
 /** What the facade needs from a backend; implemented in Rust (native) and in TypeScript (js). */
 
 import type { Batch, Clipping, CoordsTable } from './inputs';
+import type { LifecycleState } from './js/lifecycle';
 import type { CounterArray, NdArray } from './ndarray';
 
 /** The builder's geometry, one entry per spatial dimension. */
@@ -24,9 +25,17 @@ export interface StorageFile {
   reserved: boolean;
 }
 
+/**
+ * One builder's storage and kernels. Each backend owns its lifecycle (native:
+ * the Rust core's state machine; js: `Lifecycle`, its mirror) and refuses
+ * calls its state does not allow.
+ */
 export interface Backend {
   readonly name: 'native' | 'js';
   readonly geometry: Geometry;
+  readonly state: LifecycleState;
+  /** Throws what `call` throws for the state alone (cleaned up; finalized, with `building`). */
+  check(call: string, building: boolean): void;
   /** Updates accepted but not yet applied. */
   readonly pending: number;
   /** Live view of the accumulator `[C, ...maskExtents]`. */
@@ -42,8 +51,9 @@ export interface Backend {
   checkBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void;
   /** `transferred`: the batch's buffer belongs to the builder now (read in place, never copied). */
   updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping, transferred: boolean): Promise<void>;
-  /** Finishes the mask in place; returns what the aggregation returns. */
+  /** Finishes the mask in place (once; later calls return the same result); returns what the aggregation returns. */
   finalize(): unknown;
   finalizeAsync(): Promise<unknown>;
+  /** Waits for pending updates and releases the storage; later calls do nothing. */
   cleanup(): void;
 }

@@ -22,11 +22,21 @@ export type TypedArray =
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Native backend of `MaskBuilder`: geometry, storage and kernels in Rust. */
+/**
+ * Native backend of `MaskBuilder`: the core's builder, which owns the
+ * lifecycle and the call order; this class converts arguments and errors.
+ */
 export declare class NativeMaskBuilder {
   constructor(options: NativeBuilderOptions)
   /** Geometry: extents, strides, span, mask extents and upscale factor. */
   get geometry(): NativeGeometry
+  /** Where the builder is in its life (the core's state machine). */
+  get state(): 'building' | 'finalized' | 'cleanedUp'
+  /**
+   * Throws unless the builder is usable and, with `building`, still
+   * accepts batches: what `call` would throw for the state alone.
+   */
+  checkState(call: string, building: boolean): void
   /** Updates not yet applied. */
   get pending(): number
   /** Applies a batch now, after any pending asynchronous update. */
@@ -58,7 +68,7 @@ export declare class NativeMaskBuilder {
    * Copies a window of one mask channel (or of the overlap counter) out of
    * the storage: works for masks of any size.
    */
-  readRegion(array: 'mask' | 'overlapCounter', channel: number, start: Array<number>, extent: Array<number>): Float32Array | Float64Array | Uint16Array | Uint32Array
+  readRegion(array: NativeRegionArray, channel: number, start: Array<number>, extent: Array<number>): Float32Array | Float64Array | Uint16Array | Uint32Array
   /** Files backing memory-mapped storage (mask first); empty in memory. */
   get files(): Array<NativeFileInfo>
   /** `{ buffer, live }` over the overlap counter, or null for max. */
@@ -92,6 +102,12 @@ export declare class NativeNpyFile {
  */
 export declare function allocateBatchBuffer(byteLength: number): { buffer: ArrayBuffer; live: boolean }
 
+/** The core's limits on dimensions and channels. */
+export declare function limits(): NativeLimits
+
+/** How overlapping tiles combine. */
+export type NativeAggregation = 'mean' | 'max'
+
 /** Options of a native mask builder, normalized by the facade. */
 export interface NativeBuilderOptions {
   sourceExtents: Array<number>
@@ -99,29 +115,31 @@ export interface NativeBuilderOptions {
   outputTileExtent: Array<number>
   stride: Array<number>
   nChannels: number
-  /** `'mean'` or `'max'`. */
-  aggregation: string
-  /** `'float32'` or `'float64'`. */
-  dtype: string
-  /** `'uint16'` or `'uint32'`. */
-  counterDtype: string
+  aggregation: NativeAggregation
+  dtype: NativeDtype
+  counterDtype: NativeCounterDtype
   /** Refuse in-memory masks (with counter) above this many bytes. */
   maxInMemoryBytes?: number
   /** Largest ArrayBuffer this runtime can hold; views above it are refused. */
   maxViewBytes?: number
-  /** `'inmemory'` or `'memmap'`. */
-  storage: string
+  storage: NativeStorage
   /** Memmap: the mask's NPY path (kept after cleanup); temporary when absent. */
   filename?: string
   /** Memmap: the overlap counter's NPY path; defaults beside `filename`. */
   overlapCounterFilename?: string
   /** Memmap: NPY format version 1, 2 or 3 (default 3, as the reference). */
-  npyVersion?: number
+  npyVersion?: 1 | 2 | 3
   /** Memmap: directory for temporary files. */
   tempDir?: string
 }
 
 export type NativeCompression = 'none' | 'zstd' | 'deflate'
+
+/** Overlap counter element type. */
+export type NativeCounterDtype = 'uint16' | 'uint32'
+
+/** Accumulator element type. */
+export type NativeDtype = 'float32' | 'float64'
 
 /** Where the mask lies, validated by the facade. */
 export interface NativeExportGeometry {
@@ -147,6 +165,20 @@ export interface NativeFileInfo {
   reserved: boolean
 }
 
+/**
+ * Options of `toGeoJSON`, normalized by the facade: a threshold on a
+ * channel, or (`labels`) every non-zero label of a label map.
+ */
+export interface NativeGeoJsonOptions {
+  labels: boolean
+  channel: number
+  threshold: number
+  /** The threshold's class, or the named labels' classes. */
+  classes: Array<NativeRegionClass>
+  /** Regions below this area (source pixels squared) are dropped. */
+  minArea: number
+}
+
 /** The builder's geometry, one entry per spatial dimension. */
 export interface NativeGeometry {
   sourceExtents: Array<number>
@@ -157,6 +189,12 @@ export interface NativeGeometry {
   maskExtents: Array<number>
   maskStride: Array<number>
   upscaleFactor: Array<number>
+}
+
+/** Limits the TypeScript side checks form against: the core's, not copies. */
+export interface NativeLimits {
+  maxDims: number
+  maxChannels: number
 }
 
 export type NativeNgffVersion = '0.4' | '0.5'
@@ -184,6 +222,18 @@ export interface NativeOmeZarrOptions {
   overwrite: boolean
 }
 
+/** Which array `readRegion` reads. */
+export type NativeRegionArray = 'mask' | 'overlapCounter'
+
+/** A class of traced regions: QuPath's classification. */
+export interface NativeRegionClass {
+  /** The label it names (label maps only). */
+  label?: number
+  name: string
+  /** `[r, g, b]`, 0..255 each. */
+  color: Array<number>
+}
+
 /** Extents of a resize, `[y, x]` each, validated by the facade. */
 export interface NativeResizeGeometry {
   maskExtents: Array<number>
@@ -192,6 +242,15 @@ export interface NativeResizeGeometry {
   /** The output is cropped to this. */
   sourceExtents: Array<number>
 }
+
+/** Where the accumulator lives. */
+export type NativeStorage = 'inmemory' | 'memmap'
+
+/**
+ * Throws `ERR_WSI_FILE_MAPPED` if this process maps the file at `path`
+ * (writing it would crash the process with SIGBUS and destroy its data).
+ */
+export declare function refuseIfMapped(path: string): void
 
 /**
  * Resizes `image` (`[C, H_mask, W_mask]`, float32 or float64) to source
@@ -203,8 +262,13 @@ export declare function resizeToSource(image: Float32Array | Float64Array, chann
 /**
  * Like `resizeToSource`, but streams the result into a new NPY file
  * (`<f4`, `[H_source, W_source, C]`) band by band, with bounded memory.
+ * The file appears only once complete; an existing one is refused
+ * (`EEXIST`) unless `overwrite`, and a file this process maps always is.
  */
-export declare function resizeToSourceFile(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, filename: string, npyVersion: 1 | 2 | 3): void
+export declare function resizeToSourceFile(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, filename: string, npyVersion: 1 | 2 | 3, overwrite: boolean): void
+
+/** Traces regions of the mask into a GeoJSON FeatureCollection (as JSON text). */
+export declare function toGeoJson(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, options: NativeGeoJsonOptions): string
 
 /** Writes a tiled OME-TIFF pyramid at `path`; returns the `[H, W]` of every level. */
 export declare function writeOmeTiff(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, path: string, options: NativeOmeTiffOptions): Array<Array<number>>

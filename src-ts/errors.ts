@@ -35,6 +35,7 @@ export const ErrorCode = {
   IMAGE_SHAPE: 'ERR_WSI_IMAGE_SHAPE',
   /** A result too large for one typed array; stream it into a file instead. */
   OUTPUT_TOO_LARGE: 'ERR_WSI_OUTPUT_TOO_LARGE',
+  FILE_MAPPED: 'ERR_WSI_FILE_MAPPED',
   /** A feature that needs the native addon, which did not load. */
   NATIVE_UNAVAILABLE: 'ERR_WSI_NATIVE_UNAVAILABLE',
   /** Image encoding needs the optional dependency sharp, which is not installed. */

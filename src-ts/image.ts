@@ -10,6 +10,7 @@ import { extname } from 'node:path';
 import { COLORMAP_HEX } from './colormaps';
 import { describe, ErrorCode, list, rangeError, typeError } from './errors';
 import { type FloatImage, floatImage } from './image-input';
+import { refuseIfMapped } from './native-backend';
 import { loadSharp } from './sharp-loader';
 
 export type ColormapName = 'viridis' | 'magma' | 'gray';
@@ -372,6 +373,7 @@ async function encode(rgb: RgbImage, o: Record<string, unknown>): Promise<Encode
         });
   const filename = o.filename as string | undefined;
   if (filename !== undefined) {
+    refuseIfMapped(filename);
     await encoder.toFile(filename);
     return { format, width, height, filename };
   }

@@ -19,6 +19,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
   resolveUpdateAsyncOptions,
+  storageBytes,
   type UpdateAsyncOptions,
 } from './options';
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
@@ -64,8 +65,7 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
   const maskPixels = g.maskExtents.reduce((a, e) => a * e, 1);
   const sourcePixels = g.sourceExtents.reduce((a, e) => a * e, 1);
   if (maskPixels > INFLATION_WARNING_RATIO * sourcePixels) {
-    const counterBytes = options.aggregation === 'mean' ? maskPixels * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
-    const bytes = maskPixels * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
+    const { total: bytes, counter: counterBytes } = storageBytes(options, maskPixels);
     process.emitWarning(
       `wsi-mask-builder: the mask ${list(g.maskExtents)} has ${(maskPixels / sourcePixels).toFixed(1)}x as many pixels as the source ${list(g.sourceExtents)} ` +
         `(tile ${list(g.sourceTileExtent)} and stride x output ${list(g.stride.map((s, d) => s * g.outputTileExtent[d]))} share little common factor); ` +
@@ -75,8 +75,6 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
   }
 }
 
-type State = 'building' | 'finalized' | 'cleaned';
-
 /**
  * Assembles a mask from batches of tiles: scales source coordinates to mask
  * coordinates, clips tile borders, and merges overlaps with the aggregation.
@@ -84,15 +82,13 @@ type State = 'building' | 'finalized' | 'cleaned';
 export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof MeanAggregator> {
   readonly #options: ResolvedOptions;
   readonly #backend: Backend;
-  #state: State = 'building';
-  #result: ResultOf<A> | undefined;
-  #finalized = false;
-  #finalizing: Promise<ResultOf<A>> | undefined;
 
   /** Built-in results carry `geometry` (and a persisted memmap mask its sidecar). */
-  #decorate(result: unknown): void {
-    if (typeof this.#options.aggregation === 'function') return;
-    decorateResult(result, this.#backend.geometry, this.#options.mpp, this.#backend.files());
+  #decorate(result: unknown): unknown {
+    if (typeof this.#options.aggregation !== 'function') {
+      decorateResult(result, this.#backend.geometry, this.#options.mpp, this.#backend.files());
+    }
+    return result;
   }
 
   constructor(options: MaskBuilderOptions & { aggregation?: A }) {
@@ -143,7 +139,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
   /** Updates accepted by `updateBatchAsync` and not yet applied. */
   get pending(): number {
-    return this.#state === 'cleaned' ? 0 : this.#backend.pending;
+    return this.#backend.state === 'cleanedUp' ? 0 : this.#backend.pending;
   }
 
   /** Live `{ data, shape, dtype }` view of the accumulator `[C, ...maskExtents]`. */
@@ -197,13 +193,9 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     return this.#backend.overlapCounter();
   }
 
+  /** The backend's lifecycle decides; checked before the arguments, so a call in the wrong state says so. */
   #check(call: string, mustBeBuilding: boolean): void {
-    if (this.#state === 'cleaned') {
-      throw stateError(ErrorCode.CLEANED_UP, `${call} after cleanup(): the mask builder was cleaned up; create a new one`);
-    }
-    if (mustBeBuilding && this.#state === 'finalized') {
-      throw stateError(ErrorCode.FINALIZED, `${call} after finalize(): the mask is already finalized`);
-    }
+    this.#backend.check(call, mustBeBuilding);
   }
 
   #arguments(batch: unknown, coords: unknown, edgeClipping: unknown) {
@@ -283,37 +275,21 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    */
   finalize(): ResultOf<A> {
     this.#check('finalize', false);
-    if (!this.#finalized) {
-      this.#result = this.#backend.finalize() as ResultOf<A>;
-      this.#decorate(this.#result);
-      this.#finalized = true;
-      this.#state = 'finalized';
-    }
-    return this.#result as ResultOf<A>;
+    return this.#decorate(this.#backend.finalize()) as ResultOf<A>;
   }
 
   /** `finalize()` without blocking the event loop while pending updates finish. */
   async finalizeAsync(): Promise<ResultOf<A>> {
     this.#check('finalizeAsync', false);
-    if (this.#finalized) return this.#result as ResultOf<A>;
-    if (this.#finalizing === undefined) {
-      this.#state = 'finalized';
-      this.#finalizing = this.#backend.finalizeAsync().then(
-        (result) => {
-          if (this.#state === 'cleaned') throw this.#cleanedBeforeFinalized();
-          if (!this.#finalized) {
-            this.#result = result as ResultOf<A>;
-            this.#decorate(this.#result);
-            this.#finalized = true;
-          }
-          return this.#result as ResultOf<A>;
-        },
-        (error) => {
-          throw this.#state === 'cleaned' ? this.#cleanedBeforeFinalized() : error;
-        },
-      );
+    const cleaned = () => this.#backend.state === 'cleanedUp';
+    let result: unknown;
+    try {
+      result = await this.#backend.finalizeAsync();
+    } catch (error) {
+      throw cleaned() ? this.#cleanedBeforeFinalized() : error;
     }
-    return this.#finalizing;
+    if (cleaned()) throw this.#cleanedBeforeFinalized();
+    return this.#decorate(result) as ResultOf<A>;
   }
 
   #cleanedBeforeFinalized(): Error {
@@ -342,8 +318,14 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * Calling it again does nothing.
    */
   cleanup(): void {
-    if (this.#state === 'cleaned') return;
-    this.#state = 'cleaned';
     this.#backend.cleanup();
+  }
+
+  /**
+   * `cleanup()`, so that `using builder = new MaskBuilder(...)` releases the storage (and a memmap
+   * builder's disk reservation) when the block ends.
+   */
+  [Symbol.dispose](): void {
+    this.cleanup();
   }
 }

@@ -6,7 +6,8 @@ import type { Backend, Geometry, StorageFile } from './backend';
 import type { NativeMaskBuilder } from './binding';
 import { ErrorCode, rangeError } from './errors';
 import type { Batch, Clipping, CoordsTable } from './inputs';
-import { type CounterArray, type LargeNdArray, lazyArray, type NdArray, view } from './ndarray';
+import type { LifecycleState } from './js/lifecycle';
+import { bytesPerElement, type CounterArray, type LargeNdArray, lazyArray, type NdArray, view } from './ndarray';
 import type { ResolvedOptions } from './options';
 
 type Binding = typeof import('./binding');
@@ -28,6 +29,14 @@ export function loadNative(): Binding | null {
   return binding;
 }
 
+/**
+ * Throws `ERR_WSI_FILE_MAPPED` if this process maps the file at `path` (writing it would kill the
+ * process with SIGBUS). Without the native addon nothing of ours is mapped.
+ */
+export function refuseIfMapped(path: string): void {
+  loadNative()?.refuseIfMapped(path);
+}
+
 export function nativeLoadError(): unknown {
   return loadError;
 }
@@ -38,9 +47,7 @@ interface CachedView {
 }
 
 /** Largest ArrayBuffer this runtime holds (Node 20: 4 GiB); larger views are never asked for. */
-const RUNTIME_MAX_VIEW_BYTES = bufferConstants.MAX_LENGTH;
-
-const BYTES: Record<string, number> = { float32: 4, float64: 8, uint16: 2, uint32: 4 };
+export const RUNTIME_MAX_VIEW_BYTES = bufferConstants.MAX_LENGTH;
 
 // Memory-mapped builders still open at exit are cleaned up, so files are
 // written through and temporaries removed (on Unix they are never visible).
@@ -70,6 +77,8 @@ export class NativeBackend implements Backend {
   private maskView: CachedView | null = null;
   private counterView: CachedView | null | undefined;
   private readonly maxViewBytes: number;
+  /** The finalized result's views, made once. */
+  private finished: unknown;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -101,6 +110,14 @@ export class NativeBackend implements Backend {
     return this.native.pending;
   }
 
+  get state(): LifecycleState {
+    return this.native.state;
+  }
+
+  check(call: string, building: boolean): void {
+    this.native.checkState(call, building);
+  }
+
   /** A view that stays live; where the runtime copies instead, a fresh copy each time. */
   private fresh(cached: CachedView | null | undefined, make: () => CachedView | null): CachedView | null {
     if (cached?.live) return cached;
@@ -116,7 +133,7 @@ export class NativeBackend implements Backend {
     channel: (c: number) => ArrayBufferLike,
   ): NdArray<any> {
     const extents = this.geometry.maskExtents;
-    const planeBytes = extents.reduce((a, e) => a * e, BYTES[dtype]);
+    const planeBytes = extents.reduce((a, e) => a * e, bytesPerElement(dtype));
     const shape = [channels, ...extents];
     if (planeBytes * channels <= this.maxViewBytes) return view(whole(), shape, dtype);
     const tooLarge = (bytes: number, instead: string) => () =>
@@ -187,8 +204,11 @@ export class NativeBackend implements Backend {
   }
 
   private result(): unknown {
-    const mask = this.storage();
-    return this.options.aggregation === 'mean' ? { mask, overlapCounter: this.overlapCounter() } : mask;
+    if (this.finished === undefined) {
+      const mask = this.storage();
+      this.finished = this.options.aggregation === 'mean' ? { mask, overlapCounter: this.overlapCounter() } : mask;
+    }
+    return this.finished;
   }
 
   finalize(): unknown {
@@ -203,6 +223,7 @@ export class NativeBackend implements Backend {
 
   cleanup(): void {
     this.native.cleanup();
+    this.finished = undefined;
     for (const ref of openAtExit) if (ref.deref() === this.native) openAtExit.delete(ref);
   }
 }

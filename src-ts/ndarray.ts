@@ -38,6 +38,11 @@ export const ARRAY_TYPES: Record<ArrayDtype, Ctor> = {
   int32: Int32Array,
 };
 
+/** Bytes of one element of `dtype`. */
+export function bytesPerElement(dtype: ArrayDtype): number {
+  return (ARRAY_TYPES[dtype] as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+}
+
 export function dtypeOf(data: unknown): ArrayDtype | undefined {
   for (const [name, ctor] of Object.entries(ARRAY_TYPES)) {
     if (data instanceof ctor) return name as ArrayDtype;

@@ -1,8 +1,9 @@
 /** Opening existing NPY files through the native core's memory mapping (no copy, any size on disk). */
 
-import { ErrorCode, rangeError } from './errors';
+import { describe, ErrorCode, rangeError, typeError } from './errors';
 import { type MaskGeometry, readSidecar } from './export/geometry';
 import { nativeFor } from './export/native';
+import { RUNTIME_MAX_VIEW_BYTES } from './native-backend';
 import { lazyArray, type NdArray } from './ndarray';
 
 const ARRAYS: Record<string, [string, new (buffer: ArrayBufferLike) => ArrayBufferView]> = {
@@ -37,8 +38,16 @@ export interface MappedNpy {
 /** Maps an NPY file (version 1.0, 2.0 or 3.0) written by numpy or by this package. Needs the native addon. */
 export function openNpy(path: string, options: { maxViewBytes?: number } = {}): MappedNpy {
   const native = nativeFor('openNpy');
+  if (options === null || typeof options !== 'object') {
+    throw typeError(ErrorCode.OPTION_TYPE, `options must be an object; received ${describe(options)}`);
+  }
+  const maxViewBytes = options.maxViewBytes ?? RUNTIME_MAX_VIEW_BYTES;
+  if (typeof maxViewBytes !== 'number' || !Number.isSafeInteger(maxViewBytes) || maxViewBytes < 1) {
+    throw rangeError(ErrorCode.OPTION_RANGE, `maxViewBytes must be a positive integer; received ${describe(maxViewBytes)}`);
+  }
+  // Never ask for more than one ArrayBuffer holds here, as for MaskBuilder.
+  const file = native.NativeNpyFile.open(path, Math.min(maxViewBytes, RUNTIME_MAX_VIEW_BYTES));
   const sidecar = readSidecar(path);
-  const file = native.NativeNpyFile.open(path, options.maxViewBytes);
   const entry = ARRAYS[file.descr];
   if (!entry) throw rangeError(ErrorCode.NPY_FORMAT, `${path}: unsupported NPY dtype '${file.descr}'`);
   const [dtype, ctor] = entry;

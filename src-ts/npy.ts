@@ -2,6 +2,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ErrorCode, rangeError } from './errors';
+import { refuseIfMapped } from './native-backend';
 import { ARRAY_TYPES, type ArrayDtype, type NdArray, type NumericArray, product } from './ndarray';
 
 const MAGIC = '\x93NUMPY';
@@ -119,5 +120,6 @@ export function writeNpy(path: string, array: NdArray<NumericArray>, version: 1 
   const out = new Uint8Array(header.length + body.length);
   out.set(header);
   out.set(body, header.length);
+  refuseIfMapped(path);
   writeFileSync(path, out);
 }

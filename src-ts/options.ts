@@ -3,12 +3,11 @@
 import { totalmem } from 'node:os';
 import { describe, ErrorCode, rangeError, typeError } from './errors';
 import { resolveMpp } from './export/geometry';
-import type { CounterDtype, FloatDtype } from './ndarray';
+import { MAX_CHANNELS, MAX_DIMS, type NpyVersion, resolveNpyVersion } from './limits';
+import { bytesPerElement, type CounterDtype, type FloatDtype } from './ndarray';
 import { Aggregator, type AggregatorClass, InMemory, MaxAggregator, MeanAggregator, type StorageFactory } from './strategies';
 
-/** Spatial dimensions beyond this are refused (as in the Rust core). */
-export const MAX_DIMS = 16;
-export const MAX_CHANNELS = 1 << 20;
+export { MAX_CHANNELS, MAX_DIMS } from './limits';
 
 export type BackendName = 'native' | 'js';
 
@@ -33,7 +32,7 @@ export interface MaskBuilderOptions {
   /** Memmap: NPY path of the overlap counter. Default: `filename` with `.overlaps` before its suffix. */
   overlapCounterFilename?: string;
   /** Memmap: NPY format version written, 1, 2 or 3. Default 3 (as the reference). */
-  npyVersion?: 1 | 2 | 3;
+  npyVersion?: NpyVersion;
   /** Memmap: directory for temporary files. Default `os.tmpdir()`. */
   tempDir?: string;
   /** `MeanAggregator` (default), `MaxAggregator`, `'mean'`, `'max'`, or a class extending `Aggregator`. */
@@ -74,7 +73,7 @@ export interface ResolvedOptions {
   storage: 'inmemory' | 'memmap' | StorageFactory;
   filename: string | undefined;
   overlapCounterFilename: string | undefined;
-  npyVersion: 1 | 2 | 3;
+  npyVersion: NpyVersion;
   tempDir: string | undefined;
   backend: BackendName;
   maxInMemoryBytes: number;
@@ -235,10 +234,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       throw typeError(ErrorCode.OPTION_TYPE, `${misplaced} applies to storage: 'memmap' only; storage is ${describe(storage)}`);
     }
   }
-  const npyVersion = o.npyVersion ?? 3;
-  if (npyVersion !== 1 && npyVersion !== 2 && npyVersion !== 3) {
-    throw rangeError(ErrorCode.OPTION_RANGE, `npyVersion must be 1, 2 or 3; received ${describe(npyVersion)}`);
-  }
+  const npyVersion = resolveNpyVersion(o.npyVersion);
   const counterDtype = o.counterDtype ?? 'uint16';
   if (counterDtype !== 'uint16' && counterDtype !== 'uint32') {
     throw typeError(ErrorCode.DTYPE, `counterDtype must be 'uint16' or 'uint32'; received ${describe(counterDtype)}`);
@@ -282,6 +278,12 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     aggregationOptions: optionalRecord('aggregationOptions', o.aggregationOptions),
     mpp: resolveMpp(o.mpp, ndim),
   };
+}
+
+/** Bytes of the accumulator and (for mean) the overlap counter, for `planeLength` pixels per channel. */
+export function storageBytes(options: ResolvedOptions, planeLength: number): { total: number; counter: number } {
+  const counter = options.aggregation === 'mean' ? planeLength * bytesPerElement(options.counterDtype) : 0;
+  return { total: planeLength * options.nChannels * bytesPerElement(options.dtype) + counter, counter };
 }
 
 /** Options of `updateBatchAsync`. */

@@ -7,6 +7,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
 import { floatImage } from './image-input';
+import { type NpyVersion, resolveNpyVersion } from './limits';
 import { loadNative, nativeLoadError } from './native-backend';
 
 export type ResizeKernel = 'nearest' | 'bilinear' | 'cubic' | 'mitchell' | 'lanczos3';
@@ -29,8 +30,15 @@ export interface ResizeOptions {
   kernel?: ResizeKernel;
   /** Stream the result into this NPY file (`<f4`, `[H, W, C]`) instead of returning it. */
   filename?: string;
+  /**
+   * Replace an existing `filename` (default false: an existing file is refused with `EEXIST`). The new
+   * file is written under a temporary name and renamed into place only when complete, so the old one
+   * survives any failure; a symlink is replaced, never its target. A file this process has mapped (a
+   * memmap builder's storage, an `openNpy` array) is always refused (`ERR_WSI_FILE_MAPPED`).
+   */
+  overwrite?: boolean;
   /** NPY format version of `filename`. Default 3. */
-  npyVersion?: 1 | 2 | 3;
+  npyVersion?: NpyVersion;
   /** Largest in-memory result in bytes. Default: the largest ArrayBuffer this runtime holds. */
   maxInMemoryBytes?: number;
 }
@@ -49,7 +57,7 @@ export interface ResizedFile {
   dtype: 'float32';
 }
 
-const KNOWN_OPTIONS = new Set(['kernel', 'filename', 'npyVersion', 'maxInMemoryBytes']);
+const KNOWN_OPTIONS = new Set(['kernel', 'filename', 'overwrite', 'npyVersion', 'maxInMemoryBytes']);
 
 function extents(name: string, value: unknown): [number, number] {
   if (!Array.isArray(value) && !(ArrayBuffer.isView(value) && !(value instanceof DataView))) {
@@ -88,10 +96,11 @@ function resolveOptions(options: unknown) {
   if (o.filename !== undefined && (typeof o.filename !== 'string' || o.filename.length === 0)) {
     throw typeError(ErrorCode.OPTION_TYPE, `filename must be a non-empty string; received ${describe(o.filename)}`);
   }
-  const npyVersion = o.npyVersion ?? 3;
-  if (npyVersion !== 1 && npyVersion !== 2 && npyVersion !== 3) {
-    throw rangeError(ErrorCode.OPTION_RANGE, `npyVersion must be 1, 2 or 3; received ${describe(npyVersion)}`);
+  const overwrite = o.overwrite ?? false;
+  if (typeof overwrite !== 'boolean') {
+    throw typeError(ErrorCode.OPTION_TYPE, `overwrite must be a boolean; received ${describe(overwrite)}`);
   }
+  const npyVersion = resolveNpyVersion(o.npyVersion);
   const maxBytes = o.maxInMemoryBytes ?? bufferConstants.MAX_LENGTH;
   if (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes < 0) {
     throw rangeError(ErrorCode.OPTION_RANGE, `maxInMemoryBytes must be a non-negative integer; received ${describe(maxBytes)}`);
@@ -99,7 +108,8 @@ function resolveOptions(options: unknown) {
   return {
     kernel: kernel as ResizeKernel,
     filename: o.filename as string | undefined,
-    npyVersion: npyVersion as 1 | 2 | 3,
+    overwrite,
+    npyVersion,
     maxBytes,
   };
 }
@@ -148,7 +158,7 @@ export function resizeToSource(image: unknown, geometry: ResizeGeometry, options
       );
     }
   });
-  const { kernel, filename, npyVersion, maxBytes } = resolveOptions(options);
+  const { kernel, filename, overwrite, npyVersion, maxBytes } = resolveOptions(options);
   const input = floatImage('image', image);
   if (input.shape.length === 2) input.shape = [1, ...input.shape];
   if (input.shape.length !== 3 || input.shape[1] !== maskExtents[0] || input.shape[2] !== maskExtents[1]) {
@@ -162,7 +172,7 @@ export function resizeToSource(image: unknown, geometry: ResizeGeometry, options
   const binding = native();
   const nativeGeometry = { maskExtents, span, sourceExtents };
   if (filename !== undefined) {
-    binding.resizeToSourceFile(input.data, channels, nativeGeometry, kernel, filename, npyVersion);
+    binding.resizeToSourceFile(input.data, channels, nativeGeometry, kernel, filename, npyVersion, overwrite);
     return { filename, shape, dtype: 'float32' };
   }
   const bytes = shape[0] * shape[1] * shape[2] * 4;

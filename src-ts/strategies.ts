@@ -80,7 +80,6 @@ export interface MeanResult<T extends FloatArray = FloatArray, K extends Counter
 /** Averages overlapping tiles, tracking overlaps in a `[1, ...maskExtents]` counter. */
 export class MeanAggregator extends Aggregator<MeanResult> {
   readonly overlapCounter: NdArray<CounterArray>;
-  private finalized = false;
 
   constructor(storage: NdArray, context: AggregatorContext) {
     super(storage, context);
@@ -97,22 +96,18 @@ export class MeanAggregator extends Aggregator<MeanResult> {
     });
   }
 
+  /** Divides by the overlap count; the builder calls it once. */
   finalize(accumulator: NdArray): MeanResult {
-    if (!this.finalized) {
-      const counts = this.overlapCounter.data;
-      const plane = counts.length;
-      const acc = accumulator.data;
-      for (let i = 0; i < acc.length; i++) acc[i] /= Math.max(counts[i % plane], 1);
-      this.finalized = true;
-    }
+    const counts = this.overlapCounter.data;
+    const plane = counts.length;
+    const acc = accumulator.data;
+    for (let i = 0; i < acc.length; i++) acc[i] /= Math.max(counts[i % plane], 1);
     return { mask: accumulator, overlapCounter: this.overlapCounter };
   }
 }
 
 /** Keeps the maximum of overlapping tiles (negative values included). */
 export class MaxAggregator extends Aggregator<NdArray> {
-  private finalized = false;
-
   constructor(storage: NdArray, context: AggregatorContext) {
     super(storage, context);
     storage.data.fill(-Infinity);
@@ -129,12 +124,10 @@ export class MaxAggregator extends Aggregator<NdArray> {
     });
   }
 
+  /** Turns pixels no tile reached into 0; the builder calls it once. */
   finalize(accumulator: NdArray): NdArray {
-    if (!this.finalized) {
-      const acc = accumulator.data;
-      for (let i = 0; i < acc.length; i++) if (acc[i] === -Infinity) acc[i] = 0;
-      this.finalized = true;
-    }
+    const acc = accumulator.data;
+    for (let i = 0; i < acc.length; i++) if (acc[i] === -Infinity) acc[i] = 0;
     return accumulator;
   }
 }

@@ -127,14 +127,72 @@ export function packPlatform(platform: string, destination: string): PackResult 
   return pack(stage, destination);
 }
 
-/** A fresh project in `dir` with `tarballs` installed from the files and the npm cache only. */
-export function installOffline(dir: string, tarballs: string[]): void {
+/**
+ * The main package's runtime dependencies (not optional, not dev), transitively,
+ * as `npm install` put them in the repository's node_modules: name -> folder.
+ * Resolved the way Node resolves them, from each dependent's folder upwards.
+ */
+export function runtimeDependencyDirs(): Map<string, string> {
+  const found = new Map<string, string>();
+  const visit = (fromDir: string, name: string) => {
+    let dir = fromDir;
+    for (;;) {
+      const candidate = join(dir, 'node_modules', name);
+      if (existsSync(join(candidate, 'package.json'))) {
+        const seen = found.get(name);
+        if (seen !== undefined && seen !== candidate) {
+          throw new Error(
+            `two installed versions of ${name} (${seen}, ${candidate}): the consumer's flat install cannot hold both`,
+          );
+        }
+        if (seen === undefined) {
+          found.set(name, candidate);
+          for (const dep of Object.keys(readJson(join(candidate, 'package.json')).dependencies ?? {})) visit(candidate, dep);
+        }
+        return;
+      }
+      const parent = join(dir, '..');
+      if (parent === dir || !(dir === ROOT || dir.startsWith(join(ROOT, 'node_modules')))) {
+        throw new Error(`${name}, a runtime dependency, is not installed in ${ROOT}/node_modules: run \`npm install\``);
+      }
+      dir = parent;
+    }
+  };
+  for (const name of Object.keys(readJson(join(ROOT, 'package.json')).dependencies ?? {})) visit(ROOT, name);
+  return found;
+}
+
+/**
+ * `npm pack` of every runtime dependency from the repository's node_modules
+ * into `destination`: name -> tarball. With these a consumer installs the
+ * package with no network and no npm cache (an offline install of a tarball
+ * otherwise needs the registry documents of its dependencies in the cache).
+ */
+export function packRuntimeDependencies(destination: string): Map<string, string> {
+  const dirs = runtimeDependencyDirs();
+  mkdirSync(destination, { recursive: true });
+  const out = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', destination, ...dirs.values()], destination);
+  const packed = JSON.parse(out.slice(out.indexOf('['))) as { name: string; filename: string }[];
+  return new Map(packed.map((p) => [p.name, join(destination, p.filename)]));
+}
+
+/**
+ * A fresh project in `dir` with `tarballs` installed offline: its runtime
+ * dependencies come from `dependencyTarballs` (see packRuntimeDependencies),
+ * so nothing is read from the network or the npm cache.
+ */
+export function installOffline(dir: string, tarballs: string[], dependencyTarballs: Map<string, string>): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2)}\n`);
-  // --offline: no request leaves the machine. Optional platform packages that
-  // are neither given nor cached are skipped, as npm does for a platform
-  // mismatch; a required dependency missing from the npm cache fails here.
-  npm(['install', '--offline', '--no-audit', '--no-fund', '--no-update-notifier', ...tarballs], dir);
+  const dependencies = Object.fromEntries([...dependencyTarballs].map(([name, tarball]) => [name, `file:${tarball}`]));
+  writeFileSync(
+    join(dir, 'package.json'),
+    `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies }, null, 2)}\n`,
+  );
+  // --offline: no request leaves the machine. An empty cache of its own shows
+  // nothing comes from the user's npm cache either. Optional platform packages
+  // (and sharp) that are not given are skipped, as npm does for a platform mismatch.
+  const cache = join(dir, '.empty-npm-cache');
+  npm(['install', '--offline', '--no-audit', '--no-fund', '--no-update-notifier', `--cache=${cache}`, ...tarballs], dir);
 }
 
 export function readJson<T = any>(path: string): T {

@@ -10,7 +10,8 @@ import { attachFile } from './input';
  * (writing the file's sidecar, so a later process exports it as is).
  */
 export function decorateResult(result: unknown, g: Geometry, mpp: number[] | undefined, files: StorageFile[]): void {
-  if (result === null || typeof result !== 'object') return;
+  // finalize() again returns the same result: decorated once.
+  if (result === null || typeof result !== 'object' || Object.hasOwn(result, 'geometry')) return;
   const geometry = maskGeometry(g, mpp);
   const mask = (result as { mask?: unknown }).mask ?? result;
   attachGeometry(result, geometry);

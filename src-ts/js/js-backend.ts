@@ -8,10 +8,11 @@ import type { Backend, Geometry, StorageFile } from '../backend';
 import { ErrorCode, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
 import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray } from '../ndarray';
-import type { ResolvedOptions } from '../options';
+import { type ResolvedOptions, storageBytes } from '../options';
 import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
 import { applyBatch, divideByCounts, footprintPeaks, materializeSample } from './kernels';
+import { Lifecycle, type LifecycleState } from './lifecycle';
 import { type BatchPlan, planBatch } from './plan';
 
 /** Batches up to this size get an exact overlap count near the counter limit. */
@@ -36,8 +37,7 @@ export class JsBackend implements Backend {
   private readonly counter: NdArray<CounterArray> | null = null;
   private readonly aggregator: Aggregator<unknown> | null = null;
   private tilesApplied = 0;
-  private finalized = false;
-  private result: unknown;
+  private readonly lifecycle = new Lifecycle<unknown>();
 
   constructor(private readonly options: ResolvedOptions) {
     if (options.storage === 'memmap') {
@@ -50,8 +50,7 @@ export class JsBackend implements Backend {
     this.geometry = g;
     this.planeLength = planeLength(g);
     const shape = [options.nChannels, ...g.maskExtents];
-    const counterBytes = options.aggregation === 'mean' ? this.planeLength * (options.counterDtype === 'uint16' ? 2 : 4) : 0;
-    const bytes = this.planeLength * options.nChannels * (options.dtype === 'float32' ? 4 : 8) + counterBytes;
+    const bytes = storageBytes(options, this.planeLength).total;
     const limit = options.maxInMemoryBytes;
     if (options.storage === 'inmemory' && bytes > limit) {
       throw rangeError(
@@ -89,6 +88,14 @@ export class JsBackend implements Backend {
     }
   }
 
+  get state(): LifecycleState {
+    return this.lifecycle.state;
+  }
+
+  check(call: string, building: boolean): void {
+    this.lifecycle.check(call, building);
+  }
+
   storage(): NdArray {
     return this.mask;
   }
@@ -102,7 +109,7 @@ export class JsBackend implements Backend {
     if (!source) throw rangeError(ErrorCode.REGION, 'this builder has no overlap counter (max aggregation)');
     const extents = this.geometry.maskExtents;
     const channels = source.shape[0];
-    if (!Number.isSafeInteger(channel) || channel < 0 || channel >= channels) {
+    if (channel >= channels) {
       throw rangeError(
         ErrorCode.REGION,
         `channel must be an integer from 0 to ${channels - 1} for the ${array}; received ${channel}`,
@@ -115,14 +122,8 @@ export class JsBackend implements Backend {
         `start and extent must have ${n} entries (one per spatial dimension); received ${start.length} and ${extent.length}`,
       );
     }
-    const inside = extents.every(
-      (e, d) =>
-        Number.isSafeInteger(start[d]) &&
-        Number.isSafeInteger(extent[d]) &&
-        start[d] >= 0 &&
-        extent[d] > 0 &&
-        start[d] + extent[d] <= e,
-    );
+    // The facade checked that every entry is a non-negative integer.
+    const inside = extents.every((e, d) => extent[d] > 0 && start[d] + extent[d] <= e);
     if (!inside) {
       throw rangeError(
         ErrorCode.REGION,
@@ -190,19 +191,16 @@ export class JsBackend implements Backend {
   }
 
   finalize(): unknown {
-    if (this.finalized) return this.result;
-    if (this.aggregator) {
-      this.result = this.aggregator.finalize(this.mask);
-    } else if (this.counter) {
-      divideByCounts(this.mask.data as FloatArray, this.counter.data, this.planeLength);
-      this.result = { mask: this.mask, overlapCounter: this.counter } satisfies MeanResult;
-    } else {
+    return this.lifecycle.finalize(() => {
+      if (this.aggregator) return this.aggregator.finalize(this.mask);
+      if (this.counter) {
+        divideByCounts(this.mask.data as FloatArray, this.counter.data, this.planeLength);
+        return { mask: this.mask, overlapCounter: this.counter } satisfies MeanResult;
+      }
       const m = this.mask.data;
       for (let i = 0; i < m.length; i++) if (m[i] === -Infinity) m[i] = 0;
-      this.result = this.mask;
-    }
-    this.finalized = true;
-    return this.result;
+      return this.mask;
+    });
   }
 
   async finalizeAsync(): Promise<unknown> {
@@ -210,6 +208,6 @@ export class JsBackend implements Backend {
   }
 
   cleanup(): void {
-    this.aggregator?.cleanup();
+    this.lifecycle.cleanup(() => this.aggregator?.cleanup());
   }
 }

@@ -1,5 +1,5 @@
-//! The mask builder: geometry, accumulator storage and an aggregation
-//! strategy, with a lifecycle (building, finalized).
+//! The accumulator: geometry, storage and an aggregation strategy. It has no
+//! lifecycle of its own: `MaskBuilder` (mask_builder.rs) orders its calls.
 
 use crate::element::{CounterDtype, CounterElement, Dtype, Element};
 use crate::error::{codes, list, Error, Result};
@@ -73,14 +73,12 @@ impl Counter {
   }
 }
 
-/// Upper limit on channels; far above any model head, low enough that
-/// size arithmetic cannot overflow.
-pub const MAX_CHANNELS: usize = 1 << 20;
+pub use crate::limits::MAX_CHANNELS;
 
 /// Batches up to this size get an exact overlap count near the counter limit.
 const PAIRWISE_OVERLAP_LIMIT: usize = 4096;
 
-pub struct MaskBuilder<T: Element> {
+pub struct Accumulator<T: Element> {
   config: BuilderConfig,
   plane_len: usize,
   mask: Array<T>,
@@ -88,7 +86,6 @@ pub struct MaskBuilder<T: Element> {
   /// Tiles applied so far: while below the counter's maximum no pixel can
   /// overflow, and the per-batch capacity check is skipped.
   tiles_applied: u64,
-  finalized: bool,
   files: Vec<CreatedFile>,
 }
 
@@ -106,7 +103,7 @@ fn human_bytes(bytes: u64) -> String {
   format!("{:.2} GiB", bytes as f64 / GIB)
 }
 
-impl<T: Element> MaskBuilder<T> {
+impl<T: Element> Accumulator<T> {
   pub fn new(config: BuilderConfig) -> Result<Self> {
     if config.channels == 0 || config.channels > MAX_CHANNELS {
       return Err(Error::range(
@@ -202,7 +199,7 @@ impl<T: Element> MaskBuilder<T> {
       // tile reaches become 0 at finalize.
       kernels::fill(mask.as_mut_slice(), T::NEG_INFINITY);
     }
-    Ok(Self { config, plane_len, mask, counter, tiles_applied: 0, finalized: false, files })
+    Ok(Self { config, plane_len, mask, counter, tiles_applied: 0, files })
   }
 
   pub fn geometry(&self) -> &Geometry {
@@ -215,10 +212,6 @@ impl<T: Element> MaskBuilder<T> {
 
   pub fn channels(&self) -> usize {
     self.config.channels
-  }
-
-  pub fn is_finalized(&self) -> bool {
-    self.finalized
   }
 
   /// `[C, ...maskExtents]`.
@@ -234,30 +227,9 @@ impl<T: Element> MaskBuilder<T> {
     self.counter.as_ref()
   }
 
-  fn check_building(&self, call: &str) -> Result<()> {
-    if self.finalized {
-      return Err(Error::state(codes::FINALIZED, format!("{call} after finalize(): the mask is already finalized")));
-    }
-    Ok(())
-  }
-
-  /// Validates a batch and places its tiles; nothing is written.
-  pub fn plan(
-    &self,
-    batch_shape: &[usize],
-    data_len: usize,
-    coords: Coords<'_>,
-    coords_shape: &[usize],
-    clipping: &EdgeClipping,
-  ) -> Result<BatchPlan> {
-    self.check_building("updateBatch")?;
-    plan_batch(&self.config.geometry, self.config.channels, batch_shape, data_len, coords, coords_shape, clipping)
-  }
-
   /// Writes a planned batch. Refuses, writing nothing, if the data does not
   /// match the plan or the overlap counter could overflow.
   pub fn apply(&mut self, plan: &BatchPlan, data: &[T]) -> Result<()> {
-    self.check_building("updateBatch")?;
     if data.len() != plan.tiles * plan.tile_len || plan.channels != self.config.channels {
       return Err(Error::range(codes::BATCH_SHAPE, "batch data does not match its plan".to_string()));
     }
@@ -278,7 +250,8 @@ impl<T: Element> MaskBuilder<T> {
   }
 
   /// Validates and applies a batch in one call.
-  pub fn update_batch(
+  #[cfg(test)]
+  fn update_batch(
     &mut self,
     data: &[T],
     batch_shape: &[usize],
@@ -286,7 +259,8 @@ impl<T: Element> MaskBuilder<T> {
     coords_shape: &[usize],
     clipping: &EdgeClipping,
   ) -> Result<()> {
-    let plan = self.plan(batch_shape, data.len(), coords, coords_shape, clipping)?;
+    let g = &self.config.geometry;
+    let plan = plan_batch(g, self.config.channels, batch_shape, data.len(), coords, coords_shape, clipping)?;
     self.apply(&plan, data)
   }
 
@@ -326,19 +300,15 @@ impl<T: Element> MaskBuilder<T> {
     Ok(())
   }
 
-  /// Turns the accumulator into the final mask. Calling it again returns the
-  /// same result without dividing again.
+  /// Turns the accumulator into the final mask, once: `MaskBuilder`'s
+  /// lifecycle makes sure it is never called twice.
   pub fn finalize(&mut self) -> Result<()> {
-    if self.finalized {
-      return Ok(());
-    }
     let mask = self.mask.as_mut_slice();
     match (&self.counter, self.config.aggregation) {
       (Some(Counter::U16(c)), Aggregation::Mean) => kernels::divide_by_counts(mask, c.as_slice(), self.plane_len),
       (Some(Counter::U32(c)), Aggregation::Mean) => kernels::divide_by_counts(mask, c.as_slice(), self.plane_len),
       _ => kernels::replace(mask, T::NEG_INFINITY, T::ZERO),
     }
-    self.finalized = true;
     self.flush()
   }
 
@@ -432,32 +402,32 @@ impl OwnedBatchData {
 }
 
 /// A builder of either accumulator type, chosen at run time.
-pub enum AnyMaskBuilder {
-  F32(MaskBuilder<f32>),
-  F64(MaskBuilder<f64>),
+pub enum AnyAccumulator {
+  F32(Accumulator<f32>),
+  F64(Accumulator<f64>),
 }
 
 macro_rules! each {
   ($self:expr, $b:ident => $body:expr) => {
     match $self {
-      AnyMaskBuilder::F32($b) => $body,
-      AnyMaskBuilder::F64($b) => $body,
+      AnyAccumulator::F32($b) => $body,
+      AnyAccumulator::F64($b) => $body,
     }
   };
 }
 
-impl AnyMaskBuilder {
+impl AnyAccumulator {
   pub fn new(dtype: Dtype, config: BuilderConfig) -> Result<Self> {
     Ok(match dtype {
-      Dtype::Float32 => AnyMaskBuilder::F32(MaskBuilder::new(config)?),
-      Dtype::Float64 => AnyMaskBuilder::F64(MaskBuilder::new(config)?),
+      Dtype::Float32 => AnyAccumulator::F32(Accumulator::new(config)?),
+      Dtype::Float64 => AnyAccumulator::F64(Accumulator::new(config)?),
     })
   }
 
   pub fn dtype(&self) -> Dtype {
     match self {
-      AnyMaskBuilder::F32(_) => Dtype::Float32,
-      AnyMaskBuilder::F64(_) => Dtype::Float64,
+      AnyAccumulator::F32(_) => Dtype::Float32,
+      AnyAccumulator::F64(_) => Dtype::Float64,
     }
   }
 
@@ -473,10 +443,6 @@ impl AnyMaskBuilder {
     each!(self, b => b.mask_shape())
   }
 
-  pub fn is_finalized(&self) -> bool {
-    each!(self, b => b.is_finalized())
-  }
-
   pub fn counter(&self) -> Option<&Counter> {
     each!(self, b => b.counter())
   }
@@ -488,25 +454,11 @@ impl AnyMaskBuilder {
     BuilderSpec { geometry: config.geometry.clone(), channels: config.channels, dtype: self.dtype() }
   }
 
-  pub fn plan(
-    &self,
-    data: &BatchData<'_>,
-    batch_shape: &[usize],
-    coords: Coords<'_>,
-    coords_shape: &[usize],
-    clipping: &EdgeClipping,
-  ) -> Result<BatchPlan> {
-    each!(self, b => b.check_building("updateBatch"))?;
-    check_data(self.dtype(), data)?;
-    let config = self.config();
-    plan_batch(&config.geometry, config.channels, batch_shape, data.len(), coords, coords_shape, clipping)
-  }
-
   pub fn apply(&mut self, plan: &BatchPlan, data: BatchData<'_>) -> Result<()> {
     check_data(self.dtype(), &data)?;
     match (self, data) {
-      (AnyMaskBuilder::F32(b), BatchData::F32(d)) => b.apply(plan, d),
-      (AnyMaskBuilder::F64(b), BatchData::F64(d)) => b.apply(plan, d),
+      (AnyAccumulator::F32(b), BatchData::F32(d)) => b.apply(plan, d),
+      (AnyAccumulator::F64(b), BatchData::F64(d)) => b.apply(plan, d),
       _ => unreachable!("checked above"),
     }
   }
@@ -602,10 +554,10 @@ impl AnyMaskBuilder {
     let plane = extents.iter().product::<usize>();
     let window = Window { extents: &extents, start, extent };
     Ok(match (counter, self, self.counter()) {
-      (false, AnyMaskBuilder::F32(b), _) => {
+      (false, AnyAccumulator::F32(b), _) => {
         RegionData::F32(window.copy(&b.mask().as_slice()[channel * plane..][..plane]))
       }
-      (false, AnyMaskBuilder::F64(b), _) => {
+      (false, AnyAccumulator::F64(b), _) => {
         RegionData::F64(window.copy(&b.mask().as_slice()[channel * plane..][..plane]))
       }
       (true, _, Some(Counter::U16(c))) => RegionData::U16(window.copy(c.as_slice())),
@@ -668,6 +620,18 @@ pub enum RegionData {
   F64(Vec<f64>),
   U16(Vec<u16>),
   U32(Vec<u32>),
+}
+
+impl RegionData {
+  /// The values as f64 (exact for every element type).
+  pub fn into_f64(self) -> Vec<f64> {
+    match self {
+      RegionData::F32(v) => v.into_iter().map(f64::from).collect(),
+      RegionData::F64(v) => v,
+      RegionData::U16(v) => v.into_iter().map(f64::from).collect(),
+      RegionData::U32(v) => v.into_iter().map(f64::from).collect(),
+    }
+  }
 }
 
 /// A box inside a C-order array of `extents`.
@@ -736,23 +700,19 @@ mod tests {
   }
 
   #[test]
-  fn mean_of_constant_tiles_is_the_constant_and_finalize_is_idempotent() {
-    let mut b = MaskBuilder::<f32>::new(config(Aggregation::Mean, CounterDtype::Uint16)).unwrap();
+  fn mean_of_constant_tiles_is_the_constant() {
+    let mut b = Accumulator::<f32>::new(config(Aggregation::Mean, CounterDtype::Uint16)).unwrap();
     let data = vec![0.25f32; 3 * 2 * 64];
     b.update_batch(&data, &[3, 2, 8, 8], Coords::I32(&[0, 0, 4, 4, 8, 8]), &[3, 2], &EdgeClipping::none(2)).unwrap();
     b.finalize().unwrap();
     let once: Vec<f32> = b.mask().as_slice().to_vec();
-    b.finalize().unwrap();
-    assert_eq!(once, b.mask().as_slice());
     assert!(once.iter().all(|&v| v == 0.25 || v == 0.0));
     assert_eq!(once[0], 0.25);
-    let e = b.update_batch(&data, &[3, 2, 8, 8], Coords::I32(&[0, 0, 4, 4, 8, 8]), &[3, 2], &EdgeClipping::none(2));
-    assert_eq!(e.unwrap_err().code, codes::FINALIZED);
   }
 
   #[test]
   fn max_reads_zero_where_no_tile_landed() {
-    let mut b = MaskBuilder::<f64>::new(config(Aggregation::Max, CounterDtype::Uint16)).unwrap();
+    let mut b = Accumulator::<f64>::new(config(Aggregation::Max, CounterDtype::Uint16)).unwrap();
     b.update_batch(&[-2.0, -3.0], &[1, 2], Coords::I64(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap();
     assert_eq!(b.mask().as_slice()[255], f64::NEG_INFINITY);
     b.finalize().unwrap();
@@ -766,7 +726,7 @@ mod tests {
   fn counter_overflow_is_refused_without_writing() {
     let mut cfg = config(Aggregation::Mean, CounterDtype::Uint16);
     cfg.channels = 1;
-    let mut b = MaskBuilder::<f32>::new(cfg).unwrap();
+    let mut b = Accumulator::<f32>::new(cfg).unwrap();
     let data = vec![1.0f32; 64];
     let batch: Vec<f32> = data.iter().cycle().take(64 * 1000).copied().collect();
     let coords = vec![0i32; 2000];
@@ -800,7 +760,7 @@ mod tests {
   fn uint32_counter_goes_past_65535() {
     let mut cfg = config(Aggregation::Mean, CounterDtype::Uint32);
     cfg.channels = 1;
-    let mut b = MaskBuilder::<f32>::new(cfg).unwrap();
+    let mut b = Accumulator::<f32>::new(cfg).unwrap();
     let coords = vec![0i32; 2 * 70000];
     let data = vec![1.0f32; 70000];
     b.update_batch(&data, &[70000, 1], Coords::I32(&coords), &[70000, 2], &EdgeClipping::none(2)).unwrap();
@@ -812,26 +772,30 @@ mod tests {
   fn in_memory_limit_suggests_memmap() {
     let mut cfg = config(Aggregation::Mean, CounterDtype::Uint16);
     cfg.storage = StorageConfig::InMemory { max_bytes: Some(1000) };
-    let e = MaskBuilder::<f32>::new(cfg).err().unwrap();
+    let e = Accumulator::<f32>::new(cfg).err().unwrap();
     assert_eq!(e.code, codes::MASK_TOO_LARGE);
     assert!(e.message.contains("memmap"));
   }
 
   #[test]
   fn dtype_mismatch_is_a_type_error() {
-    let b = AnyMaskBuilder::new(Dtype::Float32, config(Aggregation::Mean, CounterDtype::Uint16)).unwrap();
-    let e =
-      b.plan(&BatchData::F64(&[0.0, 0.0]), &[1, 2], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap_err();
+    let b = AnyAccumulator::new(Dtype::Float32, config(Aggregation::Mean, CounterDtype::Uint16)).unwrap();
+    let e = b
+      .spec()
+      .plan(&BatchData::F64(&[0.0, 0.0]), &[1, 2], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2))
+      .unwrap_err();
     assert_eq!(e.code, codes::BATCH_TYPE);
     assert_eq!(e.kind, crate::error::ErrorKind::Type);
   }
 
   #[test]
   fn read_region_copies_a_window_row_by_row() {
-    let mut b = AnyMaskBuilder::new(Dtype::Float32, config(Aggregation::Mean, CounterDtype::Uint16)).unwrap();
+    let mut b = AnyAccumulator::new(Dtype::Float32, config(Aggregation::Mean, CounterDtype::Uint16)).unwrap();
     let data: Vec<f32> = (0..2 * 64).map(|v| v as f32).collect();
-    let plan =
-      b.plan(&BatchData::F32(&data), &[1, 2, 8, 8], Coords::I32(&[4, 4]), &[1, 2], &EdgeClipping::none(2)).unwrap();
+    let plan = b
+      .spec()
+      .plan(&BatchData::F32(&data), &[1, 2, 8, 8], Coords::I32(&[4, 4]), &[1, 2], &EdgeClipping::none(2))
+      .unwrap();
     b.apply(&plan, BatchData::F32(&data)).unwrap();
     let RegionData::F32(w) = b.read_region(false, 1, &[5, 6], &[2, 3], 1 << 20).unwrap() else { panic!() };
     // Mask (5, 6) is tile pixel (1, 2) of channel 1.
@@ -854,12 +818,12 @@ mod tests {
     std::fs::write(&counter, b"precious").unwrap();
     let mut cfg = config(Aggregation::Mean, CounterDtype::Uint16);
     cfg.storage = StorageConfig::memmap(Some(mask.clone()), None, dir.clone(), NpyVersion::V3);
-    let e = MaskBuilder::<f32>::new(cfg.clone()).err().unwrap();
+    let e = Accumulator::<f32>::new(cfg.clone()).err().unwrap();
     assert_eq!(e.code, "EEXIST");
     assert!(!mask.exists());
     assert_eq!(std::fs::read(&counter).unwrap(), b"precious");
     std::fs::remove_file(&counter).unwrap();
-    let mut b = MaskBuilder::<f32>::new(cfg).unwrap();
+    let mut b = Accumulator::<f32>::new(cfg).unwrap();
     assert_eq!(b.files().len(), 2);
     b.update_batch(&[2.0, 4.0], &[1, 2], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap();
     b.finalize().unwrap();

@@ -41,6 +41,8 @@ pub mod codes {
   pub const IMAGE_TYPE: &str = "ERR_WSI_IMAGE_TYPE";
   pub const IMAGE_SHAPE: &str = "ERR_WSI_IMAGE_SHAPE";
   pub const OUTPUT_TOO_LARGE: &str = "ERR_WSI_OUTPUT_TOO_LARGE";
+  /// A write aimed at a file this process has mapped (it would SIGBUS).
+  pub const FILE_MAPPED: &str = "ERR_WSI_FILE_MAPPED";
   /// A bug: a panic caught at the boundary instead of aborting the process.
   pub const INTERNAL: &str = "ERR_WSI_INTERNAL";
 }
@@ -94,6 +96,13 @@ fn errno_name(err: &std::io::Error) -> &'static str {
     Some(libc::EISDIR) => "EISDIR",
     Some(libc::ENOTDIR) => "ENOTDIR",
     Some(libc::EROFS) => "EROFS",
+    Some(libc::ENAMETOOLONG) => "ENAMETOOLONG",
+    Some(libc::ELOOP) => "ELOOP",
+    Some(libc::EXDEV) => "EXDEV",
+    Some(libc::EBUSY) => "EBUSY",
+    Some(libc::EMLINK) => "EMLINK",
+    Some(libc::EDQUOT) => "EDQUOT",
+    Some(libc::EAGAIN) => "EAGAIN",
     _ => match err.kind() {
       K::AlreadyExists => "EEXIST",
       K::NotFound => "ENOENT",

@@ -6,12 +6,7 @@
 
 use crate::error::{codes, list, Error, Result};
 
-/// Spatial dimensions above this are refused; kernels keep per-dimension
-/// state in fixed arrays of this size.
-pub const MAX_DIMS: usize = 16;
-
-/// Largest integer every JavaScript number represents exactly.
-pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+pub use crate::limits::{MAX_DIMS, MAX_SAFE_INTEGER};
 
 /// The builder's geometry, one entry per spatial dimension in [y, x, ...] order.
 #[derive(Debug, Clone, PartialEq, Eq)]

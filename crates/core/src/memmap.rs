@@ -1,20 +1,20 @@
 //! Disk-backed arrays: NPY files mapped into memory.
 //!
-//! A file is created exclusively (an existing path is never touched), its
-//! header is written before any data (so a process killed mid-build leaves
-//! a file numpy can open), and its blocks are reserved up front so that a
-//! full disk is an `ENOSPC` error here rather than a SIGBUS later.
+//! A file gets its header and its reserved blocks before it gets its name
+//! (see `files`), so a process killed at any moment leaves nothing or a file
+//! numpy can open, an existing path is never touched, and a full disk is an
+//! `ENOSPC` error here rather than a SIGBUS later.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use memmap2::MmapOptions;
 
 use crate::element::Pod;
 use crate::error::{Error, Result};
+use crate::files::{open_regular, private_temporary, register_mapping, PendingFile};
 use crate::npy::{encode_header, parse_header, NpyHeader, NpyVersion};
 use crate::storage::{Array, Region};
 
@@ -57,24 +57,7 @@ pub fn default_counter_path(mask: &Path) -> PathBuf {
   }
 }
 
-/// Refuses `path` if it exists, without touching it.
-pub fn check_absent(path: &Path) -> Result<()> {
-  match std::fs::symlink_metadata(path) {
-    Ok(_) => Err(Error::io(
-      &format!("{} already exists; refusing to overwrite it", path.display()),
-      &std::io::Error::from_raw_os_error(libc::EEXIST),
-    )),
-    Err(_) => Ok(()),
-  }
-}
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn temp_path(dir: &Path) -> PathBuf {
-  let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-  let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-  dir.join(format!("wsi-mask-{}-{n}-{nanos:08x}.npy", std::process::id()))
-}
+pub use crate::files::check_absent;
 
 /// Reserves `len` bytes of `file`; returns whether the blocks are reserved.
 fn reserve(file: &File, len: u64, path: &Path) -> Result<bool> {
@@ -137,45 +120,46 @@ pub fn create_npy<E: Pod>(
   let total_usize = usize::try_from(total)
     .map_err(|_| Error::range(crate::error::codes::MASK_TOO_LARGE, "the file does not fit in the address space"))?;
 
-  let (path, temporary) = match backing {
-    Backing::File(p) => (p.clone(), false),
-    Backing::Temporary(dir) => (temp_path(dir), true),
-  };
-  let mut file = OpenOptions::new()
-    .read(true)
-    .write(true)
-    .create_new(true)
-    .open(&path)
-    .map_err(|e| Error::io(&format!("cannot create {}", path.display()), &e))?;
-  let created = (|| -> Result<(Array<E>, bool)> {
-    let reserved = reserve(&file, total, &path)?;
-    // Header first: from here on the file is a valid (zero-filled) array.
-    file.write_all(&header).map_err(|e| Error::io(&format!("cannot write the header of {}", path.display()), &e))?;
-    file.flush().map_err(|e| Error::io(&format!("cannot write {}", path.display()), &e))?;
-    // SAFETY: the file is ours (created exclusively) and sized to `total`.
-    let map = unsafe { MmapOptions::new().len(total_usize).map_mut(&file) }
-      .map_err(|e| Error::io(&format!("cannot map {}", path.display()), &e))?;
-    let region = Region::from_mmap(map, total_usize);
-    Ok((Array::new(region, header.len(), count as usize)?, reserved))
-  })();
-  match created {
-    Ok((array, reserved)) => {
-      if temporary {
-        // On Unix the mapping stays valid after unlinking, so the file can
-        // never be left behind, even if the process is killed.
-        #[cfg(unix)]
-        let _ = std::fs::remove_file(&path);
-        #[cfg(not(unix))]
-        array.region().delete_on_drop(path.clone());
+  match backing {
+    Backing::Temporary(dir) => {
+      // Private and nameless from the start: nothing to read, nothing left by a kill.
+      let (mut file, delete) = private_temporary(dir)?;
+      let label = dir.join("(temporary)");
+      let reserved = reserve_with_header(&mut file, &header, total, &label)?;
+      let array = map_array::<E>(&file, header.len(), count, total_usize, &label)?;
+      if let Some(path) = delete {
+        array.region().delete_on_drop(path);
       }
-      Ok((array, CreatedFile { path, temporary, reserved }))
+      Ok((array, CreatedFile { path: dir.clone(), temporary: true, reserved }))
     }
-    Err(e) => {
-      drop(file);
-      let _ = std::fs::remove_file(&path);
-      Err(e)
+    Backing::File(path) => {
+      // Header and reservation go into an unnamed (or hidden) file, which
+      // then takes the name atomically: a process killed at any instant
+      // leaves nothing or a valid NPY, and an existing file is never touched.
+      let mut pending = PendingFile::new(path)?;
+      let reserved = reserve_with_header(pending.file_mut(), &header, total, path)?;
+      let file = pending.persist(false)?;
+      let array = map_array::<E>(&file, header.len(), count, total_usize, path)?;
+      Ok((array, CreatedFile { path: path.clone(), temporary: false, reserved }))
     }
   }
+}
+
+/// Reserves `total` bytes of `file` and writes `header`; returns whether the blocks are reserved.
+fn reserve_with_header(file: &mut File, header: &[u8], total: u64, path: &Path) -> Result<bool> {
+  let reserved = reserve(file, total, path)?;
+  file.write_all(header).map_err(|e| Error::io(&format!("cannot write the header of {}", path.display()), &e))?;
+  file.flush().map_err(|e| Error::io(&format!("cannot write {}", path.display()), &e))?;
+  Ok(reserved)
+}
+
+fn map_array<E: Pod>(file: &File, data_offset: usize, count: u64, total: usize, path: &Path) -> Result<Array<E>> {
+  // SAFETY: the file is ours (created unnamed or exclusively) and sized to `total`.
+  let map = unsafe { MmapOptions::new().len(total).map_mut(file) }
+    .map_err(|e| Error::io(&format!("cannot map {}", path.display()), &e))?;
+  let region = Region::from_mmap(map, total);
+  register_mapping(file, &region);
+  Array::new(region, data_offset, count as usize)
 }
 
 /// An existing NPY file mapped copy-on-write: reads see the file, writes
@@ -187,7 +171,7 @@ pub struct MappedNpy {
 
 impl MappedNpy {
   pub fn open(path: &Path) -> Result<Self> {
-    let file = File::open(path).map_err(|e| Error::io(&format!("cannot open {}", path.display()), &e))?;
+    let file = open_regular(path)?;
     let len = file.metadata().map_err(|e| Error::io(&format!("cannot stat {}", path.display()), &e))?.len();
     let len = usize::try_from(len)
       .map_err(|_| Error::range(crate::error::codes::NPY_FORMAT, "the file does not fit in the address space"))?;
@@ -209,7 +193,9 @@ impl MappedNpy {
         format!("{} is truncated: its header promises more data than the file holds", path.display()),
       ));
     }
-    Ok(Self { header, region: Region::from_mmap(map, len) })
+    let region = Region::from_mmap(map, len);
+    register_mapping(&file, &region);
+    Ok(Self { header, region })
   }
 
   /// The data as a typed array (the element type must match the header).

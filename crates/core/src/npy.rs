@@ -21,6 +21,22 @@ pub enum NpyVersion {
   V3,
 }
 
+impl TryFrom<u32> for NpyVersion {
+  type Error = crate::error::Error;
+
+  fn try_from(version: u32) -> crate::error::Result<Self> {
+    match version {
+      1 => Ok(NpyVersion::V1),
+      2 => Ok(NpyVersion::V2),
+      3 => Ok(NpyVersion::V3),
+      other => Err(crate::error::Error::range(
+        crate::error::codes::OPTION_RANGE,
+        format!("npyVersion must be 1, 2 or 3; received {other}"),
+      )),
+    }
+  }
+}
+
 impl NpyVersion {
   pub fn pair(self) -> (u8, u8) {
     match self {

@@ -20,6 +20,7 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use rayon::prelude::*;
 
 use crate::error::{codes, list, Error, Result};
+use crate::files::{check_absent, refuse_if_mapped, PendingFile};
 use crate::geometry::MAX_SAFE_INTEGER;
 use crate::npy::{encode_header, NpyVersion};
 
@@ -244,19 +245,26 @@ impl SourceResize {
   /// Streams the output into a new NPY file (`<f4`, `[H, W, C]`) band by
   /// band; memory stays at a few bands whatever the image size. A file left
   /// by a failed write is removed.
-  pub fn resize_to_npy(&self, input: MaskPlanes, path: &Path, version: NpyVersion) -> Result<()> {
+  /// The file appears under `path` only once complete (a temporary, then
+  /// linked or renamed into place): an existing file is refused with
+  /// `EEXIST` unless `overwrite`, then replaced (a symlink itself, never its
+  /// target), and is never deleted or truncated; a file this process maps is
+  /// refused either way.
+  pub fn resize_to_npy(&self, input: MaskPlanes, path: &Path, version: NpyVersion, overwrite: bool) -> Result<()> {
     self.check_input(&input)?;
     let header = encode_header("<f4", &self.output_shape(), version)?;
-    let what = format!("cannot write {}", path.display());
-    let file = File::create(path).map_err(|e| Error::io(&what, &e))?;
-    let written = self.write_bands(input, &header, BufWriter::with_capacity(1 << 20, file), &what);
-    if written.is_err() {
-      let _ = std::fs::remove_file(path);
+    refuse_if_mapped(path)?;
+    if !overwrite {
+      check_absent(path)?;
     }
-    written
+    let what = format!("cannot write {}", path.display());
+    let mut pending = PendingFile::new(path)?;
+    self.write_bands(input, &header, pending.file_mut(), &what)?;
+    pending.persist(overwrite).map(drop)
   }
 
-  fn write_bands(&self, input: MaskPlanes, header: &[u8], mut writer: BufWriter<File>, what: &str) -> Result<()> {
+  fn write_bands(&self, input: MaskPlanes, header: &[u8], file: &mut File, what: &str) -> Result<()> {
+    let mut writer = BufWriter::with_capacity(1 << 20, &mut *file);
     writer.write_all(header).map_err(|e| Error::io(what, &e))?;
     let height = self.geometry.source_extents[0];
     let rows = self.band_rows() as u64;
@@ -277,7 +285,8 @@ impl SourceResize {
       }
       first += rows * starts.len() as u64;
     }
-    writer.into_inner().map_err(|e| Error::io(what, e.error()))?.sync_all().map_err(|e| Error::io(what, &e))
+    writer.into_inner().map_err(|e| Error::io(what, e.error()))?;
+    file.sync_all().map_err(|e| Error::io(what, &e))
   }
 
   /// Mask rows `[first, end)` that the kernel reaches for output rows
@@ -515,7 +524,7 @@ mod tests {
     let mut expected = vec![0f32; r.output_len().unwrap()];
     r.resize_into(MaskPlanes::F32(&mask), &mut expected).unwrap();
     let path = std::env::temp_dir().join(format!("wsi-resize-{}.npy", std::process::id()));
-    r.resize_to_npy(MaskPlanes::F32(&mask), &path, NpyVersion::V1).unwrap();
+    r.resize_to_npy(MaskPlanes::F32(&mask), &path, NpyVersion::V1, false).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     let header = crate::npy::parse_header(&bytes).unwrap();
@@ -546,8 +555,9 @@ mod tests {
   #[test]
   fn failed_npy_writes_leave_no_file() {
     let r = SourceResize::new(geometry([2, 2], [4, 4], [4, 4]), 1, ResizeKernel::Nearest).unwrap();
-    let e =
-      r.resize_to_npy(MaskPlanes::F32(&[0.0; 4]), Path::new("/nonexistent-dir/x.npy"), NpyVersion::V1).unwrap_err();
+    let e = r
+      .resize_to_npy(MaskPlanes::F32(&[0.0; 4]), Path::new("/nonexistent-dir/x.npy"), NpyVersion::V1, false)
+      .unwrap_err();
     assert_eq!(e.code, "ENOENT");
   }
 }

@@ -13,7 +13,7 @@ use wsi_mask_core::storage::Region;
 use wsi_mask_core::{Error, RawArray};
 
 use crate::errors::OrThrow;
-use crate::options::to_u64;
+use crate::numbers::to_u64;
 use crate::views::{external_arraybuffer, DEFAULT_MAX_VIEW_BYTES};
 
 struct Pinned {

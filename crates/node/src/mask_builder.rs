@@ -1,92 +1,50 @@
 //! `NativeMaskBuilder`: the class the TypeScript facade drives.
 
 use std::cell::{Cell, RefCell};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use napi::bindgen_prelude::{
   AsyncTask, Either4, Float32Array, Float64Array, Object, ObjectFinalize, TypedArray, TypedArrayType, Uint16Array,
   Uint32Array,
 };
-use napi::{Env, Result};
+use napi::{sys, Env, Result};
 use napi_derive::napi;
-use wsi_mask_core::builder::RegionData;
 use wsi_mask_core::error::codes;
-use wsi_mask_core::sequencer::Sequencer;
-use wsi_mask_core::{
-  AnyMaskBuilder, BatchData, BatchPlan, BuilderConfig, BuilderSpec, Coords, EdgeClipping, Error, Geometry,
-  OwnedBatchData,
-};
+use wsi_mask_core::{BatchData, BatchPlan, Coords, EdgeClipping, Error, MaskBuilder, RegionData, State};
 
 use crate::errors::OrThrow;
-use crate::options::{
-  parse_aggregation, parse_counter_dtype, parse_dtype, parse_storage, to_u64, to_u64_vec, NativeBuilderOptions,
-  NativeFileInfo, NativeGeometry,
-};
+use crate::numbers::{to_u64, to_u64_vec};
+use crate::options::{normalize, NativeBuilderOptions};
+use crate::outputs::{NativeFileInfo, NativeGeometry};
 use crate::update_task::{BatchSource, FinalizeTask, HeldBatch, UpdateTask};
-use crate::views::{Views, DEFAULT_MAX_VIEW_BYTES};
+use crate::views::Views;
 
-/// Copies of applied asynchronous batches kept for reuse: recycled memory
-/// copies without page faults.
-const SPARE_BATCHES: usize = 2;
-
-/// State shared with update tasks running on the libuv thread pool.
-pub struct Shared {
-  builder: Mutex<Option<AnyMaskBuilder>>,
-  pub sequencer: Arc<Sequencer>,
-  spares: Mutex<Vec<OwnedBatchData>>,
+/// Which array `readRegion` reads.
+#[napi(string_enum = "camelCase")]
+pub enum NativeRegionArray {
+  Mask,
+  OverlapCounter,
 }
 
-impl Shared {
-  fn spares(&self) -> MutexGuard<'_, Vec<OwnedBatchData>> {
-    self.spares.lock().unwrap_or_else(|p| p.into_inner())
-  }
-
-  /// A copy of `data` owned by the builder, in recycled memory if any.
-  pub fn copy_batch(&self, data: &BatchData<'_>) -> OwnedBatchData {
-    let spare = self.spares().pop();
-    OwnedBatchData::copy_of(data, spare)
-  }
-
-  /// Keeps an applied batch's memory for the next copy.
-  pub fn recycle(&self, data: OwnedBatchData) {
-    let mut spares = self.spares();
-    if spares.len() < SPARE_BATCHES {
-      spares.push(data);
-    }
-  }
-
-  pub fn lock(&self) -> MutexGuard<'_, Option<AnyMaskBuilder>> {
-    self.builder.lock().unwrap_or_else(|p| p.into_inner())
-  }
-
-  /// Runs `f` on the builder, or fails if it was cleaned up.
-  pub fn with<T>(
-    &self,
-    f: impl FnOnce(&mut AnyMaskBuilder) -> std::result::Result<T, Error>,
-  ) -> std::result::Result<T, Error> {
-    let mut guard = self.lock();
-    match guard.as_mut() {
-      Some(builder) => f(builder),
-      None => Err(cleaned_up()),
-    }
-  }
-}
-
-fn cleaned_up() -> Error {
-  Error::state(codes::CLEANED_UP, "the mask builder was cleaned up; create a new one")
-}
-
-/// Native backend of `MaskBuilder`: geometry, storage and kernels in Rust.
+/// Native backend of `MaskBuilder`: the core's builder, which owns the
+/// lifecycle and the call order; this class converts arguments and errors.
 #[napi(custom_finalize)]
 pub struct NativeMaskBuilder {
-  shared: Arc<Shared>,
-  spec: BuilderSpec,
+  inner: MaskBuilder,
   // Methods take `&self` (napi-rs keeps a method's borrow while a returned
-  // task runs), so the binding's own state uses cells.
+  // task runs), so the views registry uses a cell.
   views: RefCell<Views>,
   max_view_bytes: usize,
-  finalized: Cell<bool>,
-  cleaned_up: Cell<bool>,
+  /// Storage bytes reported to V8 as external memory (0 once given back), so
+  /// that dropped builders are collected, and their memory or disk
+  /// reservation freed, as promptly as their size calls for.
+  external_bytes: Cell<i64>,
+}
+
+/// Tells V8 that `delta` bytes outside its heap were bound to (or freed from) JavaScript objects.
+fn adjust_external_memory(env: &Env, delta: i64) {
+  let mut total = 0i64;
+  // SAFETY: plain call on this env; the total it reports is unused.
+  unsafe { sys::napi_adjust_external_memory(env.raw(), delta, &mut total) };
 }
 
 fn shape_of(values: &[u32]) -> Vec<usize> {
@@ -133,24 +91,6 @@ fn coords_data<'a>(coords: &'a TypedArray<'_>) -> std::result::Result<Coords<'a>
 }
 
 impl NativeMaskBuilder {
-  fn check_usable(&self, call: &str) -> std::result::Result<(), Error> {
-    if self.cleaned_up.get() {
-      return Err(Error::state(
-        codes::CLEANED_UP,
-        format!("{call} after cleanup(): the mask builder was cleaned up; create a new one"),
-      ));
-    }
-    Ok(())
-  }
-
-  fn check_building(&self, call: &str) -> std::result::Result<(), Error> {
-    self.check_usable(call)?;
-    if self.finalized.get() {
-      return Err(Error::state(codes::FINALIZED, format!("{call} after finalize(): the mask is already finalized")));
-    }
-    Ok(())
-  }
-
   fn plan(
     &self,
     data: BatchData<'_>,
@@ -160,8 +100,7 @@ impl NativeMaskBuilder {
     clip_start: &[u32],
     clip_end: &[u32],
   ) -> std::result::Result<BatchPlan, Error> {
-    self.check_building("updateBatch")?;
-    self.spec.plan(
+    self.inner.plan(
       &data,
       &shape_of(shape),
       coords_data(coords)?,
@@ -175,51 +114,44 @@ impl NativeMaskBuilder {
 impl NativeMaskBuilder {
   #[napi(constructor, catch_unwind)]
   pub fn new(env: Env, options: NativeBuilderOptions) -> Result<Self> {
-    let build = || -> std::result::Result<(AnyMaskBuilder, usize), Error> {
-      let geometry = Geometry::new(
-        &to_u64_vec("sourceExtents", &options.source_extents)?,
-        &to_u64_vec("sourceTileExtent", &options.source_tile_extent)?,
-        &to_u64_vec("outputTileExtent", &options.output_tile_extent)?,
-        &to_u64_vec("stride", &options.stride)?,
-      )?;
-      let config = BuilderConfig {
-        geometry,
-        channels: to_u64("nChannels", options.n_channels)? as usize,
-        aggregation: parse_aggregation(&options.aggregation)?,
-        counter_dtype: parse_counter_dtype(&options.counter_dtype)?,
-        storage: parse_storage(&options)?,
-      };
-      let max_view = match options.max_view_bytes {
-        Some(b) => to_u64("maxViewBytes", b)? as usize,
-        None => DEFAULT_MAX_VIEW_BYTES,
-      };
-      Ok((AnyMaskBuilder::new(parse_dtype(&options.dtype)?, config)?, max_view))
+    let build = || -> std::result::Result<(MaskBuilder, usize), Error> {
+      let normalized = normalize(options)?;
+      Ok((MaskBuilder::new(normalized.dtype, normalized.config)?, normalized.max_view_bytes))
     };
-    let (builder, max_view_bytes) = build().or_throw(&env)?;
-    Ok(Self {
-      spec: builder.spec(),
-      shared: Arc::new(Shared {
-        builder: Mutex::new(Some(builder)),
-        sequencer: Sequencer::new(),
-        spares: Mutex::new(Vec::new()),
-      }),
-      views: RefCell::new(Views::default()),
-      max_view_bytes,
-      finalized: Cell::new(false),
-      cleaned_up: Cell::new(false),
-    })
+    let (inner, max_view_bytes) = build().or_throw(&env)?;
+    let bytes = |raw: Option<wsi_mask_core::RawArray>| raw.map_or(0, |r| r.byte_len as i64);
+    let external_bytes = bytes(inner.mask_raw(None).ok()) + bytes(inner.counter_raw().ok().flatten());
+    adjust_external_memory(&env, external_bytes);
+    Ok(Self { inner, views: RefCell::new(Views::default()), max_view_bytes, external_bytes: Cell::new(external_bytes) })
   }
 
   /// Geometry: extents, strides, span, mask extents and upscale factor.
   #[napi(getter, catch_unwind)]
   pub fn geometry(&self) -> NativeGeometry {
-    NativeGeometry::from(&self.spec.geometry)
+    NativeGeometry::from(self.inner.geometry())
+  }
+
+  /// Where the builder is in its life (the core's state machine).
+  #[napi(getter, catch_unwind, ts_return_type = "'building' | 'finalized' | 'cleanedUp'")]
+  pub fn state(&self) -> &'static str {
+    match self.inner.state() {
+      State::Building => "building",
+      State::Finalized => "finalized",
+      State::CleanedUp => "cleanedUp",
+    }
+  }
+
+  /// Throws unless the builder is usable and, with `building`, still
+  /// accepts batches: what `call` would throw for the state alone.
+  #[napi(catch_unwind)]
+  pub fn check_state(&self, env: Env, call: String, building: bool) -> Result<()> {
+    self.inner.check(&call, building).or_throw(&env)
   }
 
   /// Updates not yet applied.
   #[napi(getter, catch_unwind)]
   pub fn pending(&self) -> u32 {
-    self.shared.sequencer.pending() as u32
+    self.inner.pending() as u32
   }
 
   /// Applies a batch now, after any pending asynchronous update.
@@ -236,9 +168,7 @@ impl NativeMaskBuilder {
   ) -> Result<()> {
     let data = batch_data(&data).or_throw(&env)?;
     let plan = self.plan(data, &shape, &coords, &coords_shape, &clip_start, &clip_end).or_throw(&env)?;
-    let ticket = self.shared.sequencer.ticket();
-    ticket.wait_turn();
-    self.shared.with(|b| b.apply(&plan, data)).or_throw(&env)
+    self.inner.apply(&plan, data).or_throw(&env)
   }
 
   /// Validates a batch without applying it (throws what `updateBatch` would).
@@ -283,38 +213,29 @@ impl NativeMaskBuilder {
     } else if let Some(pinned) = HeldBatch::pinned(&data) {
       BatchSource::Held(pinned)
     } else {
-      BatchSource::Copied(self.shared.copy_batch(&view))
+      BatchSource::Copied(self.inner.copy_batch(&view))
     };
-    let ticket = self.shared.sequencer.ticket();
-    Ok(AsyncTask::new(UpdateTask::new(Arc::clone(&self.shared), ticket, plan, source)))
+    Ok(AsyncTask::new(UpdateTask::new(self.inner.apply_later(plan, source))))
   }
 
   /// Waits for pending updates, then divides (mean) or fills unreached
   /// pixels with 0 (max). Calling it again changes nothing.
   #[napi(catch_unwind)]
   pub fn finalize(&self, env: Env) -> Result<()> {
-    self.check_usable("finalize").or_throw(&env)?;
-    self.shared.sequencer.wait_idle();
-    self.shared.with(|b| b.finalize()).or_throw(&env)?;
-    self.finalized.set(true);
-    Ok(())
+    self.inner.finalize().or_throw(&env)
   }
 
   /// `finalize()` on the thread pool, after pending updates.
   #[napi(catch_unwind, ts_return_type = "Promise<void>")]
   pub fn finalize_async(&self, env: Env) -> Result<AsyncTask<FinalizeTask>> {
-    self.check_usable("finalizeAsync").or_throw(&env)?;
-    let ticket = self.shared.sequencer.ticket();
-    self.finalized.set(true);
-    Ok(AsyncTask::new(FinalizeTask::new(Arc::clone(&self.shared), ticket)))
+    Ok(AsyncTask::new(FinalizeTask::new(self.inner.finalize_later().or_throw(&env)?)))
   }
 
   /// `{ buffer, live }` over the accumulator `[C, ...maskExtents]`, or over
   /// one channel plane `[...maskExtents]` when `channel` is given.
   #[napi(catch_unwind, ts_return_type = "{ buffer: ArrayBuffer; live: boolean }")]
   pub fn mask_buffer<'env>(&self, env: &'env Env, channel: Option<u32>) -> Result<Object<'env>> {
-    self.check_usable("storage").or_throw(env)?;
-    let raw = self.shared.with(|b| b.mask_raw(channel.map(|c| c as usize))).or_throw(env)?;
+    let raw = self.inner.mask_raw(channel.map(|c| c as usize)).or_throw(env)?;
     let what = if channel.is_some() { "mask channel" } else { "mask" };
     self.views.borrow_mut().create(env, raw, what, self.max_view_bytes)
   }
@@ -325,26 +246,16 @@ impl NativeMaskBuilder {
   pub fn read_region(
     &self,
     env: Env,
-    #[napi(ts_arg_type = "'mask' | 'overlapCounter'")] array: String,
+    array: NativeRegionArray,
     channel: f64,
     start: Vec<f64>,
     extent: Vec<f64>,
   ) -> Result<Either4<Float32Array, Float64Array, Uint16Array, Uint32Array>> {
-    self.check_usable("readRegion").or_throw(&env)?;
     let read = || -> std::result::Result<RegionData, Error> {
-      let counter = match array.as_str() {
-        "mask" => false,
-        "overlapCounter" => true,
-        other => {
-          return Err(Error::type_error(
-            codes::REGION,
-            format!("array must be 'mask' or 'overlapCounter'; received '{other}'"),
-          ))
-        }
-      };
+      let counter = matches!(array, NativeRegionArray::OverlapCounter);
       let channel = to_u64("channel", channel)? as usize;
       let (start, extent) = (to_u64_vec("start", &start)?, to_u64_vec("extent", &extent)?);
-      self.shared.with(|b| b.read_region(counter, channel, &start, &extent, self.max_view_bytes))
+      self.inner.read_region(counter, channel, &start, &extent, self.max_view_bytes)
     };
     Ok(match read().or_throw(&env)? {
       RegionData::F32(v) => Either4::A(Float32Array::new(v)),
@@ -357,24 +268,13 @@ impl NativeMaskBuilder {
   /// Files backing memory-mapped storage (mask first); empty in memory.
   #[napi(getter, catch_unwind)]
   pub fn files(&self) -> Vec<NativeFileInfo> {
-    let guard = self.shared.lock();
-    let Some(builder) = guard.as_ref() else { return Vec::new() };
-    builder
-      .files()
-      .iter()
-      .map(|f| NativeFileInfo {
-        path: f.path.to_string_lossy().into_owned(),
-        temporary: f.temporary,
-        reserved: f.reserved,
-      })
-      .collect()
+    self.inner.files().iter().map(NativeFileInfo::from).collect()
   }
 
   /// `{ buffer, live }` over the overlap counter, or null for max.
   #[napi(catch_unwind, ts_return_type = "{ buffer: ArrayBuffer; live: boolean } | null")]
   pub fn counter_buffer<'env>(&self, env: &'env Env) -> Result<Option<Object<'env>>> {
-    self.check_usable("overlapCounter").or_throw(env)?;
-    match self.shared.with(|b| Ok(b.counter_raw())).or_throw(env)? {
+    match self.inner.counter_raw().or_throw(env)? {
       Some(raw) => Ok(Some(self.views.borrow_mut().create(env, raw, "overlap counter", self.max_view_bytes)?)),
       None => Ok(None),
     }
@@ -384,17 +284,9 @@ impl NativeMaskBuilder {
   /// (they then read as empty). Calling it again does nothing.
   #[napi(catch_unwind)]
   pub fn cleanup(&self, env: Env) -> Result<()> {
-    if self.cleaned_up.get() {
-      return Ok(());
-    }
-    self.shared.sequencer.wait_idle();
-    self.cleaned_up.set(true);
-    let builder = self.shared.lock().take();
-    // Files that persist get written through before they are unmapped.
-    let flushed = builder.as_ref().map_or(Ok(()), |b| b.flush());
-    drop(builder);
-    self.shared.spares().clear();
+    let flushed = self.inner.cleanup();
     self.views.borrow_mut().detach_all(&env);
+    adjust_external_memory(&env, -self.external_bytes.replace(0));
     flushed.or_throw(&env)
   }
 }
@@ -402,6 +294,7 @@ impl NativeMaskBuilder {
 impl ObjectFinalize for NativeMaskBuilder {
   fn finalize(self, env: Env) -> Result<()> {
     self.views.borrow_mut().forget(&env);
+    adjust_external_memory(&env, -self.external_bytes.replace(0));
     Ok(())
   }
 }

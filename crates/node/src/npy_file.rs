@@ -11,7 +11,7 @@ use wsi_mask_core::memmap::MappedNpy;
 use wsi_mask_core::{Error, RawArray};
 
 use crate::errors::OrThrow;
-use crate::options::to_u64;
+use crate::numbers::to_u64;
 use crate::views::{Views, DEFAULT_MAX_VIEW_BYTES};
 
 /// An NPY file (version 1.0, 2.0 or 3.0) mapped into memory.

@@ -11,7 +11,7 @@ use wsi_mask_core::npy::NpyVersion;
 use wsi_mask_core::{Error, MaskPlanes, ResizeGeometry, ResizeKernel, SourceResize};
 
 use crate::errors::OrThrow;
-use crate::options::to_u64_vec;
+use crate::numbers::to_u64_vec;
 
 /// Extents of a resize, `[y, x]` each, validated by the facade.
 #[napi(object)]
@@ -91,6 +91,8 @@ pub fn resize_to_source(
 
 /// Like `resizeToSource`, but streams the result into a new NPY file
 /// (`<f4`, `[H_source, W_source, C]`) band by band, with bounded memory.
+/// The file appears only once complete; an existing one is refused
+/// (`EEXIST`) unless `overwrite`, and a file this process maps always is.
 #[napi(catch_unwind)]
 pub fn resize_to_source_file(
   env: Env,
@@ -100,19 +102,17 @@ pub fn resize_to_source_file(
   kernel: String,
   filename: String,
   #[napi(ts_arg_type = "1 | 2 | 3")] npy_version: u32,
+  overwrite: bool,
 ) -> Result<()> {
   let resize = plan(channels, &geometry, &kernel).or_throw(&env)?;
   let input = planes(&image).or_throw(&env)?;
-  let version = match npy_version {
-    1 => NpyVersion::V1,
-    2 => NpyVersion::V2,
-    3 => NpyVersion::V3,
-    other => {
-      return Err(crate::errors::throw(
-        &env,
-        &Error::range(codes::OPTION_RANGE, format!("npyVersion must be 1, 2 or 3; received {other}")),
-      ))
-    }
-  };
-  resize.resize_to_npy(input, Path::new(&filename), version).or_throw(&env)
+  let version = NpyVersion::try_from(npy_version).or_throw(&env)?;
+  resize.resize_to_npy(input, Path::new(&filename), version, overwrite).or_throw(&env)
+}
+
+/// Throws `ERR_WSI_FILE_MAPPED` if this process maps the file at `path`
+/// (writing it would crash the process with SIGBUS and destroy its data).
+#[napi(catch_unwind)]
+pub fn refuse_if_mapped(env: Env, path: String) -> Result<()> {
+  wsi_mask_core::files::refuse_if_mapped(Path::new(&path)).or_throw(&env)
 }

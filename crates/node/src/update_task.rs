@@ -1,16 +1,14 @@
-//! Updates and finalization on the libuv thread pool, in call order.
+//! Updates and finalization as libuv tasks: thin adapters that run the
+//! core's pending work on the thread pool and settle its promise.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::{TypedArray, TypedArrayType};
 use napi::{sys, Env, JsValue, Task};
-use wsi_mask_core::error::codes;
-use wsi_mask_core::sequencer::Ticket;
 use wsi_mask_core::storage::Region;
-use wsi_mask_core::{BatchData, BatchPlan, Error, OwnedBatchData};
+use wsi_mask_core::{BatchData, Error, OwnedBatchData, PendingFinalize, PendingUpdate};
 
 use crate::errors::rejection;
-use crate::mask_builder::Shared;
 
 /// A batch read in place by the pool thread, without copying. Either its
 /// buffer was just transferred to the builder (`transfer: true`: no
@@ -67,7 +65,7 @@ impl HeldBatch {
     })
   }
 
-  fn view(&self) -> BatchData<'_> {
+  pub(crate) fn view(&self) -> BatchData<'_> {
     let bytes = if self.byte_len == 0 {
       &[][..]
     } else {
@@ -100,78 +98,33 @@ pub enum BatchSource {
   Held(HeldBatch),
 }
 
+impl wsi_mask_core::BatchSource for BatchSource {
+  fn batch(&self) -> BatchData<'_> {
+    match self {
+      BatchSource::Copied(data) => data.view(),
+      BatchSource::Held(data) => data.view(),
+    }
+  }
+
+  fn take_spare(&mut self) -> Option<OwnedBatchData> {
+    match self {
+      BatchSource::Copied(data) => data.take_spare(),
+      BatchSource::Held(_) => None,
+    }
+  }
+}
+
 /// A planned batch waiting for its turn. It never points into memory the
 /// caller could free: the data is copied, or its buffer was transferred.
 pub struct UpdateTask {
-  shared: Arc<Shared>,
-  ticket: Option<Ticket>,
-  plan: BatchPlan,
-  copied: Option<OwnedBatchData>,
-  held: Option<HeldBatch>,
+  inner: PendingUpdate<BatchSource>,
   failure: Option<Error>,
 }
 
 impl UpdateTask {
-  pub fn new(shared: Arc<Shared>, ticket: Ticket, plan: BatchPlan, source: BatchSource) -> Self {
-    let (copied, held) = match source {
-      BatchSource::Copied(data) => (Some(data), None),
-      BatchSource::Held(data) => (None, Some(data)),
-    };
-    Self { shared, ticket: Some(ticket), plan, copied, held, failure: None }
+  pub fn new(inner: PendingUpdate<BatchSource>) -> Self {
+    Self { inner, failure: None }
   }
-}
-
-/// Threads for kernels started from the thread pool: one core fewer than
-/// the machine has (at least one), at a lower priority than the JavaScript
-/// thread, so the event loop (and V8's garbage collector) keep a core and
-/// wake promptly while an update runs.
-fn background_pool() -> &'static rayon::ThreadPool {
-  static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
-  POOL.get_or_init(|| {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    rayon::ThreadPoolBuilder::new()
-      .num_threads(cores.saturating_sub(1).max(1))
-      .thread_name(|i| format!("wsi-mask-bg-{i}"))
-      .start_handler(|_| lower_priority())
-      .build()
-      .unwrap_or_else(|_| rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a one-thread pool"))
-  })
-}
-
-#[cfg(target_os = "linux")]
-fn lower_priority() {
-  // SAFETY: plain syscalls on the calling thread; failure leaves it as is.
-  unsafe {
-    let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-    libc::setpriority(libc::PRIO_PROCESS, tid, 5);
-  }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn lower_priority() {}
-
-/// Runs `f` in `ticket`'s turn on the background pool, then lets the next
-/// ticket go, so a failing update never blocks the ones after it. A panic (a
-/// bug) becomes an `ERR_WSI_INTERNAL` error: unwinding out of the thread
-/// pool's C callback would abort Node.
-fn in_turn(ticket: &mut Option<Ticket>, f: impl FnOnce() -> Result<(), Error> + Send) -> Result<(), Error> {
-  let Some(ticket) = ticket.take() else { return Ok(()) };
-  let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-    ticket.wait_turn();
-    background_pool().install(f)
-  }))
-  .unwrap_or_else(|payload| Err(internal_error(payload.as_ref())));
-  drop(ticket);
-  result
-}
-
-fn internal_error(payload: &(dyn std::any::Any + Send)) -> Error {
-  let what = payload
-    .downcast_ref::<&str>()
-    .map(|s| s.to_string())
-    .or_else(|| payload.downcast_ref::<String>().cloned())
-    .unwrap_or_else(|| "unknown panic".to_string());
-  Error::state(codes::INTERNAL, format!("internal error in the native backend (please report it): {what}"))
 }
 
 fn settle(failure: &mut Option<Error>, result: Result<(), Error>) -> napi::Result<()> {
@@ -187,22 +140,12 @@ impl Task for UpdateTask {
   type JsValue = ();
 
   fn compute(&mut self) -> napi::Result<()> {
-    let (shared, plan, copied, held) = (&self.shared, &self.plan, self.copied.take(), &self.held);
-    let result = in_turn(&mut self.ticket, || match (copied, held) {
-      (Some(data), _) => {
-        let applied = shared.with(|b| b.apply(plan, data.view()));
-        // Recycled within the turn, so cleanup (which waits for every turn) finds it.
-        shared.recycle(data);
-        applied
-      }
-      (None, Some(data)) => shared.with(|b| b.apply(plan, data.view())),
-      (None, None) => Ok(()),
-    });
+    let result = self.inner.run();
     settle(&mut self.failure, result)
   }
 
   fn finally(mut self, env: Env) -> napi::Result<()> {
-    if let Some(held) = self.held.as_mut() {
+    if let BatchSource::Held(held) = self.inner.data_mut() {
       held.release(&env);
     }
     Ok(())
@@ -222,14 +165,13 @@ impl Task for UpdateTask {
 
 /// `finalize()` after every update issued before it.
 pub struct FinalizeTask {
-  shared: Arc<Shared>,
-  ticket: Option<Ticket>,
+  inner: PendingFinalize,
   failure: Option<Error>,
 }
 
 impl FinalizeTask {
-  pub fn new(shared: Arc<Shared>, ticket: Ticket) -> Self {
-    Self { shared, ticket: Some(ticket), failure: None }
+  pub fn new(inner: PendingFinalize) -> Self {
+    Self { inner, failure: None }
   }
 }
 
@@ -238,8 +180,7 @@ impl Task for FinalizeTask {
   type JsValue = ();
 
   fn compute(&mut self) -> napi::Result<()> {
-    let shared = &self.shared;
-    let result = in_turn(&mut self.ticket, || shared.with(|b| b.finalize()));
+    let result = self.inner.run();
     settle(&mut self.failure, result)
   }
 
@@ -252,23 +193,5 @@ impl Task for FinalizeTask {
       Some(e) => rejection(&env, e),
       None => err,
     })
-  }
-}
-
-#[cfg(test)]
-mod tests {
-  use super::*;
-  use wsi_mask_core::sequencer::Sequencer;
-
-  #[test]
-  fn a_panic_in_an_update_is_an_error_and_releases_the_turn() {
-    let sequencer = Sequencer::new();
-    let mut first = Some(sequencer.ticket());
-    let mut second = Some(sequencer.ticket());
-    let err = in_turn(&mut first, || panic!("index out of bounds")).unwrap_err();
-    assert_eq!(err.code, codes::INTERNAL);
-    assert!(err.message.contains("index out of bounds"), "{}", err.message);
-    assert!(in_turn(&mut second, || Ok(())).is_ok());
-    sequencer.wait_idle();
   }
 }

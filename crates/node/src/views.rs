@@ -5,8 +5,10 @@
 //! each buffer so that `cleanup()` can detach them (reads then see an empty
 //! array) and release the memory at once.
 
+use std::collections::BTreeMap;
 use std::ffi::c_void;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{JsObjectValue, Object};
 use napi::{sys, Env, Status};
@@ -17,9 +19,20 @@ use wsi_mask_core::{Error, RawArray};
 /// Node 20 holds ArrayBuffers up to 4 GiB; asking for more aborts the process.
 pub const DEFAULT_MAX_VIEW_BYTES: usize = 1 << 32;
 
+/// What each external buffer keeps alive, under the key its finalizer gets
+/// as `hint`. The hint is a plain number that owns nothing: when Node refuses
+/// a buffer (Node 20 above 4 GiB) it runs the finalizer itself, and it may
+/// then run it now, later or never, so releasing an entry is idempotent and
+/// can never free anything twice.
+static HELD: Mutex<BTreeMap<usize, Arc<Region>>> = Mutex::new(BTreeMap::new());
+static NEXT_KEY: AtomicUsize = AtomicUsize::new(1);
+
+fn held() -> std::sync::MutexGuard<'static, BTreeMap<usize, Arc<Region>>> {
+  HELD.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 unsafe extern "C" fn release_hint(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-  // SAFETY: `hint` is the Box created in `create` and is finalized once.
-  drop(unsafe { Box::from_raw(hint.cast::<Arc<Region>>()) });
+  held().remove(&(hint as usize));
 }
 
 fn check(status: sys::napi_status) -> napi::Result<()> {
@@ -30,39 +43,68 @@ fn check(status: sys::napi_status) -> napi::Result<()> {
   }
 }
 
+/// The runtime refused a buffer: clears the exception it left pending (if
+/// any) and throws a coded error in its place.
+fn refused(env: &Env, byte_len: usize) -> napi::Error {
+  let mut pending = false;
+  // SAFETY: plain queries on this env; the cleared exception is dropped.
+  unsafe {
+    sys::napi_is_exception_pending(env.raw(), &mut pending);
+    if pending {
+      let mut exception = std::ptr::null_mut();
+      sys::napi_get_and_clear_last_exception(env.raw(), &mut exception);
+    }
+  }
+  let err = if byte_len as u64 > u32::MAX as u64 {
+    Error::range(
+      codes::VIEW_TOO_LARGE,
+      format!(
+        "this runtime refused an ArrayBuffer of {byte_len} bytes (Node 20 holds at most 4 GiB in one); read the array in parts with readRegion()"
+      ),
+    )
+  } else {
+    Error::state(codes::STORAGE, format!("this runtime refused an ArrayBuffer of {byte_len} bytes"))
+  };
+  crate::errors::throw(env, &err)
+}
+
 /// An ArrayBuffer over `raw` whose finalizer keeps `raw.region` alive:
 /// `(buffer, true)`, or `(copy, false)` where the runtime refuses external
 /// buffers (Electron's memory cage).
 pub fn external_arraybuffer(env: &Env, raw: &RawArray) -> napi::Result<(sys::napi_value, bool)> {
   let mut buffer = std::ptr::null_mut();
-  let hint = Box::into_raw(Box::new(Arc::clone(&raw.region)));
+  let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+  held().insert(key, Arc::clone(&raw.region));
   // SAFETY: `raw.ptr` is valid for `byte_len` bytes while the region lives,
-  // and the finalizer keeps the region alive.
+  // and the entry under `key` keeps it alive until the finalizer runs.
   let status = unsafe {
     sys::napi_create_external_arraybuffer(
       env.raw(),
       raw.ptr.cast(),
       raw.byte_len,
       Some(release_hint),
-      hint.cast(),
+      key as *mut c_void,
       &mut buffer,
     )
   };
-  if status == sys::Status::napi_no_external_buffers_allowed {
-    // SAFETY: the engine refused the hint; reclaim it.
-    drop(unsafe { Box::from_raw(hint) });
-    let mut data = std::ptr::null_mut();
-    // SAFETY: plain allocation and copy of `byte_len` bytes.
-    check(unsafe { sys::napi_create_arraybuffer(env.raw(), raw.byte_len, &mut data, &mut buffer) })?;
-    unsafe { std::ptr::copy_nonoverlapping(raw.ptr, data.cast::<u8>(), raw.byte_len) };
-    return Ok((buffer, false));
+  if status == sys::Status::napi_ok {
+    return Ok((buffer, true));
   }
-  if status != sys::Status::napi_ok {
-    // SAFETY: not handed to the engine; reclaim it.
-    drop(unsafe { Box::from_raw(hint) });
+  // No buffer exists, whether or not the finalizer ran (removing twice is harmless).
+  held().remove(&key);
+  if status != sys::Status::napi_no_external_buffers_allowed {
+    return Err(refused(env, raw.byte_len));
   }
-  check(status)?;
-  Ok((buffer, true))
+  let mut data = std::ptr::null_mut();
+  // SAFETY: plain allocation of `byte_len` bytes.
+  if unsafe { sys::napi_create_arraybuffer(env.raw(), raw.byte_len, &mut data, &mut buffer) } != sys::Status::napi_ok
+    || (data.is_null() && raw.byte_len > 0)
+  {
+    return Err(refused(env, raw.byte_len));
+  }
+  // SAFETY: `data` holds `byte_len` fresh bytes; `raw.ptr` is valid for as many.
+  unsafe { std::ptr::copy_nonoverlapping(raw.ptr, data.cast::<u8>(), raw.byte_len) };
+  Ok((buffer, false))
 }
 
 #[derive(Default)]

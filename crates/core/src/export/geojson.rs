@@ -35,11 +35,8 @@ const PALETTE: [[u8; 3]; 6] = [[200, 0, 0], [0, 150, 0], [0, 0, 200], [200, 150,
 
 fn feature(region: &Region, class: &RegionClass, geometry: &ExportGeometry, label: Option<u64>) -> Value {
   let [sy, sx] = geometry.scale;
-  let rings: Vec<Vec<[f64; 2]>> = region
-    .rings
-    .iter()
-    .map(|ring| ring.iter().map(|&[x, y]| [x as f64 * sx, y as f64 * sy]).collect())
-    .collect();
+  let rings: Vec<Vec<[f64; 2]>> =
+    region.rings.iter().map(|ring| ring.iter().map(|&[x, y]| [x as f64 * sx, y as f64 * sy]).collect()).collect();
   let area = region.pixels as f64 * sx * sy;
   let mut measurements = json!({ "Area px^2": area });
   if let Some([my, mx]) = geometry.mpp {

@@ -1,0 +1,420 @@
+//! `MaskBuilder`: the builder as callers use it. It owns the one lifecycle
+//! (building, finalized, cleaned up) and runs every update, on any thread, in
+//! call order.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::background::in_turn;
+use crate::builder::{AnyAccumulator, BatchData, BuilderConfig, BuilderSpec, OwnedBatchData, RawArray, RegionData};
+use crate::element::Dtype;
+use crate::error::{codes, Error, Result};
+use crate::geometry::Geometry;
+use crate::memmap::CreatedFile;
+use crate::plan::{BatchPlan, Coords, EdgeClipping};
+use crate::sequencer::{Sequencer, Ticket};
+
+/// Where a builder is in its life. Calls that need another state are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+  /// Accepting batches.
+  Building,
+  /// `finalize` was called: the mask is (or, once pending work has run, will
+  /// be) final; batches are refused.
+  Finalized,
+  /// The storage was released; only `cleanup` (a no-op) is accepted.
+  CleanedUp,
+}
+
+/// Batch data an update reads when its turn comes.
+pub trait BatchSource: Send {
+  fn batch(&self) -> BatchData<'_>;
+  /// Memory the builder may reuse for its next copy, once the update ran.
+  fn take_spare(&mut self) -> Option<OwnedBatchData> {
+    None
+  }
+}
+
+impl BatchSource for OwnedBatchData {
+  fn batch(&self) -> BatchData<'_> {
+    self.view()
+  }
+
+  fn take_spare(&mut self) -> Option<OwnedBatchData> {
+    Some(std::mem::replace(self, OwnedBatchData::F32(Vec::new())))
+  }
+}
+
+/// Copies of applied batches kept for reuse: recycled memory copies without
+/// page faults.
+const SPARE_BATCHES: usize = 2;
+
+struct Shared {
+  spec: BuilderSpec,
+  /// Changed only by the caller's thread, in call order; never held while a
+  /// kernel runs.
+  state: Mutex<State>,
+  accumulator: Mutex<Option<AnyAccumulator>>,
+  sequencer: Arc<Sequencer>,
+  spares: Mutex<Vec<OwnedBatchData>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+  m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A mask under construction; a cheap handle (clones share the builder).
+///
+/// ```
+/// use wsi_mask_core::{Aggregation, BatchData, BuilderConfig, Coords, CounterDtype, Dtype, EdgeClipping};
+/// use wsi_mask_core::{Geometry, MaskBuilder, StorageConfig};
+///
+/// // A 4 x 4 source covered by 2 x 2 tiles every 2 pixels, one value per tile.
+/// let config = BuilderConfig {
+///   geometry: Geometry::new(&[4, 4], &[2, 2], &[1, 1], &[2, 2]).unwrap(),
+///   channels: 1,
+///   aggregation: Aggregation::Mean,
+///   counter_dtype: CounterDtype::Uint16,
+///   storage: StorageConfig::InMemory { max_bytes: None },
+/// };
+/// let builder = MaskBuilder::new(Dtype::Float32, config).unwrap();
+/// let tiles = [1.0f32, 2.0, 3.0, 4.0];
+/// let coords = [0i32, 0, 0, 2, 2, 0, 2, 2];
+/// let clipping = EdgeClipping::none(2);
+/// builder.update_batch(BatchData::F32(&tiles), &[4, 1], Coords::I32(&coords), &[4, 2], &clipping).unwrap();
+/// builder.finalize().unwrap();
+/// let mask = builder.read_region(false, 0, &[0, 0], &[2, 2], usize::MAX).unwrap();
+/// assert_eq!(mask.into_f64(), vec![1.0, 2.0, 3.0, 4.0]);
+/// builder.cleanup().unwrap();
+/// ```
+#[derive(Clone)]
+pub struct MaskBuilder {
+  shared: Arc<Shared>,
+}
+
+impl MaskBuilder {
+  /// Allocates the storage (in memory or as memory-mapped NPY files).
+  pub fn new(dtype: Dtype, config: BuilderConfig) -> Result<Self> {
+    let accumulator = AnyAccumulator::new(dtype, config)?;
+    Ok(Self {
+      shared: Arc::new(Shared {
+        spec: accumulator.spec(),
+        state: Mutex::new(State::Building),
+        accumulator: Mutex::new(Some(accumulator)),
+        sequencer: Sequencer::new(),
+        spares: Mutex::new(Vec::new()),
+      }),
+    })
+  }
+
+  /// What planning needs: geometry, channels and dtype.
+  pub fn spec(&self) -> &BuilderSpec {
+    &self.shared.spec
+  }
+
+  pub fn geometry(&self) -> &Geometry {
+    &self.shared.spec.geometry
+  }
+
+  /// `[C, ...maskExtents]`.
+  pub fn mask_shape(&self) -> Vec<u64> {
+    let spec = &self.shared.spec;
+    std::iter::once(spec.channels as u64).chain(spec.geometry.mask_extents.iter().copied()).collect()
+  }
+
+  pub fn state(&self) -> State {
+    *lock(&self.shared.state)
+  }
+
+  /// Updates issued and not yet applied (or finalizations not yet run).
+  pub fn pending(&self) -> u64 {
+    self.shared.sequencer.pending()
+  }
+
+  /// Refuses `call` unless the builder is usable (not cleaned up) and, with
+  /// `building`, still accepts batches.
+  pub fn check(&self, call: &str, building: bool) -> Result<()> {
+    match self.state() {
+      State::CleanedUp => Err(Error::state(
+        codes::CLEANED_UP,
+        format!("{call} after cleanup(): the mask builder was cleaned up; create a new one"),
+      )),
+      State::Finalized if building => {
+        Err(Error::state(codes::FINALIZED, format!("{call} after finalize(): the mask is already finalized")))
+      }
+      _ => Ok(()),
+    }
+  }
+
+  /// Validates a batch and places its tiles; nothing is written.
+  pub fn plan(
+    &self,
+    data: &BatchData<'_>,
+    batch_shape: &[usize],
+    coords: Coords<'_>,
+    coords_shape: &[usize],
+    clipping: &EdgeClipping,
+  ) -> Result<BatchPlan> {
+    self.check("updateBatch", true)?;
+    self.shared.spec.plan(data, batch_shape, coords, coords_shape, clipping)
+  }
+
+  /// Writes a planned batch now, after every update issued before it.
+  pub fn apply(&self, plan: &BatchPlan, data: BatchData<'_>) -> Result<()> {
+    let ticket = self.shared.sequencer.ticket();
+    ticket.wait_turn();
+    self.with(|a| a.apply(plan, data))
+  }
+
+  /// Validates and applies a batch in one call.
+  pub fn update_batch(
+    &self,
+    data: BatchData<'_>,
+    batch_shape: &[usize],
+    coords: Coords<'_>,
+    coords_shape: &[usize],
+    clipping: &EdgeClipping,
+  ) -> Result<()> {
+    let plan = self.plan(&data, batch_shape, coords, coords_shape, clipping)?;
+    self.apply(&plan, data)
+  }
+
+  /// A copy of `data` owned by the builder, in recycled memory if any: for
+  /// updates that run after the caller's buffer may be gone.
+  pub fn copy_batch(&self, data: &BatchData<'_>) -> OwnedBatchData {
+    let spare = lock(&self.shared.spares).pop();
+    OwnedBatchData::copy_of(data, spare)
+  }
+
+  /// Takes the planned batch's place in the call order now; it is written
+  /// when [`PendingUpdate::run`] gets its turn (on any thread).
+  pub fn apply_later<S: BatchSource>(&self, plan: BatchPlan, data: S) -> PendingUpdate<S> {
+    let ticket = self.shared.sequencer.ticket();
+    PendingUpdate { builder: self.clone(), ticket: Some(ticket), plan, data }
+  }
+
+  /// Waits for pending updates, then divides (mean) or turns pixels no tile
+  /// reached into 0 (max). Calling it again changes nothing.
+  pub fn finalize(&self) -> Result<()> {
+    self.check("finalize", false)?;
+    self.shared.sequencer.wait_idle();
+    if self.state() == State::Finalized {
+      return Ok(());
+    }
+    *lock(&self.shared.state) = State::Finalized;
+    self.with(|a| a.finalize())
+  }
+
+  /// `finalize` in call order, run by [`PendingFinalize::run`] (on any
+  /// thread). The builder refuses batches from now on.
+  pub fn finalize_later(&self) -> Result<PendingFinalize> {
+    self.check("finalizeAsync", false)?;
+    let ticket = self.shared.sequencer.ticket();
+    let divide = {
+      let mut state = lock(&self.shared.state);
+      std::mem::replace(&mut *state, State::Finalized) == State::Building
+    };
+    Ok(PendingFinalize { builder: self.clone(), ticket: Some(ticket), divide })
+  }
+
+  /// Waits for pending updates, writes file-backed storage through and
+  /// releases it. Calling it again does nothing.
+  pub fn cleanup(&self) -> Result<()> {
+    if self.state() == State::CleanedUp {
+      return Ok(());
+    }
+    self.shared.sequencer.wait_idle();
+    *lock(&self.shared.state) = State::CleanedUp;
+    let accumulator = lock(&self.shared.accumulator).take();
+    // Files that persist get written through before they are unmapped.
+    let flushed = accumulator.as_ref().map_or(Ok(()), |a| a.flush());
+    drop(accumulator);
+    lock(&self.shared.spares).clear();
+    flushed
+  }
+
+  /// Copies a window of one channel of the mask (or of the counter).
+  pub fn read_region(
+    &self,
+    counter: bool,
+    channel: usize,
+    start: &[u64],
+    extent: &[u64],
+    max_bytes: usize,
+  ) -> Result<RegionData> {
+    self.check("readRegion", false)?;
+    self.with(|a| a.read_region(counter, channel, start, extent, max_bytes))
+  }
+
+  /// Raw view of the accumulator (or of one channel plane).
+  pub fn mask_raw(&self, channel: Option<usize>) -> Result<RawArray> {
+    self.check("storage", false)?;
+    self.with(|a| a.mask_raw(channel))
+  }
+
+  /// Raw view of the overlap counter; `None` for max.
+  pub fn counter_raw(&self) -> Result<Option<RawArray>> {
+    self.check("overlapCounter", false)?;
+    self.with(|a| Ok(a.counter_raw()))
+  }
+
+  /// Files backing memory-mapped storage (mask first); empty in memory and
+  /// after cleanup.
+  pub fn files(&self) -> Vec<CreatedFile> {
+    lock(&self.shared.accumulator).as_ref().map_or_else(Vec::new, |a| a.files().to_vec())
+  }
+
+  fn with<T>(&self, f: impl FnOnce(&mut AnyAccumulator) -> Result<T>) -> Result<T> {
+    match lock(&self.shared.accumulator).as_mut() {
+      Some(accumulator) => f(accumulator),
+      None => Err(Error::state(codes::CLEANED_UP, "the mask builder was cleaned up; create a new one")),
+    }
+  }
+
+  fn recycle(&self, data: OwnedBatchData) {
+    let mut spares = lock(&self.shared.spares);
+    if spares.len() < SPARE_BATCHES {
+      spares.push(data);
+    }
+  }
+}
+
+/// An update that has its place in the call order and waits to be written.
+/// Dropped without running, it gives up its place.
+pub struct PendingUpdate<S> {
+  builder: MaskBuilder,
+  ticket: Option<Ticket>,
+  plan: BatchPlan,
+  data: S,
+}
+
+impl<S: BatchSource> PendingUpdate<S> {
+  /// Waits for its turn and writes the batch on the background pool. Blocks:
+  /// call it from a worker thread. Runs once; later calls do nothing.
+  pub fn run(&mut self) -> Result<()> {
+    let Some(ticket) = self.ticket.take() else { return Ok(()) };
+    let (builder, plan, data) = (&self.builder, &self.plan, &mut self.data);
+    in_turn(ticket, || {
+      let applied = builder.with(|a| a.apply(plan, data.batch()));
+      // Recycled within the turn, so cleanup (which waits for every turn) finds it.
+      if let Some(spare) = data.take_spare() {
+        builder.recycle(spare);
+      }
+      applied
+    })
+  }
+
+  /// The batch source, e.g. to release it on the thread that owns it.
+  pub fn data_mut(&mut self) -> &mut S {
+    &mut self.data
+  }
+}
+
+/// A finalization that has its place in the call order.
+pub struct PendingFinalize {
+  builder: MaskBuilder,
+  ticket: Option<Ticket>,
+  /// False when an earlier call already finalized: this one only waits.
+  divide: bool,
+}
+
+impl PendingFinalize {
+  /// Waits for every earlier update, then finalizes. Blocks: call it from a
+  /// worker thread. Runs once; later calls do nothing.
+  pub fn run(&mut self) -> Result<()> {
+    let Some(ticket) = self.ticket.take() else { return Ok(()) };
+    let (builder, divide) = (&self.builder, self.divide);
+    in_turn(ticket, || if divide { builder.with(|a| a.finalize()) } else { Ok(()) })
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::builder::{Aggregation, StorageConfig};
+  use crate::element::CounterDtype;
+
+  fn builder() -> MaskBuilder {
+    let config = BuilderConfig {
+      geometry: Geometry::new(&[16, 16], &[8, 8], &[8, 8], &[4, 4]).unwrap(),
+      channels: 1,
+      aggregation: Aggregation::Mean,
+      counter_dtype: CounterDtype::Uint16,
+      storage: StorageConfig::InMemory { max_bytes: None },
+    };
+    MaskBuilder::new(Dtype::Float32, config).unwrap()
+  }
+
+  fn batch(b: &MaskBuilder, value: f32) -> Result<()> {
+    let data = vec![value; 64];
+    b.update_batch(BatchData::F32(&data), &[1, 1, 8, 8], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2))
+  }
+
+  fn first(b: &MaskBuilder) -> f64 {
+    b.read_region(false, 0, &[0, 0], &[1, 1], 64).unwrap().into_f64()[0]
+  }
+
+  #[test]
+  fn finalize_twice_divides_once_and_refuses_batches() {
+    let b = builder();
+    batch(&b, 2.0).unwrap();
+    batch(&b, 4.0).unwrap();
+    b.finalize().unwrap();
+    b.finalize().unwrap();
+    b.finalize_later().unwrap().run().unwrap();
+    assert_eq!(first(&b), 3.0);
+    assert_eq!(b.state(), State::Finalized);
+    assert_eq!(batch(&b, 1.0).unwrap_err().code, codes::FINALIZED);
+  }
+
+  #[test]
+  fn later_work_runs_in_call_order_across_threads() {
+    let b = builder();
+    let data = OwnedBatchData::copy_of(&BatchData::F32(&[6.0; 64]), None);
+    let plan = b.plan(&data.view(), &[1, 1, 8, 8], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap();
+    let mut update = b.apply_later(plan, data);
+    let mut finalize = b.finalize_later().unwrap();
+    // Refused at once, though nothing has run yet.
+    assert_eq!(batch(&b, 1.0).unwrap_err().code, codes::FINALIZED);
+    assert_eq!(b.pending(), 2);
+    let finalizer = std::thread::spawn(move || finalize.run());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    update.run().unwrap();
+    finalizer.join().unwrap().unwrap();
+    assert_eq!(b.pending(), 0);
+    assert_eq!(first(&b), 6.0);
+  }
+
+  #[test]
+  fn cleanup_waits_releases_and_refuses_everything_after() {
+    let b = builder();
+    let data = OwnedBatchData::copy_of(&BatchData::F32(&[1.0; 64]), None);
+    let plan = b.plan(&data.view(), &[1, 1, 8, 8], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap();
+    let mut update = b.apply_later(plan, data);
+    let worker = std::thread::spawn(move || {
+      std::thread::sleep(std::time::Duration::from_millis(20));
+      update.run()
+    });
+    b.cleanup().unwrap();
+    // Cleanup returned only after the update ran.
+    worker.join().unwrap().unwrap();
+    assert_eq!(b.pending(), 0);
+    b.cleanup().unwrap();
+    assert_eq!(b.state(), State::CleanedUp);
+    for e in [batch(&b, 1.0).unwrap_err(), b.finalize().unwrap_err(), b.mask_raw(None).err().unwrap()] {
+      assert_eq!(e.code, codes::CLEANED_UP);
+      assert!(e.message.contains("after cleanup()"), "{}", e.message);
+    }
+    assert!(b.files().is_empty());
+  }
+
+  #[test]
+  fn a_dropped_pending_update_gives_up_its_turn() {
+    let b = builder();
+    let data = OwnedBatchData::copy_of(&BatchData::F32(&[1.0; 64]), None);
+    let plan = b.plan(&data.view(), &[1, 1, 8, 8], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap();
+    drop(b.apply_later(plan, data));
+    batch(&b, 5.0).unwrap();
+    b.finalize().unwrap();
+    assert_eq!(first(&b), 5.0);
+  }
+}
