@@ -1,5 +1,6 @@
 /** `wsi-mask-builder assemble`: a mask from tile predictions and coordinates saved as NPY files. */
 
+import { geometryOf, writeSidecar } from '../export/geometry';
 import { MaskBuilder } from '../mask-builder';
 import type { NdArray } from '../ndarray';
 import { writeNpy } from '../npy';
@@ -102,7 +103,12 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
       const seconds = (performance.now() - started) / 1000;
       progress.stop();
       const mask = (o.agg === 'mean' ? (result as MeanResult).mask : result) as NdArray;
-      if (!o.memmap) writeNpy(o.output, mask);
+      if (!o.memmap) {
+        writeNpy(o.output, mask);
+        // The memmap path's builder writes it at finalize; `export` reads the geometry from it.
+        const geometry = geometryOf(mask);
+        if (geometry) writeSidecar(o.output, geometry);
+      }
       return { tiles: total, seconds, shape: mask.shape, dtype: mask.dtype };
     } finally {
       builder.cleanup();
