@@ -320,12 +320,17 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   cleanup(): void {
     this.#backend.cleanup();
   }
+}
 
-  /**
-   * `cleanup()`, so that `using builder = new MaskBuilder(...)` releases the storage (and a memmap
-   * builder's disk reservation) when the block ends.
-   */
-  [Symbol.dispose](): void {
-    this.cleanup();
-  }
+// `using builder = new MaskBuilder(...)` releases the storage (and a memmap builder's disk reservation)
+// when the block ends. Assigned here rather than declared in the class: a `[Symbol.dispose]` member in
+// the shipped declarations breaks TypeScript consumers whose lib predates esnext.disposable.
+if (typeof Symbol.dispose === 'symbol') {
+  Object.defineProperty(MaskBuilder.prototype, Symbol.dispose, {
+    value(this: MaskBuilder) {
+      this.cleanup();
+    },
+    writable: true,
+    configurable: true,
+  });
 }
