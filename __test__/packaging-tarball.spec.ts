@@ -29,7 +29,8 @@ import {
 const BUDGET = {
   mainPacked: 96 * 1024,
   mainUnpacked: 384 * 1024,
-  platformPacked: 2 * 1024 * 1024,
+  // The exports (zarrs, libzstd, tiff) took the Linux addon from 4.0 to 7.7 MB unpacked (2.5 MiB packed).
+  platformPacked: 3 * 1024 * 1024,
 };
 
 const PLATFORMS = ['linux-x64-gnu', 'linux-x64-musl', 'linux-arm64-gnu', 'darwin-x64', 'darwin-arm64', 'win32-x64-msvc'];
