@@ -31,6 +31,9 @@ test('the lifecycle, counter and async-option rows are there too', () => {
     'ERR_WSI_CLEANED_UP',
     'ERR_WSI_UNKNOWN_OPTION',
     'ERR_WSI_VIEW_TOO_LARGE',
+    'ERR_WSI_FILE_MAPPED',
+    'ERR_WSI_NPY_FORMAT',
+    'EEXIST',
   ]) {
     expect(doc).toContain(`\`${code}\``);
   }

@@ -4,7 +4,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as os from 'node:os';
 import type { Backend, Geometry, StorageFile } from './backend';
 import type { NativeMaskBuilder } from './binding';
-import { ErrorCode, rangeError } from './errors';
+import { ErrorCode, rangeError, stateError } from './errors';
 import type { Batch, Clipping, CoordsTable } from './inputs';
 import type { LifecycleState } from './js/lifecycle';
 import { bytesPerElement, type CounterArray, type LargeNdArray, lazyArray, type NdArray, view } from './ndarray';
@@ -35,6 +35,20 @@ export function loadNative(): Binding | null {
  */
 export function refuseIfMapped(path: string): void {
   loadNative()?.refuseIfMapped(path);
+}
+
+/**
+ * The binding, for a `feature` that cannot run without it: the one way such
+ * features refuse, with `ERR_WSI_NATIVE_UNAVAILABLE` and the load failure.
+ */
+export function requireNative(feature: string): Binding {
+  const native = loadNative();
+  if (native) return native;
+  const reason = loadError instanceof Error ? loadError.message.split('\n')[0] : 'unknown';
+  throw stateError(
+    ErrorCode.NATIVE_UNAVAILABLE,
+    `${feature} needs the native addon, which did not load (${reason}); build it with 'npm run build:native'`,
+  );
 }
 
 export function nativeLoadError(): unknown {

@@ -129,6 +129,12 @@ export const BAD_OPTIONS: BadOptions[] = [
     { sourceExtents: [2 ** 53 - 1], sourceTileExtent: 1, outputTileExtent: 7, stride: 1 },
     range('ERR_WSI_MASK_TOO_LARGE', 'maskExtents[0]', '2^53 - 1'),
   ),
+  opt(
+    'span beyond 2^53 - 1',
+    // Three tiles of 2 at stride 2^53 - 4 span 2^54 - 6 source pixels.
+    { sourceExtents: [2 ** 53 - 1], sourceTileExtent: 2, outputTileExtent: 1, stride: 2 ** 53 - 4 },
+    range('ERR_WSI_MASK_TOO_LARGE', 'the mask geometry overflows: span exceeds 2^53 - 1'),
+  ),
 ];
 
 const one = () => ({ data: new Int32Array([0, 0]), shape: [1, 2] });

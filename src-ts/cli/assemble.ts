@@ -4,9 +4,9 @@ import { geometryOf, writeSidecar } from '../export/geometry';
 import { MaskBuilder } from '../mask-builder';
 import type { NdArray } from '../ndarray';
 import { writeNpy } from '../npy';
-import { NpyRows } from '../npy-rows';
 import type { MeanResult } from '../strategies';
 import { perDimension } from './args';
+import { NpyRows } from './npy-rows';
 import { tileProgress } from './progress';
 
 export interface AssembleOptions {

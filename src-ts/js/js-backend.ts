@@ -5,11 +5,11 @@
  */
 
 import type { Backend, Geometry, StorageFile } from '../backend';
-import { ErrorCode, rangeError, typeError } from '../errors';
+import { describe, ErrorCode, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
-import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray } from '../ndarray';
+import { ARRAY_TYPES, type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray, product } from '../ndarray';
 import { type ResolvedOptions, storageBytes } from '../options';
-import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
+import { type Aggregator, type AggregatorContext, InMemory, type MeanResult } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
 import { applyBatch, divideByCounts, footprintPeaks, materializeSample } from './kernels';
 import { Lifecycle, type LifecycleState } from './lifecycle';
@@ -26,6 +26,19 @@ function footprintsOverlap(plan: BatchPlan, a: number, b: number): boolean {
     if (!(x < y + plan.footprint[d] && y < x + plan.footprint[d])) return false;
   }
   return true;
+}
+
+/** Checks what a storage factory returned. */
+function checkAllocated(array: unknown, shape: number[], dtype: ArrayDtype, what: string): NdArray<any> {
+  const a = array as NdArray<any> | undefined;
+  const ctor = ARRAY_TYPES[dtype];
+  if (!a || typeof a !== 'object' || !(a.data instanceof ctor) || a.data.length !== product(shape)) {
+    throw typeError(
+      ErrorCode.STORAGE,
+      `the storage factory must return { data: ${ctor.name}(${product(shape)}), shape } for the ${what}; received ${describe(a?.data)}`,
+    );
+  }
+  return { data: a.data, shape: [...shape], dtype };
 }
 
 export class JsBackend implements Backend {

@@ -1,8 +1,13 @@
 //! wsi-mask-core: assembles masks from per-tile model outputs of whole-slide
 //! images. Pure Rust; the Node.js binding lives in `crates/node`.
 
+pub mod accumulator;
+mod allocation;
 pub mod background;
-pub mod builder;
+pub mod batch_data;
+mod capacity;
+pub mod config;
+pub mod dispatch;
 pub mod element;
 pub mod error;
 pub mod export;
@@ -14,17 +19,21 @@ pub mod mask_builder;
 pub mod memmap;
 pub mod npy;
 pub mod plan;
+pub mod raw_array;
+pub mod region;
 pub mod resize;
 pub mod sequencer;
 pub mod storage;
 
-pub use builder::{
-  Accumulator, Aggregation, AnyAccumulator, BatchData, BuilderConfig, BuilderSpec, Counter, OwnedBatchData, RawArray,
-  RegionData, StorageConfig,
-};
+pub use accumulator::{Accumulator, Counter};
+pub use batch_data::{BatchData, FloatSlice, FloatVec, Floats, OwnedBatchData};
+pub use config::{Aggregation, BuilderConfig, BuilderSpec, StorageConfig};
+pub use dispatch::AnyAccumulator;
 pub use element::{CounterDtype, Dtype};
 pub use error::{Error, ErrorKind, Result};
 pub use geometry::Geometry;
 pub use mask_builder::{BatchSource, MaskBuilder, PendingFinalize, PendingUpdate, State};
 pub use plan::{BatchPlan, Coords, EdgeClipping};
+pub use raw_array::RawArray;
+pub use region::RegionData;
 pub use resize::{MaskPlanes, ResizeGeometry, ResizeKernel, SourceResize};

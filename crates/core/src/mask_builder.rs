@@ -5,12 +5,16 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::background::in_turn;
-use crate::builder::{AnyAccumulator, BatchData, BuilderConfig, BuilderSpec, OwnedBatchData, RawArray, RegionData};
+use crate::batch_data::{BatchData, OwnedBatchData};
+use crate::config::{BuilderConfig, BuilderSpec};
+use crate::dispatch::AnyAccumulator;
 use crate::element::Dtype;
 use crate::error::{codes, Error, Result};
 use crate::geometry::Geometry;
 use crate::memmap::CreatedFile;
 use crate::plan::{BatchPlan, Coords, EdgeClipping};
+use crate::raw_array::RawArray;
+use crate::region::RegionData;
 use crate::sequencer::{Sequencer, Ticket};
 
 /// Where a builder is in its life. Calls that need another state are refused.
@@ -40,7 +44,7 @@ impl BatchSource for OwnedBatchData {
   }
 
   fn take_spare(&mut self) -> Option<OwnedBatchData> {
-    Some(std::mem::replace(self, OwnedBatchData::F32(Vec::new())))
+    Some(std::mem::replace(self, crate::batch_data::Floats::F32(Vec::new())))
   }
 }
 
@@ -330,7 +334,7 @@ impl PendingFinalize {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::builder::{Aggregation, StorageConfig};
+  use crate::config::{Aggregation, StorageConfig};
   use crate::element::CounterDtype;
 
   fn builder() -> MaskBuilder {
