@@ -27,7 +27,8 @@ import {
  * at 0.1.0: main 32.9 KB packed / 134.9 KB unpacked; linux-x64-gnu 348 KB packed.
  */
 const BUDGET = {
-  mainPacked: 96 * 1024,
+  // dist/export and the README section on exports took it just past 96 KiB.
+  mainPacked: 112 * 1024,
   mainUnpacked: 384 * 1024,
   // The exports (zarrs, libzstd, tiff) took the Linux addon from 4.0 to 7.7 MB unpacked (2.5 MiB packed).
   platformPacked: 3 * 1024 * 1024,
