@@ -89,11 +89,25 @@ t = performance.now();
 builders.denseMax.resizeToSource(masks.denseMax, { kernel: 'bilinear', filename: join(out, 'nuclei-density-max-at-source.npy') });
 timings.resizeToFile = seconds(t);
 
+/** Each mask pixel as a `factor` x `factor` block (nearest neighbour), so a per-tile mask is big enough to see. */
+function upscale(mask, factor) {
+  const [channels, height, width] = mask.shape;
+  const data = new Float32Array(channels * height * factor * width * factor);
+  for (let c = 0; c < channels; c++)
+    for (let y = 0; y < height * factor; y++)
+      for (let x = 0; x < width * factor; x++)
+        data[(c * height * factor + y) * width * factor + x] =
+          mask.data[(c * height + Math.floor(y / factor)) * width + Math.floor(x / factor)];
+  return { data, shape: [channels, height * factor, width * factor], dtype: 'float32' };
+}
+
 t = performance.now();
+const heatmap = { colormap: 'magma', range: [0, 0.3], colorbar: true };
 const images = [
-  toImage(masks.denseMean, { filename: join(out, 'nuclei-density-mean.png'), colormap: 'magma', range: [0, 0.3] }),
-  toImage(masks.denseMax, { filename: join(out, 'nuclei-density-max.png'), colormap: 'magma', range: [0, 0.3] }),
-  toImage(masks.scalarMax, { filename: join(out, 'tumor-max.png'), channel: 1, range: [0, 1] }),
+  toImage(masks.denseMean, { filename: join(out, 'nuclei-density-mean.png'), ...heatmap }),
+  toImage(masks.denseMax, { filename: join(out, 'nuclei-density-max.png'), ...heatmap }),
+  // One pixel per 64 px of slide: 63 x 47, upscaled 12 times to be seen.
+  toImage(upscale(masks.scalarMax, 12), { filename: join(out, 'tumor-max.png'), channel: 1, range: [0, 1], colorbar: true }),
   toImage(tileScores, { filename: join(out, 'tumor-at-source.png'), layout: 'hwc', channel: 1, range: [0, 1] }),
   writeImage(slide, { filename: join(out, 'slide.png') }),
 ];

@@ -1,4 +1,4 @@
-// Writes the README's bad-input table: every bad input the robustness specs try, with
+// Writes the bad-input table of docs/bad-input.md: every bad input the robustness specs try, with
 // the error it gets (class, code and the real message, taken by running the
 // calls). Run: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
 import { spawnSync } from 'node:child_process';
@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BAD_EXPORTS } from '../__test__/helpers/bad-export-inputs';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS, type BadBatch } from '../__test__/helpers/bad-inputs';
+import { BAD_PARTIALS } from '../__test__/helpers/bad-partials';
 import { BASE_OPTIONS, denseBatch, diagonalCoords, seededBuilder } from '../__test__/helpers/robust';
-import { MaskBuilder, openNpy, resizeToSource, toImage } from '../src-ts/index';
+import { scratchDir } from '../__test__/helpers/scratch';
+import { MaskBuilder, openNpy, resizeToSource, tissueMask, toImage } from '../src-ts/index';
 import { writeNpy } from '../src-ts/npy';
 
 interface Row {
@@ -102,6 +104,47 @@ async function main(): Promise<void> {
       transfer: true,
     }),
   );
+  await recordAsync('transfer: true with a SharedArrayBuffer batch', 'updateBatchAsync', () =>
+    seededBuilder('js').updateBatchAsync(
+      { data: new Float32Array(new SharedArrayBuffer(2 * 16 * 4)), shape: [1, 2, 4, 4] },
+      diagonalCoords(1),
+      0,
+      { transfer: true },
+    ),
+  );
+  const grid = seededBuilder('js');
+  record('tileOrigins batchSize 0', 'tileOrigins', () => grid.tileOrigins({ batchSize: 0 }));
+  record('unknown tileOrigins option', 'tileOrigins', () => grid.tileOrigins({ tissu: {} } as any));
+  record('tileOrigins tissue a nested array', 'tileOrigins', () => grid.tileOrigins({ tissue: [[1]] } as any));
+  record('tileOrigins tissue an RGB thumbnail', 'tileOrigins', () =>
+    grid.tileOrigins({ tissue: { data: new Uint8Array(48), shape: [4, 4, 3] } }),
+  );
+  record('tileOrigins tissueScale 0', 'tileOrigins', () =>
+    grid.tileOrigins({ tissue: { data: new Uint8Array(16), shape: [4, 4] }, tissueScale: 0 }),
+  );
+  record('tileOrigins minTissueFraction above 1', 'tileOrigins', () =>
+    grid.tileOrigins({ tissue: { data: new Uint8Array(16), shape: [4, 4] }, minTissueFraction: 2 }),
+  );
+  record('tileOrigins tissueScale without tissue', 'tileOrigins', () => grid.tileOrigins({ tissueScale: 4 }));
+  record('tissueMask of a float image', 'tissueMask', () => tissueMask({ data: new Float32Array(16), shape: [4, 4] }));
+  record('tissueMask shape not matching the data', 'tissueMask', () =>
+    tissueMask({ data: new Uint8Array(16), shape: [4, 4, 3] }),
+  );
+  record('cleanup unfinished option unknown', 'cleanup', () => seededBuilder('js').cleanup({ unfinished: 'delete' } as any));
+  const scratch = mkdtempSync(join(tmpdir(), 'wsi-bad-input-'));
+  writeFileSync(join(scratch, 'heat.overlaps.npy'), '');
+  record("memmap filename whose derived '.overlaps' counter path exists (native)", 'new MaskBuilder', () => {
+    new MaskBuilder({ ...BASE_OPTIONS, storage: 'memmap', filename: join(scratch, 'heat.npy') });
+  });
+  rmSync(scratch, { recursive: true, force: true });
+  for (const c of BAD_PARTIALS) {
+    const { dir, remove } = scratchDir('bad-partial-table');
+    try {
+      record(c.what, c.call, () => c.run(dir, 'js'));
+    } finally {
+      remove();
+    }
+  }
   const huge = new MaskBuilder({
     sourceExtents: [40000, 40000],
     sourceTileExtent: 1,
@@ -177,13 +220,18 @@ async function main(): Promise<void> {
     '',
     'Batches and coordinates in the examples are for a 2-D float32 mean builder with 2 channels and',
     '`outputTileExtent` 4 (`sourceExtents [32, 48]`, `sourceTileExtent` 8, `stride` 4; mask [16, 24]).',
-    'Lifecycle errors are plain `Error`s with a `code`.',
+    'Lifecycle errors are plain `Error`s with a `code`. Partial rows save seeded builders of those options',
+    '(`savePartial`) and damage or mismatch one of them; paths are shortened to `<dir>`.',
     '',
     '| Input | Call | Error | Code | Message |',
     '| --- | --- | --- | --- | --- |',
     ...rows.map(({ what, call, error }) => {
       const e = error as Error & { code?: string };
-      return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(e.message)} |`;
+      // Paths of the scratch directories are the machine's, not the message's.
+      const message = e.message
+        .replaceAll(/\/[^ ]*wsi-bad-input-[^/]*\//g, '')
+        .replace(/\/tmp\/wsi-bad-partial-table-[^/\s]+/g, '<dir>');
+      return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(message)} |`;
     }),
     '',
     '### Not errors',
@@ -198,6 +246,12 @@ async function main(): Promise<void> {
     '  common factor) builds, with a `WSI_MASK_INFLATED` process warning giving the ratio and the estimated',
     '  bytes of accumulator and counter.',
     '- **An empty batch** (B = 0) writes nothing.',
+    '- **A batch or coordinates in a SharedArrayBuffer** are copied when the call is made (a snapshot: another',
+    '  thread writing meanwhile changes nothing the update reads); only `transfer: true` refuses them.',
+    "- **Typed arrays from another realm** (a `vm` context, jest's sandbox) are accepted like local ones.",
+    '- **`cleanup()` before `finalize()` of a persisted memmap mask** keeps the file of raw values, warns',
+    "  (`WSI_MASK_UNFINISHED`) and writes `<filename>.json` with `finished: false`; `cleanup({ unfinished: 'remove' })`",
+    '  deletes the files instead.',
     '- **Calls after `cleanup()`** that only read geometry (`maskExtents`, `pending`, ...) still answer;',
     '  `cleanup()` twice does nothing. Arrays obtained before `cleanup()` keep their values (js backend) or',
     '  read as empty, length 0 (native backend: the views are detached and the memory released).',
@@ -211,15 +265,15 @@ async function main(): Promise<void> {
     '  never an abort.',
     '',
   ];
-  // The table lives in the README, between these markers.
-  const readme = join(__dirname, '..', 'README.md');
+  // The table lives in docs/bad-input.md (the README links it), between these markers.
+  const readme = join(__dirname, '..', 'docs', 'bad-input.md');
   const text = readFileSync(readme, 'utf8');
   const [start, end] = ['<!-- bad-input:start -->', '<!-- bad-input:end -->'];
   const from = text.indexOf(start);
   const to = text.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`README.md lacks the ${start} ... ${end} markers`);
+  if (from < 0 || to < from) throw new Error(`docs/bad-input.md lacks the ${start} ... ${end} markers`);
   writeFileSync(readme, `${text.slice(0, from + start.length)}\n${lines.join('\n')}\n${text.slice(to)}`);
-  console.log(`README.md: bad-input table with ${rows.length} rows`);
+  console.log(`docs/bad-input.md: bad-input table with ${rows.length} rows`);
 }
 
 main().catch((e) => {

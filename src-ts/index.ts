@@ -4,7 +4,7 @@
  * the same API.
  */
 
-export type { Geometry, StorageFile } from './backend';
+export type { Geometry, StorageFile, TileCounts } from './backend';
 export { allocateBatch } from './batch-buffer';
 export { ErrorCode, type MaskBuilderError } from './errors';
 export {
@@ -34,8 +34,8 @@ export {
   toImage,
   writeImage,
 } from './image';
-export type { BatchInput, CoordsArray, CoordsInput, EdgeClippingInput } from './inputs';
-export { MaskBuilder, type ResultOf } from './mask-builder';
+export type { BatchInput, CoordsArray, CoordsInput, EdgeClippingInput, TensorLike } from './inputs';
+export { type BatchArgument, MaskBuilder, type ResultOf } from './mask-builder';
 export { loadNative as nativeBinding } from './native-backend';
 export type {
   ArrayDtype,
@@ -49,7 +49,9 @@ export type {
 } from './ndarray';
 export { type NpyHeader, parseNpyHeader, readNpy, writeNpy } from './npy';
 export { type MappedNpy, openNpy } from './npy-map';
-export type { BackendName, MaskBuilderOptions, UpdateAsyncOptions } from './options';
+export type { BackendName, MaskBuilderOptions, MaskRegion, MaskRegionInput, UpdateAsyncOptions } from './options';
+export { PARTIAL_FORMAT_VERSION, type PartialManifest } from './partial';
+export { maskRegionOfSourceBox, planRegions, type RegionPlan, type RegionPlanOptions, type RegionShard } from './regions';
 export {
   type ResizedFile,
   type ResizedImage,
@@ -68,3 +70,5 @@ export {
   type MeanResult,
   type StorageFactory,
 } from './strategies';
+export type { TileOrigins, TileOriginsOptions } from './tile-grid';
+export { otsuThreshold, type TissueMask, type TissueMaskOptions, tissueMask } from './tissue';

@@ -1,38 +1,64 @@
 /** `MaskBuilder`: the public class. Validates arguments, then hands typed arrays to a backend. */
 
-import type { Backend, Geometry, StorageFile } from './backend';
+import { rmSync, unlinkSync } from 'node:fs';
+import type { Backend, Geometry, StorageFile, TileCounts } from './backend';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
 import { decorateResult } from './export/result';
 import {
   type CoordsInput,
   type EdgeClippingInput,
+  isShared,
   normalizeBatch,
   normalizeCoords,
   normalizeEdgeClipping,
+  type TensorLike,
   takeBuffer,
 } from './inputs';
 import { JsBackend } from './js/js-backend';
 import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
-import type { CounterArray, FloatArray, NdArray } from './ndarray';
+import { fallbackWarning } from './native-package';
+import type { ArrayOf, CounterDtype, FloatArray, FloatDtype, NdArray, TypedNdArray } from './ndarray';
 import {
   type MaskBuilderOptions,
+  type MaskRegion,
   type ResolvedOptions,
   resolveOptions,
   resolveUpdateAsyncOptions,
   storageBytes,
   type UpdateAsyncOptions,
 } from './options';
+import {
+  type BuildIdentity,
+  checkPartialTarget,
+  checkSameBuild,
+  identityOf,
+  manifestOf,
+  readManifests,
+  refOf,
+  writePartialAsync,
+  writePartialSync,
+} from './partial';
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
 import type { AggregatorClass, MaxAggregator, MeanAggregator, MeanResult } from './strategies';
+import { type TileOrigins, type TileOriginsOptions, tileOrigins } from './tile-grid';
+import { markUnfinished } from './unfinished';
 
-/** What `finalize()` returns for an aggregation option. */
-export type ResultOf<A> = A extends typeof MaxAggregator | 'max'
-  ? NdArray
+/**
+ * What `finalize()` returns for an aggregation option, with the mask typed by
+ * `dtype` (`D`) and the overlap counter by `counterDtype` (`K`).
+ */
+export type ResultOf<A, D extends FloatDtype = FloatDtype, K extends CounterDtype = CounterDtype> = A extends
+  | typeof MaxAggregator
+  | 'max'
+  ? TypedNdArray<ArrayOf<D>>
   : A extends typeof MeanAggregator | 'mean' | undefined
-    ? MeanResult
+    ? MeanResult<ArrayOf<D>, ArrayOf<K>>
     : A extends AggregatorClass<infer R>
       ? R
       : unknown;
+
+/** A batch as `updateBatch` takes it: `{ data, shape }`, or a tensor with `dims`. */
+export type BatchArgument = { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] } | TensorLike;
 
 /** Masks with this many more pixels than the source get a warning. */
 const INFLATION_WARNING_RATIO = 4;
@@ -46,17 +72,7 @@ function chooseBackend(options: ResolvedOptions): Backend {
   if (native) return new NativeBackend(options, native);
   if (!warnedFallback) {
     warnedFallback = true;
-    // The generated loader's own message is about npm's optional-dependency
-    // bug; the cause it carries says what actually failed.
-    const error = nativeLoadError() as (Error & { cause?: unknown }) | undefined;
-    const cause = error?.cause instanceof Error ? error.cause.message : error?.message;
-    process.emitWarning(
-      `wsi-mask-builder: no native binary for ${process.platform}-${process.arch} could be loaded (${String(cause).split('\n')[0]}); ` +
-        "using the pure-JavaScript backend (pass backend: 'js' to choose it explicitly)",
-      {
-        code: 'WSI_MASK_NATIVE_UNAVAILABLE',
-      },
-    );
+    process.emitWarning(fallbackWarning(nativeLoadError()), { code: 'WSI_MASK_NATIVE_UNAVAILABLE' });
   }
   return new JsBackend(options);
 }
@@ -76,10 +92,49 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
 }
 
 /**
+ * A dense batch laid out `[B, ...outputTileExtent, C]` (what a channels-last
+ * model returns) is refused with the transpose that fixes it; the backends
+ * would only say that shape[1] is not the channel count.
+ */
+function refuseChannelsLast(shape: readonly number[], options: ResolvedOptions): void {
+  const out = options.outputTileExtent;
+  const n = out.length;
+  const channels = options.nChannels;
+  if (shape.length !== n + 2 || shape[1] === channels) return;
+  if (shape[n + 1] !== channels || out.some((o, d) => shape[1 + d] !== o)) return;
+  const axes = [0, n + 1, ...out.map((_, d) => d + 1)];
+  throw rangeError(
+    ErrorCode.BATCH_SHAPE,
+    `batch shape ${list(shape)} looks channels-last [B, ${out.join(', ')}, C]; the builder takes [B, C, ${out.join(', ')}] ` +
+      `(nChannels = ${channels}): transpose it first (numpy: a.transpose(${axes.join(', ')}); onnxruntime: export the model channels-first)`,
+  );
+}
+
+/** The EEXIST of a counter path the user never named says which option names it. */
+function explainCounterPath(error: unknown, options: ResolvedOptions): unknown {
+  const e = error as Error & { code?: unknown };
+  if (
+    e?.code === 'EEXIST' &&
+    options.storage === 'memmap' &&
+    options.filename !== undefined &&
+    options.overlapCounterFilename === undefined &&
+    typeof e.message === 'string' &&
+    !e.message.startsWith(`${options.filename} `)
+  ) {
+    e.message += ` (it is the overlap counter's path, derived from filename; choose another with overlapCounterFilename, or remove it)`;
+  }
+  return error;
+}
+
+/**
  * Assembles a mask from batches of tiles: scales source coordinates to mask
  * coordinates, clips tile borders, and merges overlaps with the aggregation.
  */
-export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof MeanAggregator> {
+export class MaskBuilder<
+  A extends MaskBuilderOptions['aggregation'] = typeof MeanAggregator,
+  D extends FloatDtype = 'float32',
+  K extends CounterDtype = 'uint16',
+> {
   readonly #options: ResolvedOptions;
   readonly #backend: Backend;
 
@@ -91,9 +146,18 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     return result;
   }
 
-  constructor(options: MaskBuilderOptions & { aggregation?: A }) {
+  /**
+   * Checks every option (see `MaskBuilderOptions`). The result types follow
+   * `aggregation`, `dtype` and `counterDtype`; declare an options object
+   * before the call with `satisfies MaskBuilderOptions` to keep them.
+   */
+  constructor(options: MaskBuilderOptions & { aggregation?: A; dtype?: D; counterDtype?: K }) {
     this.#options = resolveOptions(options);
-    this.#backend = chooseBackend(this.#options);
+    try {
+      this.#backend = chooseBackend(this.#options);
+    } catch (error) {
+      throw explainCounterPath(error, this.#options);
+    }
     warnIfInflated(this.#backend.geometry, this.#options);
   }
 
@@ -130,28 +194,59 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   get nChannels(): number {
     return this.#options.nChannels;
   }
-  get dtype(): 'float32' | 'float64' {
-    return this.#options.dtype;
+  get dtype(): D {
+    return this.#options.dtype as D;
   }
   /** Micrometres per source pixel, per dimension, when given (`mpp` option). */
   get mpp(): number[] | undefined {
     return this.#options.mpp ? [...this.#options.mpp] : undefined;
   }
+
+  /** The window of the mask this builder holds (`region` option); the whole mask by default. */
+  get region(): MaskRegion {
+    const r = this.#backend.region;
+    return { start: [...r.start], extent: [...r.extent] };
+  }
+
+  /**
+   * Tiles applied so far (at least partly inside the region, and those of
+   * merged states) and tiles skipped for lying wholly outside the region.
+   * Waits for pending asynchronous updates.
+   */
+  get tileCounts(): TileCounts {
+    this.#check('tileCounts', false);
+    return this.#backend.tileCounts();
+  }
+
   /** Updates accepted by `updateBatchAsync` and not yet applied. */
   get pending(): number {
     return this.#backend.state === 'cleanedUp' ? 0 : this.#backend.pending;
   }
 
   /** Live `{ data, shape, dtype }` view of the accumulator `[C, ...maskExtents]`. */
-  get storage(): NdArray {
+  get storage(): TypedNdArray<ArrayOf<D>> {
     this.#check('storage', false);
-    return this.#backend.storage();
+    return this.#backend.storage() as TypedNdArray<ArrayOf<D>>;
   }
 
   /** Files backing `storage: 'memmap'` (mask first, then the overlap counter); empty otherwise. */
   get files(): StorageFile[] {
     this.#check('files', false);
     return this.#backend.files();
+  }
+
+  /**
+   * The `[y, x, ...]` source origins of the tiles the geometry implies
+   * (`(span - sourceTileExtent) / stride + 1` per dimension, first dimension
+   * slowest), as `{ data, shape: [N, dims] }` ready to pass as `coords`. With
+   * `batchSize`, an iterator of batches of at most that many; with `tissue`
+   * (a low-resolution mask of the slide, see `tissueMask`), only tiles over
+   * tissue.
+   */
+  tileOrigins(options: TileOriginsOptions & { batchSize: number }): IterableIterator<TileOrigins>;
+  tileOrigins(options?: TileOriginsOptions): TileOrigins;
+  tileOrigins(options?: TileOriginsOptions): TileOrigins | IterableIterator<TileOrigins> {
+    return tileOrigins(this.#backend.geometry, options);
   }
 
   /**
@@ -188,9 +283,9 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   /** Live view of the mean overlap counter `[1, ...maskExtents]`; null for other aggregations. */
-  get overlapCounter(): NdArray<CounterArray> | null {
+  get overlapCounter(): TypedNdArray<ArrayOf<K>> | null {
     this.#check('overlapCounter', false);
-    return this.#backend.overlapCounter();
+    return this.#backend.overlapCounter() as TypedNdArray<ArrayOf<K>> | null;
   }
 
   /** The backend's lifecycle decides; checked before the arguments, so a call in the wrong state says so. */
@@ -199,8 +294,10 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   #arguments(batch: unknown, coords: unknown, edgeClipping: unknown) {
+    const data = normalizeBatch(batch, this.#options.dtype);
+    refuseChannelsLast(data.shape, this.#options);
     return [
-      normalizeBatch(batch, this.#options.dtype),
+      data,
       normalizeCoords(coords, this.#options.sourceExtents.length),
       normalizeEdgeClipping(edgeClipping, this.#options.sourceExtents.length),
     ] as const;
@@ -213,11 +310,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * (a number, one per dimension, or `[start, end]` pairs). A rejected batch
    * changes nothing.
    */
-  updateBatch(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
-    coords: CoordsInput,
-    edgeClipping?: EdgeClippingInput,
-  ): void {
+  updateBatch(batch: BatchArgument, coords: CoordsInput, edgeClipping?: EdgeClippingInput): void {
     this.#check('updateBatch', true);
     this.#backend.updateBatch(...this.#arguments(batch, coords, edgeClipping));
   }
@@ -233,19 +326,19 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * the data, yours again, so a pipeline can recycle its buffers.
    */
   updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping: EdgeClippingInput | undefined,
     options: UpdateAsyncOptions & { transfer: true },
   ): Promise<FloatArray>;
   updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
     options?: UpdateAsyncOptions,
   ): Promise<void>;
   async updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
     options?: UpdateAsyncOptions,
@@ -253,6 +346,12 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   ): Promise<FloatArray | void> {
     this.#check('updateBatchAsync', true);
     const transfer = resolveUpdateAsyncOptions(options);
+    if (transfer && isShared((batch as { data?: unknown } | null)?.data)) {
+      throw typeError(
+        ErrorCode.BUFFER,
+        'transfer: true cannot take batch.data: it lives in a SharedArrayBuffer, which is never transferred; call without transfer: true (the batch is copied), or post plain ArrayBuffers between workers',
+      );
+    }
     const [data, table, clipping] = this.#arguments(batch, coords, edgeClipping);
     if (!transfer) {
       await this.#backend.updateBatchAsync(data, table, clipping, false);
@@ -273,13 +372,13 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * `{ mask, overlapCounter }` for mean, the mask for max, or what a custom
    * aggregator returns. Calling it again returns the same result.
    */
-  finalize(): ResultOf<A> {
+  finalize(): ResultOf<A, D, K> {
     this.#check('finalize', false);
-    return this.#decorate(this.#backend.finalize()) as ResultOf<A>;
+    return this.#decorate(this.#backend.finalize()) as ResultOf<A, D, K>;
   }
 
   /** `finalize()` without blocking the event loop while pending updates finish. */
-  async finalizeAsync(): Promise<ResultOf<A>> {
+  async finalizeAsync(): Promise<ResultOf<A, D, K>> {
     this.#check('finalizeAsync', false);
     const cleaned = () => this.#backend.state === 'cleanedUp';
     let result: unknown;
@@ -289,7 +388,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
       throw cleaned() ? this.#cleanedBeforeFinalized() : error;
     }
     if (cleaned()) throw this.#cleanedBeforeFinalized();
-    return this.#decorate(result) as ResultOf<A>;
+    return this.#decorate(result) as ResultOf<A, D, K>;
   }
 
   #cleanedBeforeFinalized(): Error {
@@ -312,13 +411,191 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     return resizeToSource(image, { sourceExtents: g.sourceExtents, maskExtents: g.maskExtents, span: g.span }, options);
   }
 
+  #identity(call: string): BuildIdentity {
+    const o = this.#options;
+    if (typeof o.aggregation === 'function') {
+      throw typeError(
+        ErrorCode.OPTION_TYPE,
+        `${call} applies to the built-in aggregations ('mean', 'max'), not a custom Aggregator`,
+      );
+    }
+    return {
+      sourceExtents: o.sourceExtents,
+      sourceTileExtent: o.sourceTileExtent,
+      outputTileExtent: o.outputTileExtent,
+      stride: o.stride,
+      nChannels: o.nChannels,
+      aggregation: o.aggregation,
+      dtype: o.dtype,
+      counterDtype: o.aggregation === 'mean' ? o.counterDtype : null,
+    };
+  }
+
+  /**
+   * Saves the un-normalized state (after pending updates) into the new
+   * directory `dir`: `accumulator.npy` (sums for mean, maxima for max),
+   * `overlap_counter.npy` (mean) and `manifest.json` (geometry, options,
+   * region, tile counts, format version). numpy opens the arrays. The
+   * directory appears whole or not at all. The builder keeps building.
+   */
+  savePartial(dir: string): void {
+    this.#check('savePartial', true);
+    const identity = this.#identity('savePartial');
+    checkPartialTarget(dir);
+    writePartialSync(dir, (tmp) => {
+      const counts = this.#backend.writePartialArrays(tmp);
+      return manifestOf(identity, this.#backend.geometry.maskExtents, this.#backend.region, counts);
+    });
+  }
+
+  /** `savePartial` with the arrays written off the main thread (native backend). */
+  async savePartialAsync(dir: string): Promise<void> {
+    this.#check('savePartialAsync', true);
+    const identity = this.#identity('savePartialAsync');
+    checkPartialTarget(dir);
+    await writePartialAsync(dir, async (tmp) => {
+      const counts = await this.#backend.writePartialArraysAsync(tmp);
+      return manifestOf(identity, this.#backend.geometry.maskExtents, this.#backend.region, counts);
+    });
+  }
+
+  /**
+   * Merges `other`'s state into this builder, after the pending updates of
+   * both: same slide geometry, channels, aggregation, dtype and counter,
+   * and a region inside this one's (a grid of shards merges into the whole
+   * mask by placement). `other` is unchanged. Counts and maxima merge
+   * exactly; sums as a single build would, to within float rounding.
+   */
+  mergeFrom(other: MaskBuilder<any>): void {
+    this.#checkMerge(other);
+    this.#backend.mergeFrom(other.#backend);
+  }
+
+  /** `mergeFrom` off the main thread (native backend). */
+  async mergeFromAsync(other: MaskBuilder<any>): Promise<void> {
+    this.#checkMerge(other);
+    await this.#backend.mergeFromAsync(other.#backend);
+  }
+
+  #checkMerge(other: unknown): asserts other is MaskBuilder<any> {
+    this.#check('mergeFrom', true);
+    if (!(other instanceof MaskBuilder)) {
+      throw typeError(ErrorCode.OPTION_TYPE, `mergeFrom needs another MaskBuilder; received ${describe(other)}`);
+    }
+    if (other === this) throw typeError(ErrorCode.PARTIAL_MISMATCH, 'mergeFrom: a builder cannot merge itself');
+    other.#check('mergeFrom (the other builder)', true);
+    checkSameBuild(this.#identity('mergeFrom'), other.#identity('mergeFrom'), 'the other builder');
+  }
+
+  /**
+   * A builder in the building state holding the merge of saved partials
+   * (`savePartial` directories of one slide and build). `options` choose
+   * the storage (e.g. `{ storage: 'memmap', filename }`: merged file to file
+   * without loading the partials into memory), the backend and the region
+   * (default: the box the partials cover); geometry options, when given,
+   * must match the partials'. Mismatched, corrupt or truncated partials are
+   * refused before anything is merged, naming the field.
+   */
+  static loadPartials(
+    dirs: readonly string[],
+    options: Partial<MaskBuilderOptions> = {},
+  ): MaskBuilder<any, FloatDtype, CounterDtype> {
+    const { builder, refs } = MaskBuilder.#forPartials(dirs, options);
+    try {
+      builder.#backend.mergePartials(refs);
+    } catch (e) {
+      builder.#discard();
+      throw e;
+    }
+    return builder;
+  }
+
+  /** `loadPartials` with the merge off the main thread (native backend). */
+  static async loadPartialsAsync(
+    dirs: readonly string[],
+    options: Partial<MaskBuilderOptions> = {},
+  ): Promise<MaskBuilder<any, FloatDtype, CounterDtype>> {
+    const { builder, refs } = MaskBuilder.#forPartials(dirs, options);
+    try {
+      await builder.#backend.mergePartialsAsync(refs);
+    } catch (e) {
+      builder.#discard();
+      throw e;
+    }
+    return builder;
+  }
+
+  static #forPartials(dirs: readonly string[], options: Partial<MaskBuilderOptions>) {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw typeError(ErrorCode.OPTION_TYPE, `loadPartials options must be an object; received ${describe(options)}`);
+    }
+    const { manifests, cover } = readManifests(dirs);
+    const first = identityOf(manifests[0]);
+    const whole = cover.start.every((s) => s === 0) && cover.extent.every((e, d) => e === manifests[0].maskExtents[d]);
+    const builder = new MaskBuilder({
+      sourceExtents: first.sourceExtents,
+      sourceTileExtent: first.sourceTileExtent,
+      outputTileExtent: first.outputTileExtent,
+      stride: first.stride,
+      nChannels: first.nChannels,
+      aggregation: first.aggregation,
+      dtype: first.dtype,
+      ...(first.counterDtype ? { counterDtype: first.counterDtype } : {}),
+      ...(whole ? {} : { region: cover }),
+      ...options,
+    } as MaskBuilderOptions);
+    try {
+      checkSameBuild(builder.#identity('loadPartials'), first, `the partial ${manifests[0].dir}`);
+    } catch (e) {
+      builder.#discard();
+      throw e;
+    }
+    return { builder, refs: manifests.map(refOf) };
+  }
+
+  /** Releases a builder that failed to come into being, removing files it created. */
+  #discard(): void {
+    const persisted = this.#backend.files().filter((f) => !f.temporary);
+    this.cleanup();
+    for (const f of persisted) {
+      try {
+        unlinkSync(f.path);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
   /**
    * Waits for pending updates and releases the storage. Views obtained
    * earlier read as empty afterwards (native) or keep their data (js).
-   * Calling it again does nothing.
+   * Calling it again does nothing. A persisted memmap mask (`filename`)
+   * released before `finalize()` keeps raw accumulator values: it is marked
+   * unfinished in `<filename>.json` and a `WSI_MASK_UNFINISHED` warning says so;
+   * `{ unfinished: 'remove' }` deletes its files instead (an abandoned build).
    */
-  cleanup(): void {
+  cleanup(options?: { unfinished?: 'mark' | 'remove' }): void {
+    const unfinishedOption = options?.unfinished ?? 'mark';
+    if (
+      options !== undefined &&
+      (options === null || typeof options !== 'object' || !['mark', 'remove'].includes(unfinishedOption))
+    ) {
+      throw typeError(
+        ErrorCode.OPTION_TYPE,
+        `cleanup options must be { unfinished: 'mark' | 'remove' }; received ${describe(options === null || typeof options !== 'object' ? options : unfinishedOption)}`,
+      );
+    }
+    if (this.#backend.state === 'cleanedUp') return;
+    const o = this.#options;
+    const unfinished = this.#backend.state === 'building' && o.storage === 'memmap' && o.filename !== undefined;
+    const files = unfinished ? this.#backend.files() : [];
     this.#backend.cleanup();
+    if (!unfinished) return;
+    if (unfinishedOption === 'remove') {
+      for (const file of files) if (!file.temporary) rmSync(file.path, { force: true });
+    } else {
+      markUnfinished(o.filename as string, typeof o.aggregation === 'string' ? o.aggregation : 'custom', files);
+    }
   }
 }
 

@@ -6,14 +6,17 @@ use crate::allocation::{allocate, Storage};
 use crate::capacity::check_counter_capacity;
 use crate::config::{Aggregation, BuilderConfig, StorageConfig};
 use crate::element::{CounterDtype, CounterElement, Element};
-use crate::error::{codes, Error, Result};
+use crate::error::{codes, list, Error, Result};
 use crate::geometry::Geometry;
 use crate::kernels::{self, Combine, Maximum, Sum};
+use crate::mask_region::{storage_geometry, MaskRegion};
 use crate::memmap::CreatedFile;
+use crate::merge::{self, Placement};
 use crate::plan::BatchPlan;
 #[cfg(test)]
 use crate::plan::{plan_batch, Coords, EdgeClipping};
 use crate::storage::Array;
+use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn};
 
 pub use crate::limits::MAX_CHANNELS;
 
@@ -34,12 +37,18 @@ impl Counter {
 
 pub struct Accumulator<T: Element> {
   config: BuilderConfig,
+  /// The region held (the whole mask unless `config.region` says otherwise).
+  region: MaskRegion,
+  /// The geometry with the region's extents as mask extents: what the kernels walk.
+  storage_geometry: Geometry,
   plane_len: usize,
   mask: Array<T>,
   counter: Option<Counter>,
   /// Tiles applied so far: while below the counter's maximum no pixel can
   /// overflow, and the per-batch capacity check is skipped.
   tiles_applied: u64,
+  /// Tiles given to this builder that lie wholly outside its region.
+  tiles_skipped: u64,
   files: Vec<CreatedFile>,
 }
 
@@ -57,7 +66,9 @@ impl<T: Element> Accumulator<T> {
       // tile reaches become 0 at finalize.
       kernels::fill(mask.as_mut_slice(), T::NEG_INFINITY);
     }
-    Ok(Self { config, plane_len, mask, counter, tiles_applied: 0, files })
+    let region = config.region_held();
+    let storage_geometry = storage_geometry(&config.geometry, &region);
+    Ok(Self { config, region, storage_geometry, plane_len, mask, counter, tiles_applied: 0, tiles_skipped: 0, files })
   }
 
   pub fn geometry(&self) -> &Geometry {
@@ -72,9 +83,37 @@ impl<T: Element> Accumulator<T> {
     self.config.channels
   }
 
-  /// `[C, ...maskExtents]`.
+  /// `[C, ...extent]` of the region held (the mask extents for the whole mask).
   pub fn mask_shape(&self) -> Vec<u64> {
-    std::iter::once(self.config.channels as u64).chain(self.config.geometry.mask_extents.iter().copied()).collect()
+    std::iter::once(self.config.channels as u64).chain(self.region.extent.iter().copied()).collect()
+  }
+
+  /// The window of the mask held.
+  pub fn region(&self) -> &MaskRegion {
+    &self.region
+  }
+
+  /// Tiles applied (at least partly inside the region) and tiles skipped (wholly outside).
+  pub fn tile_counts(&self) -> (u64, u64) {
+    (self.tiles_applied, self.tiles_skipped)
+  }
+
+  /// `[C, ...extent held]` as usize (the storage fits the address space).
+  fn view_shape(&self) -> Vec<usize> {
+    std::iter::once(self.config.channels).chain(self.region.extent.iter().map(|&e| e as usize)).collect()
+  }
+
+  /// The accumulator `[C, ...extent held]` (the mask extents unless a region
+  /// is held) as an array view over the storage
+  /// itself (for memmap, the mapped file).
+  pub fn mask_view(&self) -> ArrayViewD<'_, T> {
+    ArrayViewD::from_shape(IxDyn(&self.view_shape()), self.mask.as_slice()).expect("the storage matches its shape")
+  }
+
+  /// The accumulator, writable (e.g. to seed it from Rust).
+  pub fn mask_view_mut(&mut self) -> ArrayViewMutD<'_, T> {
+    let shape = self.view_shape();
+    ArrayViewMutD::from_shape(IxDyn(&shape), self.mask.as_mut_slice()).expect("the storage matches its shape")
   }
 
   pub fn mask(&self) -> &Array<T> {
@@ -91,9 +130,12 @@ impl<T: Element> Accumulator<T> {
     if data.len() != plan.tiles * plan.tile_len || plan.channels != self.config.channels {
       return Err(Error::range(codes::BATCH_SHAPE, "batch data does not match its plan".to_string()));
     }
-    check_counter_capacity(&self.config.geometry, plan, self.counter.as_ref(), self.tiles_applied)?;
+    if plan.boxes.is_some() != self.config.region.is_some() {
+      return Err(Error::range(codes::BATCH_SHAPE, "batch plan was made for another region".to_string()));
+    }
+    check_counter_capacity(&self.storage_geometry, plan, self.counter.as_ref(), self.tiles_applied)?;
     self.check_files()?;
-    let geometry = &self.config.geometry;
+    let geometry = &self.storage_geometry;
     let mask = self.mask.as_mut_slice();
     match (&mut self.counter, self.config.aggregation) {
       (Some(Counter::U16(c)), Aggregation::Mean) => {
@@ -104,7 +146,8 @@ impl<T: Element> Accumulator<T> {
       }
       _ => apply::<T, u16, Maximum>(geometry, plan, data, mask, None, self.plane_len),
     }
-    self.tiles_applied = self.tiles_applied.saturating_add(plan.tiles as u64);
+    self.tiles_applied = self.tiles_applied.saturating_add((plan.tiles - plan.skipped) as u64);
+    self.tiles_skipped = self.tiles_skipped.saturating_add(plan.skipped as u64);
     Ok(())
   }
 
@@ -163,6 +206,142 @@ impl<T: Element> Accumulator<T> {
   pub fn files(&self) -> &[CreatedFile] {
     &self.files
   }
+
+  /// The un-normalized state, for merging into another builder or saving.
+  pub fn state(&self) -> SourceState<'_, T> {
+    SourceState {
+      region: &self.region,
+      mask: self.mask.as_slice(),
+      counter: self.counter.as_ref().map(|c| match c {
+        Counter::U16(a) => CounterSlice::U16(a.as_slice()),
+        Counter::U32(a) => CounterSlice::U32(a.as_slice()),
+      }),
+      tiles_applied: self.tiles_applied,
+      tiles_skipped: self.tiles_skipped,
+    }
+  }
+
+  /// Merges another state of the same configuration whose region lies
+  /// inside this builder's. Refuses, writing nothing, a state of another
+  /// shape or one whose counts would overflow the counter.
+  pub fn merge(&mut self, source: &SourceState<'_, T>) -> Result<()> {
+    self.check_files()?;
+    if !self.region.contains(source.region) {
+      return Err(Error::range(
+        codes::PARTIAL_MISMATCH,
+        format!(
+          "region: the merged state's region (start {} extent {}) must lie inside the region this builder holds (start {} extent {})",
+          list(&source.region.start),
+          list(&source.region.extent),
+          list(&self.region.start),
+          list(&self.region.extent)
+        ),
+      ));
+    }
+    let placement = Placement {
+      dst_extent: self.region.extent.iter().map(|&e| e as usize).collect(),
+      src_extent: source.region.extent.iter().map(|&e| e as usize).collect(),
+      offset: source.region.start.iter().zip(&self.region.start).map(|(&s, &d)| (s - d) as usize).collect(),
+    };
+    let src_plane = placement.src_plane_len();
+    if source.mask.len() != src_plane * self.config.channels {
+      return Err(Error::range(
+        codes::PARTIAL_MISMATCH,
+        format!(
+          "accumulator: the merged state holds {} values; its region and nChannels {} need {}",
+          source.mask.len(),
+          self.config.channels,
+          src_plane * self.config.channels
+        ),
+      ));
+    }
+    let max = self.config.counter_dtype.max_count();
+    match (&mut self.counter, &source.counter) {
+      (None, None) => {}
+      (Some(Counter::U16(d)), Some(CounterSlice::U16(s))) => merge_checked_counts(
+        d.as_mut_slice(),
+        s,
+        &placement,
+        self.tiles_applied + source.tiles_applied,
+        max,
+        src_plane,
+      )?,
+      (Some(Counter::U32(d)), Some(CounterSlice::U32(s))) => merge_checked_counts(
+        d.as_mut_slice(),
+        s,
+        &placement,
+        self.tiles_applied + source.tiles_applied,
+        max,
+        src_plane,
+      )?,
+      _ => {
+        return Err(Error::range(
+          codes::PARTIAL_MISMATCH,
+          format!(
+          "overlapCounter: the merged state's overlap counter does not match this builder's ({} for aggregation '{}')",
+          if self.counter.is_some() { self.config.counter_dtype.name() } else { "none" },
+          match self.config.aggregation {
+            Aggregation::Mean => "mean",
+            Aggregation::Max => "max",
+          }
+        ),
+        ))
+      }
+    }
+    let mask = self.mask.as_mut_slice();
+    match self.config.aggregation {
+      Aggregation::Mean => merge::merge_values::<T, Sum>(mask, source.mask, self.config.channels, &placement),
+      Aggregation::Max => merge::merge_values::<T, Maximum>(mask, source.mask, self.config.channels, &placement),
+    }
+    self.tiles_applied = self.tiles_applied.saturating_add(source.tiles_applied);
+    self.tiles_skipped = self.tiles_skipped.saturating_add(source.tiles_skipped);
+    Ok(())
+  }
+}
+
+/// Checks the merged counts fit (exactly, unless the tiles seen cannot
+/// overflow), then adds them. Values are merged only after this succeeds.
+fn merge_checked_counts<K: CounterElement>(
+  dst: &mut [K],
+  src: &[K],
+  placement: &Placement,
+  tiles: u64,
+  max: u64,
+  src_plane: usize,
+) -> Result<()> {
+  if src.len() != src_plane {
+    return Err(Error::range(
+      codes::PARTIAL_MISMATCH,
+      format!("overlapCounter: the merged state holds {} counts; its region needs {src_plane}", src.len()),
+    ));
+  }
+  if tiles > max && !merge::counts_fit(dst, src, placement, max as u32) {
+    return Err(Error::range(
+      codes::COUNTER_OVERFLOW,
+      format!(
+        "merging would push the overlap counter past {max} at some pixel; nothing was merged. Build with counterDtype: 'uint32' for more overlaps"
+      ),
+    ));
+  }
+  merge::merge_counts(dst, src, placement);
+  Ok(())
+}
+
+/// A counter plane of either type, borrowed.
+#[derive(Clone, Copy)]
+pub enum CounterSlice<'a> {
+  U16(&'a [u16]),
+  U32(&'a [u32]),
+}
+
+/// A builder's un-normalized state: accumulator planes `[C, ...region.extent]`,
+/// overlap counts, and the tiles it saw.
+pub struct SourceState<'a, T> {
+  pub region: &'a MaskRegion,
+  pub mask: &'a [T],
+  pub counter: Option<CounterSlice<'a>>,
+  pub tiles_applied: u64,
+  pub tiles_skipped: u64,
 }
 
 fn apply<T: Element, K: CounterElement, C: Combine<T>>(
@@ -193,6 +372,7 @@ mod tests {
       aggregation,
       counter_dtype,
       storage: StorageConfig::InMemory { max_bytes: None },
+      region: None,
     }
   }
 

@@ -34,17 +34,21 @@ fn human_bytes(bytes: u64) -> String {
 /// Allocates the storage `config` asks for, refusing sizes the address space
 /// (or the in-memory limit) cannot hold.
 pub(crate) fn allocate<T: Element>(config: &BuilderConfig) -> Result<Storage<T>> {
-  let plane_len = config.geometry.plane_len()?;
+  config.geometry.plane_len()?;
+  let region = match &config.region {
+    Some(r) => {
+      r.check(&config.geometry)?;
+      r.clone()
+    }
+    None => crate::mask_region::MaskRegion::whole(&config.geometry),
+  };
+  let plane_len = region.plane_len();
   let bytes = storage_bytes(config, plane_len, T::DTYPE)
     .filter(|&b| usize::try_from(b).is_ok_and(|b| b <= isize::MAX as usize))
     .ok_or_else(|| {
       Error::range(
         codes::MASK_TOO_LARGE,
-        format!(
-          "a mask of {} x {} does not fit in the address space",
-          config.channels,
-          list(&config.geometry.mask_extents)
-        ),
+        format!("a mask of {} x {} does not fit in the address space", config.channels, list(&region.extent)),
       )
     })?;
   let mut files = Vec::new();
@@ -57,7 +61,7 @@ pub(crate) fn allocate<T: Element>(config: &BuilderConfig) -> Result<Storage<T>>
               format!(
                 "an in-memory mask of {} x {} {} needs {} with its counter, more than the {} this machine allows; use storage: 'memmap'",
                 config.channels,
-                list(&config.geometry.mask_extents),
+                list(&region.extent),
                 T::DTYPE.name(),
                 human_bytes(bytes),
                 human_bytes(limit)
@@ -83,12 +87,11 @@ pub(crate) fn allocate<T: Element>(config: &BuilderConfig) -> Result<Storage<T>>
           check_absent(path)?;
         }
       }
-      let mask_shape: Vec<u64> =
-        std::iter::once(config.channels as u64).chain(config.geometry.mask_extents.iter().copied()).collect();
+      let mask_shape: Vec<u64> = std::iter::once(config.channels as u64).chain(region.extent.iter().copied()).collect();
       let (mask, mask_file) = create_npy::<T>(mask_backing, T::DTYPE.descr(), &mask_shape, *npy_version)?;
       files.push(mask_file);
       let counter = if mean {
-        let shape: Vec<u64> = std::iter::once(1).chain(config.geometry.mask_extents.iter().copied()).collect();
+        let shape: Vec<u64> = std::iter::once(1).chain(region.extent.iter().copied()).collect();
         let created = match config.counter_dtype {
           CounterDtype::Uint16 => {
             create_npy::<u16>(counter_backing, "<u2", &shape, *npy_version).map(|(a, f)| (Counter::U16(a), f))

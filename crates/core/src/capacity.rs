@@ -54,5 +54,6 @@ pub(crate) fn check_counter_capacity(
 
 fn footprints_overlap(plan: &BatchPlan, a: usize, b: usize) -> bool {
   let (oa, ob) = (plan.origin(a), plan.origin(b));
-  oa.iter().zip(ob).zip(&plan.footprint).all(|((&x, &y), &f)| x < y + f && y < x + f)
+  let (ea, eb) = (plan.tile_box(a).1, plan.tile_box(b).1);
+  (0..oa.len()).all(|d| ea[d] > 0 && eb[d] > 0 && oa[d] < ob[d] + eb[d] && ob[d] < oa[d] + ea[d])
 }

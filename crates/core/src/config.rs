@@ -5,6 +5,7 @@ use crate::batch_data::BatchData;
 use crate::element::{CounterDtype, Dtype};
 use crate::error::{codes, Error, Result};
 use crate::geometry::Geometry;
+use crate::mask_region::{clip_plan_to_region, MaskRegion};
 use crate::memmap::{default_counter_path, Backing};
 use crate::npy::NpyVersion;
 use crate::plan::{plan_batch, BatchPlan, Coords, EdgeClipping};
@@ -55,6 +56,15 @@ pub struct BuilderConfig {
   pub aggregation: Aggregation,
   pub counter_dtype: CounterDtype,
   pub storage: StorageConfig,
+  /// The window of the mask this builder holds; `None`: the whole mask.
+  pub region: Option<MaskRegion>,
+}
+
+impl BuilderConfig {
+  /// The region held: `region`, or the whole mask.
+  pub fn region_held(&self) -> MaskRegion {
+    self.region.clone().unwrap_or_else(|| MaskRegion::whole(&self.geometry))
+  }
 }
 
 /// The immutable part of a builder: enough to validate and place a batch.
@@ -63,6 +73,35 @@ pub struct BuilderSpec {
   pub geometry: Geometry,
   pub channels: usize,
   pub dtype: Dtype,
+  pub region: Option<MaskRegion>,
+  pub aggregation: Aggregation,
+  pub counter_dtype: CounterDtype,
+}
+
+pub fn aggregation_name(a: Aggregation) -> &'static str {
+  match a {
+    Aggregation::Mean => "mean",
+    Aggregation::Max => "max",
+  }
+}
+
+/// Plans a batch against the whole geometry, then cuts it to `region`.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_in_region(
+  geometry: &Geometry,
+  region: Option<&MaskRegion>,
+  channels: usize,
+  batch_shape: &[usize],
+  data_len: usize,
+  coords: Coords<'_>,
+  coords_shape: &[usize],
+  clipping: &EdgeClipping,
+) -> Result<BatchPlan> {
+  let mut plan = plan_batch(geometry, channels, batch_shape, data_len, coords, coords_shape, clipping)?;
+  if let Some(region) = region {
+    clip_plan_to_region(&mut plan, region);
+  }
+  Ok(plan)
 }
 
 impl BuilderSpec {
@@ -75,7 +114,16 @@ impl BuilderSpec {
     clipping: &EdgeClipping,
   ) -> Result<BatchPlan> {
     check_data(self.dtype, data)?;
-    plan_batch(&self.geometry, self.channels, batch_shape, data.len(), coords, coords_shape, clipping)
+    plan_in_region(
+      &self.geometry,
+      self.region.as_ref(),
+      self.channels,
+      batch_shape,
+      data.len(),
+      coords,
+      coords_shape,
+      clipping,
+    )
   }
 }
 

@@ -2,14 +2,16 @@
 
 use crate::accumulator::{Accumulator, Counter};
 use crate::batch_data::BatchData;
-use crate::config::{check_data, BuilderConfig, BuilderSpec};
+use crate::config::{aggregation_name, check_data, Aggregation, BuilderConfig, BuilderSpec};
 use crate::element::Dtype;
 use crate::error::{codes, list, Error, Result};
 use crate::geometry::Geometry;
+use crate::mask_region::MaskRegion;
 use crate::memmap::CreatedFile;
 use crate::plan::BatchPlan;
 use crate::raw_array::RawArray;
-use crate::region::{RegionData, Window};
+use crate::region::{copy_window, RegionData};
+use ndarray::{ArrayViewD, Axis, IxDyn};
 
 /// A builder of either accumulator type, chosen at run time.
 pub enum AnyAccumulator {
@@ -57,11 +59,69 @@ impl AnyAccumulator {
     each!(self, b => b.counter())
   }
 
+  pub fn region(&self) -> &MaskRegion {
+    each!(self, b => b.region())
+  }
+
+  pub fn tile_counts(&self) -> (u64, u64) {
+    each!(self, b => b.tile_counts())
+  }
+
+  /// Refuses another builder's state unless everything but the region matches, naming the field.
+  pub fn check_compatible(&self, other: &BuilderSpec, what: &str) -> Result<()> {
+    let mine = self.spec();
+    let config = self.config();
+    let g = &mine.geometry;
+    let o = &other.geometry;
+    let fields: [(&str, String, String); 6] = [
+      ("sourceExtents", list(&g.source_extents), list(&o.source_extents)),
+      ("sourceTileExtent", list(&g.source_tile_extent), list(&o.source_tile_extent)),
+      ("outputTileExtent", list(&g.output_tile_extent), list(&o.output_tile_extent)),
+      ("stride", list(&g.stride), list(&o.stride)),
+      ("nChannels", mine.channels.to_string(), other.channels.to_string()),
+      ("dtype", mine.dtype.name().to_string(), other.dtype.name().to_string()),
+    ];
+    for (field, a, b) in fields {
+      if a != b {
+        return Err(mismatch(field, what, &a, &b));
+      }
+    }
+    if config.aggregation != other.aggregation {
+      return Err(mismatch(
+        "aggregation",
+        what,
+        aggregation_name(config.aggregation),
+        aggregation_name(other.aggregation),
+      ));
+    }
+    if config.aggregation == Aggregation::Mean && config.counter_dtype != other.counter_dtype {
+      return Err(mismatch("counterDtype", what, config.counter_dtype.name(), other.counter_dtype.name()));
+    }
+    Ok(())
+  }
+
+  /// Merges `other`'s state (same configuration, region inside this one's).
+  pub fn merge_from(&mut self, other: &AnyAccumulator) -> Result<()> {
+    self.check_compatible(&other.spec(), "the other builder")?;
+    match (self, other) {
+      (AnyAccumulator::F32(a), AnyAccumulator::F32(b)) => a.merge(&b.state()),
+      (AnyAccumulator::F64(a), AnyAccumulator::F64(b)) => a.merge(&b.state()),
+      _ => unreachable!("dtype checked above"),
+    }
+  }
+
   /// What planning needs, detached from the storage so that batches can be
   /// validated while another thread writes the mask.
   pub fn spec(&self) -> BuilderSpec {
     let config = self.config();
-    BuilderSpec { geometry: config.geometry.clone(), channels: config.channels, dtype: self.dtype() }
+    BuilderSpec {
+      geometry: config.geometry.clone(),
+      channels: config.channels,
+      dtype: self.dtype(),
+      region: config.region.clone(),
+      aggregation: config.aggregation,
+      counter_dtype: config.counter_dtype,
+    }
   }
 
   pub fn apply(&mut self, plan: &BatchPlan, data: BatchData<'_>) -> Result<()> {
@@ -135,20 +195,23 @@ impl AnyAccumulator {
         ),
       ));
     }
+    let held = self.region();
     for d in 0..n {
       let end = start[d].checked_add(extent[d]);
-      if extent[d] == 0 || end.is_none_or(|e| e > g.mask_extents[d]) {
+      if extent[d] == 0 || start[d] < held.start[d] || end.is_none_or(|e| e > held.end(d)) {
+        let inside = if held.is_whole(g) {
+          format!("the mask extents {}", list(&g.mask_extents))
+        } else {
+          format!("the region this builder holds (start {} extent {})", list(&held.start), list(&held.extent))
+        };
         return Err(Error::range(
           codes::REGION,
-          format!(
-            "the region start {} extent {} must be non-empty and lie inside the mask extents {}",
-            list(start),
-            list(extent),
-            list(&g.mask_extents)
-          ),
+          format!("the region start {} extent {} must be non-empty and lie inside {inside}", list(start), list(extent)),
         ));
       }
     }
+    let start: Vec<u64> = start.iter().zip(&held.start).map(|(&s, &h)| s - h).collect();
+    let start = &start[..];
     let count = extent.iter().try_fold(1u64, |a, &e| a.checked_mul(e)).unwrap_or(u64::MAX);
     let element = if counter { self.counter().map_or(2, |c| c.dtype().size()) } else { self.dtype().size() };
     if count.saturating_mul(element as u64) > max_bytes as u64 {
@@ -160,18 +223,17 @@ impl AnyAccumulator {
         ),
       ));
     }
-    let extents: Vec<usize> = g.mask_extents.iter().map(|&e| e as usize).collect();
-    let plane = extents.iter().product::<usize>();
-    let window = Window { extents: &extents, start, extent };
+    // Views and counters hold the region this builder keeps, not the whole mask.
+    let extents: Vec<usize> = held.extent.iter().map(|&e| e as usize).collect();
     Ok(match (counter, self, self.counter()) {
       (false, AnyAccumulator::F32(b), _) => {
-        RegionData::F32(window.copy(&b.mask().as_slice()[channel * plane..][..plane]))
+        RegionData::F32(copy_window(b.mask_view().index_axis_move(Axis(0), channel), start, extent))
       }
       (false, AnyAccumulator::F64(b), _) => {
-        RegionData::F64(window.copy(&b.mask().as_slice()[channel * plane..][..plane]))
+        RegionData::F64(copy_window(b.mask_view().index_axis_move(Axis(0), channel), start, extent))
       }
-      (true, _, Some(Counter::U16(c))) => RegionData::U16(window.copy(c.as_slice())),
-      (true, _, Some(Counter::U32(c))) => RegionData::U32(window.copy(c.as_slice())),
+      (true, _, Some(Counter::U16(c))) => RegionData::U16(copy_window(plane(&extents, c.as_slice()), start, extent)),
+      (true, _, Some(Counter::U32(c))) => RegionData::U32(copy_window(plane(&extents, c.as_slice()), start, extent)),
       (true, _, None) => unreachable!("checked above"),
     })
   }
@@ -182,4 +244,16 @@ impl AnyAccumulator {
       Counter::U32(a) => RawArray::of(a),
     })
   }
+}
+
+/// The counter's one plane `[...extent held]` as an array view.
+fn plane<'a, E>(extents: &[usize], data: &'a [E]) -> ArrayViewD<'a, E> {
+  ArrayViewD::from_shape(IxDyn(extents), data).expect("the counter matches its shape")
+}
+
+fn mismatch(field: &str, what: &str, mine: &str, theirs: &str) -> Error {
+  Error::range(
+    codes::PARTIAL_MISMATCH,
+    format!("{field}: {what} has {field} {theirs}, this builder {mine}; only states of the same slide, geometry and options merge"),
+  )
 }

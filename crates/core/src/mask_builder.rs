@@ -2,10 +2,10 @@
 //! (building, finalized, cleaned up) and runs every update, on any thread, in
 //! call order.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::background::in_turn;
-use crate::batch_data::{BatchData, OwnedBatchData};
+use crate::batch_data::{BatchData, Floats, OwnedBatchData};
 use crate::config::{BuilderConfig, BuilderSpec};
 use crate::dispatch::AnyAccumulator;
 use crate::element::Dtype;
@@ -28,6 +28,9 @@ pub enum State {
   /// The storage was released; only `cleanup` (a no-op) is accepted.
   CleanedUp,
 }
+
+/// The mask of either float type as an ndarray view `[C, ...maskExtents]`.
+pub type MaskView<'a> = Floats<ndarray::ArrayViewD<'a, f32>, ndarray::ArrayViewD<'a, f64>>;
 
 /// Batch data an update reads when its turn comes.
 pub trait BatchSource: Send {
@@ -52,24 +55,34 @@ impl BatchSource for OwnedBatchData {
 /// page faults.
 const SPARE_BATCHES: usize = 2;
 
-struct Shared {
-  spec: BuilderSpec,
+pub(crate) struct Shared {
+  pub(crate) spec: BuilderSpec,
   /// Changed only by the caller's thread, in call order; never held while a
   /// kernel runs.
   state: Mutex<State>,
-  accumulator: Mutex<Option<AnyAccumulator>>,
-  sequencer: Arc<Sequencer>,
+  pub(crate) accumulator: Mutex<Option<AnyAccumulator>>,
+  pub(crate) sequencer: Arc<Sequencer>,
   spares: Mutex<Vec<OwnedBatchData>>,
+  /// Updates issued with `apply_later` that may not have started, in call
+  /// order: a synchronous call runs them itself instead of waiting for a
+  /// worker thread that a saturated pool may never free.
+  queued: Mutex<Vec<Weak<dyn Claimable>>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// An update that whichever thread gets to it first runs.
+trait Claimable: Send + Sync {
+  /// Runs the update on this thread unless another has started it.
+  fn run_here(&self, builder: &MaskBuilder);
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
   m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A mask under construction; a cheap handle (clones share the builder).
 ///
 /// ```
-/// use wsi_mask_core::{Aggregation, BatchData, BuilderConfig, Coords, CounterDtype, Dtype, EdgeClipping};
+/// use wsi_mask_core::{Aggregation, BatchData, BuilderConfig, Coords, CounterDtype, Dtype, EdgeClipping, Floats};
 /// use wsi_mask_core::{Geometry, MaskBuilder, StorageConfig};
 ///
 /// // A 4 x 4 source covered by 2 x 2 tiles every 2 pixels, one value per tile.
@@ -79,6 +92,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 ///   aggregation: Aggregation::Mean,
 ///   counter_dtype: CounterDtype::Uint16,
 ///   storage: StorageConfig::InMemory { max_bytes: None },
+///   region: None,
 /// };
 /// let builder = MaskBuilder::new(Dtype::Float32, config).unwrap();
 /// let tiles = [1.0f32, 2.0, 3.0, 4.0];
@@ -86,13 +100,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// let clipping = EdgeClipping::none(2);
 /// builder.update_batch(BatchData::F32(&tiles), &[4, 1], Coords::I32(&coords), &[4, 2], &clipping).unwrap();
 /// builder.finalize().unwrap();
-/// let mask = builder.read_region(false, 0, &[0, 0], &[2, 2], usize::MAX).unwrap();
-/// assert_eq!(mask.into_f64(), vec![1.0, 2.0, 3.0, 4.0]);
+/// // The mask as an ndarray view over the storage: [channels, y, x].
+/// let corners = builder
+///   .with_mask(|mask| match mask {
+///     Floats::F32(m) => [m[[0, 0, 0]], m[[0, 0, 1]], m[[0, 1, 0]], m[[0, 1, 1]]],
+///     Floats::F64(_) => unreachable!("built as float32"),
+///   })
+///   .unwrap();
+/// assert_eq!(corners, [1.0, 2.0, 3.0, 4.0]);
+/// let window = builder.read_region(false, 0, &[0, 0], &[2, 2], usize::MAX).unwrap();
+/// assert_eq!(window.into_f64(), vec![1.0, 2.0, 3.0, 4.0]);
 /// builder.cleanup().unwrap();
 /// ```
 #[derive(Clone)]
 pub struct MaskBuilder {
-  shared: Arc<Shared>,
+  pub(crate) shared: Arc<Shared>,
 }
 
 impl MaskBuilder {
@@ -106,6 +128,7 @@ impl MaskBuilder {
         accumulator: Mutex::new(Some(accumulator)),
         sequencer: Sequencer::new(),
         spares: Mutex::new(Vec::new()),
+        queued: Mutex::new(Vec::new()),
       }),
     })
   }
@@ -119,10 +142,10 @@ impl MaskBuilder {
     &self.shared.spec.geometry
   }
 
-  /// `[C, ...maskExtents]`.
+  /// `[C, ...extent]` of the region held (`[C, ...maskExtents]` for the whole mask).
   pub fn mask_shape(&self) -> Vec<u64> {
     let spec = &self.shared.spec;
-    std::iter::once(spec.channels as u64).chain(spec.geometry.mask_extents.iter().copied()).collect()
+    std::iter::once(spec.channels as u64).chain(self.region().extent).collect()
   }
 
   pub fn state(&self) -> State {
@@ -164,6 +187,7 @@ impl MaskBuilder {
 
   /// Writes a planned batch now, after every update issued before it.
   pub fn apply(&self, plan: &BatchPlan, data: BatchData<'_>) -> Result<()> {
+    self.run_queued();
     let ticket = self.shared.sequencer.ticket();
     ticket.wait_turn();
     self.with(|a| a.apply(plan, data))
@@ -191,15 +215,34 @@ impl MaskBuilder {
 
   /// Takes the planned batch's place in the call order now; it is written
   /// when [`PendingUpdate::run`] gets its turn (on any thread).
-  pub fn apply_later<S: BatchSource>(&self, plan: BatchPlan, data: S) -> PendingUpdate<S> {
+  pub fn apply_later<S: BatchSource + 'static>(&self, plan: BatchPlan, data: S) -> PendingUpdate<S> {
     let ticket = self.shared.sequencer.ticket();
-    PendingUpdate { builder: self.clone(), ticket: Some(ticket), plan, data }
+    let slot = Arc::new(Mutex::new(UpdateSlot { ticket: Some(ticket), plan, data, result: None }));
+    self.queue(Arc::clone(&slot) as Arc<dyn Claimable>);
+    PendingUpdate { builder: self.clone(), slot }
+  }
+
+  fn queue(&self, work: Arc<dyn Claimable>) {
+    let mut queued = lock(&self.shared.queued);
+    queued.retain(|w| w.strong_count() > 0);
+    queued.push(Arc::downgrade(&work));
+  }
+
+  /// Runs, on this thread and in call order, every queued update and
+  /// finalization no worker has started, so a synchronous call never waits
+  /// on the thread pool (which other work may hold indefinitely).
+  fn run_queued(&self) {
+    let queued: Vec<Arc<dyn Claimable>> = lock(&self.shared.queued).drain(..).filter_map(|w| w.upgrade()).collect();
+    for work in queued {
+      work.run_here(self);
+    }
   }
 
   /// Waits for pending updates, then divides (mean) or turns pixels no tile
   /// reached into 0 (max). Calling it again changes nothing.
   pub fn finalize(&self) -> Result<()> {
     self.check("finalize", false)?;
+    self.run_queued();
     self.shared.sequencer.wait_idle();
     if self.state() == State::Finalized {
       return Ok(());
@@ -217,7 +260,9 @@ impl MaskBuilder {
       let mut state = lock(&self.shared.state);
       std::mem::replace(&mut *state, State::Finalized) == State::Building
     };
-    Ok(PendingFinalize { builder: self.clone(), ticket: Some(ticket), divide })
+    let slot = Arc::new(Mutex::new(FinalizeSlot { ticket: Some(ticket), divide, result: None }));
+    self.queue(Arc::clone(&slot) as Arc<dyn Claimable>);
+    Ok(PendingFinalize { builder: self.clone(), slot })
   }
 
   /// Waits for pending updates, writes file-backed storage through and
@@ -226,6 +271,7 @@ impl MaskBuilder {
     if self.state() == State::CleanedUp {
       return Ok(());
     }
+    self.run_queued();
     self.shared.sequencer.wait_idle();
     *lock(&self.shared.state) = State::CleanedUp;
     let accumulator = lock(&self.shared.accumulator).take();
@@ -249,6 +295,19 @@ impl MaskBuilder {
     self.with(|a| a.read_region(counter, channel, start, extent, max_bytes))
   }
 
+  /// Runs `f` on the mask `[C, ...maskExtents]` as an ndarray view over the
+  /// storage itself (for memmap, the mapped file), after pending updates.
+  pub fn with_mask<R>(&self, f: impl FnOnce(MaskView<'_>) -> R) -> Result<R> {
+    self.check("storage", false)?;
+    self.shared.sequencer.wait_idle();
+    self.with(|a| {
+      Ok(f(match a {
+        AnyAccumulator::F32(b) => Floats::F32(b.mask_view()),
+        AnyAccumulator::F64(b) => Floats::F64(b.mask_view()),
+      }))
+    })
+  }
+
   /// Raw view of the accumulator (or of one channel plane).
   pub fn mask_raw(&self, channel: Option<usize>) -> Result<RawArray> {
     self.check("storage", false)?;
@@ -267,7 +326,7 @@ impl MaskBuilder {
     lock(&self.shared.accumulator).as_ref().map_or_else(Vec::new, |a| a.files().to_vec())
   }
 
-  fn with<T>(&self, f: impl FnOnce(&mut AnyAccumulator) -> Result<T>) -> Result<T> {
+  pub(crate) fn with<T>(&self, f: impl FnOnce(&mut AnyAccumulator) -> Result<T>) -> Result<T> {
     match lock(&self.shared.accumulator).as_mut() {
       Some(accumulator) => f(accumulator),
       None => Err(Error::state(codes::CLEANED_UP, "the mask builder was cleaned up; create a new one")),
@@ -286,48 +345,89 @@ impl MaskBuilder {
 /// Dropped without running, it gives up its place.
 pub struct PendingUpdate<S> {
   builder: MaskBuilder,
+  slot: Arc<Mutex<UpdateSlot<S>>>,
+}
+
+struct UpdateSlot<S> {
+  /// Taken by whichever thread runs the update.
   ticket: Option<Ticket>,
   plan: BatchPlan,
   data: S,
+  result: Option<Result<()>>,
 }
 
-impl<S: BatchSource> PendingUpdate<S> {
-  /// Waits for its turn and writes the batch on the background pool. Blocks:
-  /// call it from a worker thread. Runs once; later calls do nothing.
-  pub fn run(&mut self) -> Result<()> {
-    let Some(ticket) = self.ticket.take() else { return Ok(()) };
-    let (builder, plan, data) = (&self.builder, &self.plan, &mut self.data);
-    in_turn(ticket, || {
+impl<S: BatchSource> UpdateSlot<S> {
+  fn run(&mut self, builder: &MaskBuilder) {
+    let Some(ticket) = self.ticket.take() else { return };
+    let (plan, data) = (&self.plan, &mut self.data);
+    let result = in_turn(ticket, || {
       let applied = builder.with(|a| a.apply(plan, data.batch()));
       // Recycled within the turn, so cleanup (which waits for every turn) finds it.
       if let Some(spare) = data.take_spare() {
         builder.recycle(spare);
       }
       applied
-    })
+    });
+    self.result = Some(result);
+  }
+}
+
+impl<S: BatchSource> Claimable for Mutex<UpdateSlot<S>> {
+  fn run_here(&self, builder: &MaskBuilder) {
+    lock(self).run(builder);
+  }
+}
+
+impl<S: BatchSource> PendingUpdate<S> {
+  /// Waits for its turn and writes the batch on the background pool (unless
+  /// a synchronous call on the builder already did): blocks, so call it from
+  /// a worker thread. Returns the update's result; later calls return Ok.
+  pub fn run(&mut self) -> Result<()> {
+    let mut slot = lock(&self.slot);
+    slot.run(&self.builder);
+    slot.result.take().unwrap_or(Ok(()))
   }
 
   /// The batch source, e.g. to release it on the thread that owns it.
-  pub fn data_mut(&mut self) -> &mut S {
-    &mut self.data
+  pub fn with_data<R>(&mut self, f: impl FnOnce(&mut S) -> R) -> R {
+    f(&mut lock(&self.slot).data)
   }
 }
 
 /// A finalization that has its place in the call order.
 pub struct PendingFinalize {
   builder: MaskBuilder,
+  slot: Arc<Mutex<FinalizeSlot>>,
+}
+
+struct FinalizeSlot {
   ticket: Option<Ticket>,
   /// False when an earlier call already finalized: this one only waits.
   divide: bool,
+  result: Option<Result<()>>,
+}
+
+impl FinalizeSlot {
+  fn run(&mut self, builder: &MaskBuilder) {
+    let Some(ticket) = self.ticket.take() else { return };
+    let divide = self.divide;
+    self.result = Some(in_turn(ticket, || if divide { builder.with(|a| a.finalize()) } else { Ok(()) }));
+  }
+}
+
+impl Claimable for Mutex<FinalizeSlot> {
+  fn run_here(&self, builder: &MaskBuilder) {
+    lock(self).run(builder);
+  }
 }
 
 impl PendingFinalize {
-  /// Waits for every earlier update, then finalizes. Blocks: call it from a
-  /// worker thread. Runs once; later calls do nothing.
+  /// Waits for every earlier update, then finalizes (unless a synchronous
+  /// call already did). Blocks: call it from a worker thread.
   pub fn run(&mut self) -> Result<()> {
-    let Some(ticket) = self.ticket.take() else { return Ok(()) };
-    let (builder, divide) = (&self.builder, self.divide);
-    in_turn(ticket, || if divide { builder.with(|a| a.finalize()) } else { Ok(()) })
+    let mut slot = lock(&self.slot);
+    slot.run(&self.builder);
+    slot.result.take().unwrap_or(Ok(()))
   }
 }
 
@@ -344,6 +444,7 @@ mod tests {
       aggregation: Aggregation::Mean,
       counter_dtype: CounterDtype::Uint16,
       storage: StorageConfig::InMemory { max_bytes: None },
+      region: None,
     };
     MaskBuilder::new(Dtype::Float32, config).unwrap()
   }

@@ -1,6 +1,8 @@
 //! Copying a window of one channel of the mask (or of the counter) out of
 //! the storage, row by row.
 
+use ndarray::{ArrayViewD, Slice};
+
 /// A copied window of the storage.
 pub enum RegionData {
   F32(Vec<f32>),
@@ -21,36 +23,20 @@ impl RegionData {
   }
 }
 
-/// A box inside a C-order array of `extents`.
-pub(crate) struct Window<'a> {
-  pub extents: &'a [usize],
-  pub start: &'a [u64],
-  pub extent: &'a [u64],
-}
-
-impl Window<'_> {
-  /// Copies the box row by row.
-  pub(crate) fn copy<E: Copy>(&self, plane: &[E]) -> Vec<E> {
-    let n = self.extents.len();
-    let strides = crate::geometry::c_strides(self.extents);
-    let row = self.extent[n - 1] as usize;
-    let rows: usize = self.extent[..n - 1].iter().map(|&e| e as usize).product();
-    let mut out = Vec::with_capacity(rows * row);
-    let mut index = vec![0usize; n - 1];
-    for _ in 0..rows {
-      let mut offset = self.start[n - 1] as usize;
-      for d in 0..n - 1 {
-        offset += (self.start[d] as usize + index[d]) * strides[d];
-      }
-      out.extend_from_slice(&plane[offset..offset + row]);
-      for d in (0..n - 1).rev() {
-        index[d] += 1;
-        if index[d] < self.extent[d] as usize {
-          break;
-        }
-        index[d] = 0;
-      }
+/// Copies the box `start`..`start + extent` of `plane` row by row (each row a
+/// contiguous slice of the last axis).
+pub(crate) fn copy_window<E: Copy>(plane: ArrayViewD<'_, E>, start: &[u64], extent: &[u64]) -> Vec<E> {
+  let window = plane.slice_each_axis(|axis| {
+    let d = axis.axis.index();
+    let from = start[d] as usize;
+    Slice::from(from..from + extent[d] as usize)
+  });
+  let mut out = Vec::with_capacity(window.len());
+  for row in window.rows() {
+    match row.as_slice() {
+      Some(row) => out.extend_from_slice(row),
+      None => out.extend(row.iter().copied()),
     }
-    out
   }
+  out
 }

@@ -10,6 +10,7 @@ mod batch_buffer;
 mod errors;
 mod export;
 mod mask_builder;
+mod merge;
 mod npy_file;
 mod numbers;
 mod options;
