@@ -32,8 +32,9 @@ import {
 const BUDGET = {
   // 98 KB with tileOrigins, the tissue mask, the colour bar, the CLI's NPY decoding, the README's runnable
   // examples and dist/export.
-  mainPacked: 112 * 1024,
-  mainUnpacked: 512 * 1024,
+  // 127 KB packed with the exports' section of the README and dist/export.
+  mainPacked: 160 * 1024,
+  mainUnpacked: 640 * 1024,
   // The exports (zarrs, libzstd, tiff) took the Linux addon from 4.0 to 7.7 MB unpacked (2.5 MiB packed).
   platformPacked: 3 * 1024 * 1024,
 };
