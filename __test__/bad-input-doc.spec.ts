@@ -3,6 +3,7 @@
 // Regenerate it with: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BAD_EXPORTS } from './helpers/bad-export-inputs';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_FINALIZE, BAD_OPTIONS } from './helpers/bad-inputs';
 import { BAD_PARTIALS } from './helpers/bad-partials';
 
@@ -16,7 +17,7 @@ const rows = new Map(
 );
 
 test.each(
-  [...BAD_OPTIONS, ...BAD_BATCHES, ...BAD_COORDS, ...BAD_EDGE_CLIPPING, ...BAD_FINALIZE, ...BAD_PARTIALS].map(
+  [...BAD_OPTIONS, ...BAD_BATCHES, ...BAD_COORDS, ...BAD_EDGE_CLIPPING, ...BAD_FINALIZE, ...BAD_PARTIALS, ...BAD_EXPORTS].map(
     (c) => [c.what, c] as const,
   ),
 )('%s is in the table', (what, c) => {

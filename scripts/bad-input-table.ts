@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BAD_EXPORTS } from '../__test__/helpers/bad-export-inputs';
 import {
   BAD_BATCHES,
   BAD_COORDS,
@@ -166,6 +167,10 @@ async function main(): Promise<void> {
   });
   record('storage.data of a mask beyond one ArrayBuffer (native)', 'storage.data', () => huge.storage.data);
   huge.cleanup();
+
+  const exportDir = mkdtempSync(join(tmpdir(), 'wsi-bad-export-'));
+  for (const c of BAD_EXPORTS) record(c.what, c.call, () => c.run(exportDir));
+  rmSync(exportDir, { recursive: true, force: true });
 
   // Files: each call refused before anything is written.
   const dir = mkdtempSync(join(tmpdir(), 'wsi-bad-input-'));

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
  * `wsi-mask-builder`: the command-line tool. Commands: `assemble` (a mask from
- * tile predictions saved as NPY), `render` (a heatmap image of a mask) and
- * `info` (what an NPY file holds). Any failure is one line on stderr and exit
+ * tile predictions saved as NPY), `render` (a heatmap image of a mask), `export`
+ * (OME-Zarr, OME-TIFF or GeoJSON for viewers) and `info` (what an NPY file holds). Any failure is one line on stderr and exit
  * code 1.
  */
 
 import { Command, Option } from 'commander';
 import { clipList, finiteNumber, nonNegativeInteger, positiveInteger, positiveList, positiveNumber, range } from './cli/args';
 import { AGGREGATIONS, assemble, WEIGHT_NAMES } from './cli/assemble';
+import { exportMask } from './cli/export';
 import { formatInfo, npyInfo } from './cli/info';
 import { render } from './cli/render';
 
@@ -101,6 +102,33 @@ function program(): Command {
       process.stdout.write(
         `wrote ${image.width} x ${image.height} ${image.format} heatmap of channel ${o.channel} -> ${o.output}\n`,
       );
+    });
+
+  cli
+    .command('export')
+    .description('Export a mask NPY file for viewers: OME-Zarr, OME-TIFF pyramid or QuPath GeoJSON (geometry from its sidecar).')
+    .argument('<mask>', 'mask NPY file, [C, H, W] or [H, W] (from assemble, or a memmap builder)')
+    .addOption(
+      new Option('--format <format>', 'what to write').choices(['ome-zarr', 'ome-tiff', 'geojson']).makeOptionMandatory(),
+    )
+    .requiredOption('-o, --output <path>', 'store, file or .geojson to write')
+    .option('--mpp <microns>', 'microns per slide pixel (default: from the sidecar)', positiveNumber)
+    .option('--chunk <px>', 'OME-Zarr chunk or OME-TIFF tile edge (default 1024 / 512)', positiveInteger)
+    .addOption(new Option('--ngff <version>', 'OME-Zarr: NGFF version').choices(['0.4', '0.5']))
+    .addOption(
+      new Option('--compression <name>', 'zstd or none (OME-Zarr); deflate, zstd or none (OME-TIFF)').choices([
+        'zstd',
+        'deflate',
+        'none',
+      ]),
+    )
+    .option('--channel <c>', 'GeoJSON: channel to threshold', nonNegativeInteger)
+    .option('--threshold <t>', 'GeoJSON: inside at or above this (default 0.5)', Number)
+    .option('--class-name <name>', 'GeoJSON: QuPath classification of the regions')
+    .option('--min-area <px2>', 'GeoJSON: drop regions smaller than this, in slide pixels squared', Number)
+    .option('--overwrite', 'replace an earlier export at the output path')
+    .action((mask, o) => {
+      process.stdout.write(`${exportMask(mask, o)}\n`);
     });
 
   cli

@@ -8,6 +8,17 @@ export type { Geometry, StorageFile, TileCounts } from './backend';
 export { allocateBatch } from './batch-buffer';
 export { ErrorCode, type MaskBuilderError } from './errors';
 export {
+  type GeoJsonFeature,
+  type GeoJsonFeatureCollection,
+  type GeoJsonOptions,
+  type RegionClass,
+  toGeoJSON,
+  writeGeoJSON,
+} from './export/geojson';
+export { type MaskGeometry, sidecarPath } from './export/geometry';
+export type { ExportInput } from './export/input';
+export { type ExportedImage, type OmeTiffOptions, type OmeZarrOptions, writeOmeTiff, writeOmeZarr } from './export/ome';
+export {
   type ColorizeOptions,
   type ColormapName,
   colorize,

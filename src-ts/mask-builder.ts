@@ -3,6 +3,7 @@
 import { rmSync, unlinkSync } from 'node:fs';
 import type { Backend, Geometry, StorageFile, TileCounts } from './backend';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
+import { decorateResult } from './export/result';
 import {
   type CoordsInput,
   type EdgeClippingInput,
@@ -165,6 +166,14 @@ export class MaskBuilder<
   readonly #options: ResolvedOptions;
   readonly #backend: Backend;
 
+  /** Built-in results carry `geometry` (and a persisted memmap mask its sidecar). */
+  #decorate(result: unknown): unknown {
+    if (typeof this.#options.aggregation !== 'function') {
+      decorateResult(result, this.#backend.geometry, this.#options.mpp, this.#backend.files());
+    }
+    return result;
+  }
+
   /**
    * Checks every option (see `MaskBuilderOptions`). The result types follow
    * `aggregation`, `dtype` and `counterDtype`; declare an options object
@@ -216,6 +225,11 @@ export class MaskBuilder<
   get dtype(): D {
     return this.#options.dtype as D;
   }
+  /** Micrometres per source pixel, per dimension, when given (`mpp` option). */
+  get mpp(): number[] | undefined {
+    return this.#options.mpp ? [...this.#options.mpp] : undefined;
+  }
+
   /** The window of the mask this builder holds (`region` option); the whole mask by default. */
   get region(): MaskRegion {
     const r = this.#backend.region;
@@ -401,7 +415,7 @@ export class MaskBuilder<
   ): O extends { argmax: true } | { threshold: number } | { quantize: 'uint8' } ? ReducedResult<O> : ResultOf<A, D, K>;
   finalize(options?: FinalizeOptions): unknown {
     this.#check('finalize', false);
-    return this.#backend.finalize(resolveFinalizeOptions(options));
+    return this.#decorate(this.#backend.finalize(resolveFinalizeOptions(options)));
   }
 
   /** `finalize()` without blocking the event loop while pending updates finish. */
@@ -420,7 +434,7 @@ export class MaskBuilder<
       throw cleaned() ? this.#cleanedBeforeFinalized() : error;
     }
     if (cleaned()) throw this.#cleanedBeforeFinalized();
-    return result as ResultOf<A, D, K>;
+    return this.#decorate(result) as ResultOf<A, D, K>;
   }
 
   #cleanedBeforeFinalized(): Error {

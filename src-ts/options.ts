@@ -2,6 +2,7 @@
 
 import { totalmem } from 'node:os';
 import { describe, ErrorCode, rangeError, typeError } from './errors';
+import { resolveMpp } from './export/geometry';
 import { DEFAULT_SIGMA_SCALE, WINDOW_NAMES, type WindowName } from './js/weights';
 import { MAX_CHANNELS, MAX_DIMS, type NpyVersion, resolveNpyVersion } from './limits';
 import { bytesPerElement, type CounterDtype, type FloatDtype } from './ndarray';
@@ -76,6 +77,11 @@ export interface MaskBuilderOptions {
   /** Passed to a custom aggregator's constructor (as `context.options`). */
   aggregationOptions?: Record<string, unknown>;
   /**
+   * Micrometres per source pixel (one number, or one per dimension). Carried by
+   * `finalize()` results and sidecars into the exports' physical pixel sizes.
+   */
+  mpp?: number | readonly number[];
+  /**
    * Hold only this window of the mask, `{ start, extent }` in mask pixels
    * (see `maskRegionOfSourceBox` and `planRegions`): tiles are cut to it,
    * tiles wholly outside are skipped and counted (`tileCounts`). Storage,
@@ -137,6 +143,7 @@ export interface ResolvedOptions {
   maxViewBytes: number | undefined;
   storageOptions: Record<string, unknown>;
   aggregationOptions: Record<string, unknown>;
+  mpp: number[] | undefined;
   region: MaskRegion | undefined;
 }
 
@@ -161,6 +168,7 @@ const KNOWN = new Set([
   'tempDir',
   'weights',
   'background',
+  'mpp',
   'region',
 ]);
 
@@ -480,6 +488,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     tempDir: optionalPath('tempDir', o.tempDir),
     storageOptions: optionalRecord('storageOptions', o.storageOptions),
     aggregationOptions: optionalRecord('aggregationOptions', o.aggregationOptions),
+    mpp: resolveMpp(o.mpp, ndim),
     region: resolveBuilderRegion(o.region, ndim, aggregation),
   };
 }

@@ -2,6 +2,7 @@
 
 import { rmSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
+import { geometryOf, writeSidecar } from '../export/geometry';
 import { WINDOW_NAMES } from '../js/weights';
 import { MaskBuilder } from '../mask-builder';
 import type { NdArray } from '../ndarray';
@@ -220,6 +221,9 @@ export async function assemble(o: AssembleOptions): Promise<AssembleSummary> {
         // Checked again: the file may have appeared while the mask was built.
         refuseExisting(o.output, o.force, []);
         writeNpy(o.output, written);
+        // The memmap path's builder writes it at finalize; `export` reads the geometry from it.
+        const geometry = geometryOf(written);
+        if (geometry) writeSidecar(o.output, geometry);
       }
       return { tiles: total, seconds, shape: written.shape, dtype: written.dtype, extra };
     } finally {
