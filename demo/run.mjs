@@ -104,7 +104,11 @@ const tileScores = builders.scalarMean.resizeToSource(masks.scalarMean, { kernel
 const densityAtSource = builders.denseMean.resizeToSource(masks.denseMean);
 timings.resize = seconds(t);
 t = performance.now();
-builders.denseMax.resizeToSource(masks.denseMax, { kernel: 'bilinear', filename: join(out, 'nuclei-density-max-at-source.npy') });
+builders.denseMax.resizeToSource(masks.denseMax, {
+  kernel: 'bilinear',
+  filename: join(out, 'nuclei-density-max-at-source.npy'),
+  overwrite: true,
+});
 timings.resizeToFile = seconds(t);
 
 /** Each mask pixel as a `factor` x `factor` block (nearest neighbour), so a per-tile mask is big enough to see. */
