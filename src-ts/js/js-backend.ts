@@ -16,7 +16,6 @@ import {
   type FloatArray,
   type NdArray,
   product,
-  type TypedNdArray,
 } from '../ndarray';
 import { readNpy, writeNpy } from '../npy';
 import { type MaskRegion, type ResolvedFinalize, type ResolvedOptions, storageBytes } from '../options';
