@@ -8,15 +8,7 @@ import { join } from 'node:path';
 import type { Backend, Geometry, PartialRef, StorageFile, TileCounts } from '../backend';
 import { describe, ErrorCode, list, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
-import {
-  ARRAY_TYPES,
-  type ArrayDtype,
-  type CounterArray,
-  copyWindow,
-  type FloatArray,
-  type NdArray,
-  product,
-} from '../ndarray';
+import { ARRAY_TYPES, type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray, product } from '../ndarray';
 import { readNpy, writeNpy } from '../npy';
 import { type MaskRegion, type ResolvedFinalize, type ResolvedOptions, storageBytes } from '../options';
 import { ACCUMULATOR_FILE, COUNTER_FILE } from '../partial-files';
