@@ -3,7 +3,11 @@
 import type { Backend, Geometry, StorageFile } from './backend';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
 import {
+  type Batch,
+  type Clipping,
   type CoordsInput,
+  type CoordsScratch,
+  type CoordsTable,
   type EdgeClippingInput,
   normalizeBatch,
   normalizeCoords,
@@ -185,10 +189,13 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     this.#backend.check(call, mustBeBuilding);
   }
 
+  /** Coordinates given as rows are copied here (read before each call returns). */
+  readonly #coordsScratch: CoordsScratch = { buffer: new Float64Array(0) };
+
   #arguments(batch: unknown, coords: unknown, edgeClipping: unknown) {
     return [
       normalizeBatch(batch, this.#options.dtype),
-      normalizeCoords(coords, this.#options.sourceExtents.length),
+      normalizeCoords(coords, this.#options.sourceExtents.length, this.#coordsScratch),
       normalizeEdgeClipping(edgeClipping, this.#options.sourceExtents.length),
     ] as const;
   }
@@ -205,8 +212,16 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
   ): void {
-    this.#check('updateBatch', true);
-    this.#backend.updateBatch(...this.#arguments(batch, coords, edgeClipping));
+    let args: readonly [Batch, CoordsTable, Clipping];
+    try {
+      args = this.#arguments(batch, coords, edgeClipping);
+    } catch (error) {
+      // A call in the wrong state says so before what is wrong with its arguments.
+      this.#check('updateBatch', true);
+      throw error;
+    }
+    // The backend refuses a call in the wrong state itself (one crossing per call, not two).
+    this.#backend.updateBatch(...args);
   }
 
   /**

@@ -162,6 +162,7 @@ export class JsBackend implements Backend {
   }
 
   updateBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
+    this.lifecycle.check('updateBatch', true);
     const plan = planBatch(this.geometry, this.options.nChannels, batch, coords, clipping);
     this.checkCounterCapacity(plan);
     if (this.aggregator) {

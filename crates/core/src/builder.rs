@@ -7,7 +7,7 @@ use crate::geometry::Geometry;
 use crate::kernels::{self, Combine, Maximum, Sum};
 use crate::memmap::{check_absent, create_npy, default_counter_path, Backing, CreatedFile};
 use crate::npy::NpyVersion;
-use crate::plan::{plan_batch, BatchPlan, Coords, EdgeClipping};
+use crate::plan::{plan_batch_into, BatchPlan, Coords, EdgeClipping};
 use crate::storage::Array;
 use std::path::PathBuf;
 
@@ -260,7 +260,8 @@ impl<T: Element> Accumulator<T> {
     clipping: &EdgeClipping,
   ) -> Result<()> {
     let g = &self.config.geometry;
-    let plan = plan_batch(g, self.config.channels, batch_shape, data.len(), coords, coords_shape, clipping)?;
+    let plan =
+      crate::plan::plan_batch(g, self.config.channels, batch_shape, data.len(), coords, coords_shape, clipping)?;
     self.apply(&plan, data)
   }
 
@@ -591,8 +592,21 @@ impl BuilderSpec {
     coords_shape: &[usize],
     clipping: &EdgeClipping,
   ) -> Result<BatchPlan> {
+    self.plan_into(data, batch_shape, coords, coords_shape, clipping, Vec::new())
+  }
+
+  /// [`Self::plan`] with the origins written into `origins`' memory.
+  pub fn plan_into(
+    &self,
+    data: &BatchData<'_>,
+    batch_shape: &[usize],
+    coords: Coords<'_>,
+    coords_shape: &[usize],
+    clipping: &EdgeClipping,
+    origins: Vec<usize>,
+  ) -> Result<BatchPlan> {
     check_data(self.dtype, data)?;
-    plan_batch(&self.geometry, self.channels, batch_shape, data.len(), coords, coords_shape, clipping)
+    plan_batch_into(&self.geometry, self.channels, batch_shape, data.len(), coords, coords_shape, clipping, origins)
   }
 }
 

@@ -13,7 +13,7 @@
 use rayon::prelude::*;
 
 use crate::element::{CounterElement, Element};
-use crate::geometry::{c_strides, Geometry, MAX_DIMS};
+use crate::geometry::{Geometry, MAX_DIMS};
 use crate::plan::{BatchPlan, TileLayout};
 
 /// Below this many written elements per batch, threads cost more than they save.
@@ -101,13 +101,14 @@ impl<'p> RowWalker<'p> {
     let mut upscale = [1; MAX_DIMS];
     let mut mask_strides = [0; MAX_DIMS];
     let mut tile_strides = [0; MAX_DIMS];
-    let ms = geometry.mask_strides();
-    let out: Vec<usize> = geometry.output_tile_extent.iter().map(|&o| o as usize).collect();
-    let ts = c_strides(&out);
-    for d in 0..ndim {
+    // C-order strides, computed in place: a batch allocates nothing here.
+    let (mut mask_stride, mut tile_stride) = (1usize, 1usize);
+    for d in (0..ndim).rev() {
       upscale[d] = geometry.upscale_factor[d] as usize;
-      mask_strides[d] = ms[d];
-      tile_strides[d] = ts[d];
+      mask_strides[d] = mask_stride;
+      tile_strides[d] = tile_stride;
+      mask_stride *= geometry.mask_extents[d] as usize;
+      tile_stride *= geometry.output_tile_extent[d] as usize;
     }
     let row_len = plan.footprint[ndim - 1];
     let upscale_last = upscale[ndim - 1];
@@ -138,6 +139,14 @@ impl<'p> RowWalker<'p> {
     let lo = rows.0.saturating_sub(origin[0]);
     let hi = self.footprint[0].min(rows.1.saturating_sub(origin[0]));
     if lo >= hi {
+      return;
+    }
+    if n == 2 {
+      // The common case, without the odometer.
+      let (stride, upscale, tile_stride) = (self.mask_strides[0], self.upscale[0], self.tile_strides[0]);
+      for r in lo..hi {
+        f((origin[0] + r) * stride + origin[1], (self.clip_start[0] + r / upscale) * tile_stride + self.clip_start[1]);
+      }
       return;
     }
     let mut r = [0usize; MAX_DIMS];

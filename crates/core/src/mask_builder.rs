@@ -56,6 +56,8 @@ struct Shared {
   accumulator: Mutex<Option<AnyAccumulator>>,
   sequencer: Arc<Sequencer>,
   spares: Mutex<Vec<OwnedBatchData>>,
+  /// Origin lists of applied plans, so planning allocates nothing per call.
+  spare_origins: Mutex<Vec<Vec<usize>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -102,6 +104,7 @@ impl MaskBuilder {
         accumulator: Mutex::new(Some(accumulator)),
         sequencer: Sequencer::new(),
         spares: Mutex::new(Vec::new()),
+        spare_origins: Mutex::new(Vec::new()),
       }),
     })
   }
@@ -155,7 +158,16 @@ impl MaskBuilder {
     clipping: &EdgeClipping,
   ) -> Result<BatchPlan> {
     self.check("updateBatch", true)?;
-    self.shared.spec.plan(data, batch_shape, coords, coords_shape, clipping)
+    let origins = lock(&self.shared.spare_origins).pop().unwrap_or_default();
+    self.shared.spec.plan_into(data, batch_shape, coords, coords_shape, clipping, origins)
+  }
+
+  /// Gives an applied plan's memory back for the next one.
+  pub fn recycle_plan(&self, plan: BatchPlan) {
+    let mut spares = lock(&self.shared.spare_origins);
+    if spares.len() < SPARE_BATCHES {
+      spares.push(plan.origins);
+    }
   }
 
   /// Writes a planned batch now, after every update issued before it.
@@ -175,7 +187,9 @@ impl MaskBuilder {
     clipping: &EdgeClipping,
   ) -> Result<()> {
     let plan = self.plan(&data, batch_shape, coords, coords_shape, clipping)?;
-    self.apply(&plan, data)
+    let applied = self.apply(&plan, data);
+    self.recycle_plan(plan);
+    applied
   }
 
   /// A copy of `data` owned by the builder, in recycled memory if any: for
@@ -292,9 +306,10 @@ impl<S: BatchSource> PendingUpdate<S> {
   /// call it from a worker thread. Runs once; later calls do nothing.
   pub fn run(&mut self) -> Result<()> {
     let Some(ticket) = self.ticket.take() else { return Ok(()) };
-    let (builder, plan, data) = (&self.builder, &self.plan, &mut self.data);
+    let (builder, plan, data) = (&self.builder, &mut self.plan, &mut self.data);
     in_turn(ticket, || {
       let applied = builder.with(|a| a.apply(plan, data.batch()));
+      builder.recycle_plan(std::mem::replace(plan, BatchPlan::empty()));
       // Recycled within the turn, so cleanup (which waits for every turn) finds it.
       if let Some(spare) = data.take_spare() {
         builder.recycle(spare);
