@@ -163,6 +163,10 @@ for (const name of names) {
   const newBytes = traffic(w, native[0].tiles, maskPixels, false);
   const seconds = Object.fromEntries(implsHere.map((i) => [i, median(runs[i].map((x) => x.seconds))]));
   const ratio = (impl) => (runs[impl] ? median(runs[impl].map((x, k) => x.seconds / native[k].seconds)) : null);
+  // CPU time of every thread of the run's process: on a shared machine it shows the work done where
+  // wall time also counts waiting for a core. (The native backend's two threads both count.)
+  const cpuSeconds = Object.fromEntries(implsHere.map((i) => [i, median(runs[i].map((x) => x.cpuSeconds ?? Number.NaN))]));
+  const cpuRatio = (impl) => (runs[impl] ? median(runs[impl].map((x, k) => x.cpuSeconds / native[k].cpuSeconds)) : null);
   // The old memory bound kept the overlap counter resident; the new one (counts from rectangles) does not.
   const oldRssBound = native[0].storageBytes + native[0].counterBytes + native[0].batchBytes + 64 * MiB;
   const rssBound = native[0].storageBytes + native[0].batchBytes + 64 * MiB;
@@ -178,6 +182,8 @@ for (const name of names) {
     trafficBytes: bytes,
     newTrafficBytes: newBytes,
     seconds,
+    cpuSeconds,
+    cpuSpeedupOverReference: python ? cpuRatio('reference') : null,
     tilesPerSecond: Object.fromEntries(implsHere.map((i) => [i, native[0].tiles / seconds[i]])),
     gbPerSecond: Object.fromEntries(implsHere.map((i) => [i, bytes / seconds[i] / 1e9])),
     boundSeconds,
@@ -288,6 +294,8 @@ const md = [
   `Bound: the time a workload's traffic (every tile pixel reads its value and reads and writes the accumulator of each channel, then the finalize pass; no cache reuse assumed) takes at the in-place-add bandwidth. The old bound adds the u16 overlap counter's read-modify-write per tile pixel and its read at finalize; the new one leaves it out (overlap counts derived from the tiles' rectangles). "of bound" is that time over the measured time. Memory: the new bound is accumulator + one batch + 64 MiB, the old one adds the counter.`,
   '',
   ...lines,
+  '',
+  `CPU time (all threads of a run's process), medians: ${results.map((e) => `${e.workload} native ${fmt(e.cpuSeconds.native, 3)} s${e.cpuSpeedupOverReference == null ? '' : `, ${fmt(e.cpuSpeedupOverReference, 1)}x less than the reference`}`).join('; ')}.`,
   '',
   ...targetLines,
   '',

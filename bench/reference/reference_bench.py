@@ -172,6 +172,7 @@ def main():
 
         if scalar or not mean:
             raise SystemExit("tiler's Merger is a peer for dense mean workloads only")
+    c0 = time.process_time()
     t0 = time.perf_counter()
     if peer == "tiler":
         builder = TilerMerger(source, w["tile"], w["output"], w["stride"], w["channels"])
@@ -195,6 +196,7 @@ def main():
         builder.update_batch(batch, coords)
     builder.finalize()
     t2 = time.perf_counter()
+    c2 = time.process_time()
     builder.cleanup()
     print(
         json.dumps(
@@ -204,6 +206,7 @@ def main():
                 "tiles": tiles,
                 "constructSeconds": t1 - t0,
                 "seconds": t2 - t0,
+                "cpuSeconds": c2 - c0,
                 "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                 "python": sys.version.split()[0],
                 "ratiopath": ratiopath_version(),

@@ -308,12 +308,22 @@ const PASS_CHUNK: usize = 1 << 16;
 
 /// Divides every channel plane by the overlap count, treating 0 as 1.
 pub fn divide_by_counts<T: Element, K: CounterElement>(mask: &mut [T], counter: &[K], plane_len: usize) {
+  let divide = |values: &mut [T], counts: &[K]| {
+    for (v, &k) in values.iter_mut().zip(counts) {
+      *v = *v / T::from_count(k.to_u32().max(1));
+    }
+  };
+  if mask.len() < PARALLEL_MIN_ELEMENTS {
+    // Small masks: less work than waking the pool (on a busy machine a
+    // woken thread may not run for milliseconds).
+    mask.chunks_exact_mut(plane_len).for_each(|plane| divide(plane, counter));
+    return;
+  }
   for plane in mask.chunks_exact_mut(plane_len) {
-    plane.par_chunks_mut(PASS_CHUNK).zip(counter.par_chunks(PASS_CHUNK)).for_each(|(values, counts)| {
-      for (v, &k) in values.iter_mut().zip(counts) {
-        *v = *v / T::from_count(k.to_u32().max(1));
-      }
-    });
+    plane
+      .par_chunks_mut(PASS_CHUNK)
+      .zip(counter.par_chunks(PASS_CHUNK))
+      .for_each(|(values, counts)| divide(values, counts));
   }
 }
 
@@ -328,20 +338,29 @@ pub fn copy_into<T: Element>(spare: Vec<T>, values: &[T]) -> Vec<T> {
   out
 }
 
-/// Fills `values` with `value` in parallel.
+/// Fills `values` with `value`, in parallel unless small.
 pub fn fill<T: Element>(values: &mut [T], value: T) {
+  if values.len() < PARALLEL_MIN_ELEMENTS {
+    values.fill(value);
+    return;
+  }
   values.par_chunks_mut(PASS_CHUNK).for_each(|chunk| chunk.fill(value));
 }
 
 /// Replaces `from` with `to` (used to turn "no tile reached" into 0 for max).
 pub fn replace<T: Element>(values: &mut [T], from: T, to: T) {
-  values.par_chunks_mut(PASS_CHUNK).for_each(|chunk| {
+  let swap = |chunk: &mut [T]| {
     for v in chunk {
       if *v == from {
         *v = to;
       }
     }
-  });
+  };
+  if values.len() < PARALLEL_MIN_ELEMENTS {
+    swap(values);
+    return;
+  }
+  values.par_chunks_mut(PASS_CHUNK).for_each(swap);
 }
 
 #[cfg(test)]
