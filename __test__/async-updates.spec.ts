@@ -1,5 +1,8 @@
 // updateBatchAsync: call order, no races, finalize waits, rejections stay local.
-import { MaskBuilder } from '../src-ts/index';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MaskBuilder, readNpy } from '../src-ts/index';
 
 function batches(n: number) {
   // Values whose float32 sums depend on the order they are added in.
@@ -60,13 +63,27 @@ test('a rejected batch rejects only its own promise and writes nothing', async (
   expect(Array.from(b.finalize().mask.data)).toEqual(Array.from(ref.finalize().mask.data));
 });
 
-test('cleanup with updates pending waits for them', async () => {
+test('cleanup with updates pending waits for them: the persisted file holds every one when cleanup returns', async () => {
   const work = batches(6);
-  const b = new MaskBuilder({ ...options });
-  const pending = work.map((w) => b.updateBatchAsync(w.batch, w.coords));
-  b.cleanup();
-  expect(b.pending).toBe(0);
-  await expect(Promise.all(pending)).resolves.toBeDefined();
+  const dir = mkdtempSync(join(tmpdir(), 'wsi-cleanup-waits-'));
+  try {
+    const filename = join(dir, 'mask.npy');
+    const b = new MaskBuilder({ ...options, storage: 'memmap', filename });
+    const pending = work.map((w) => b.updateBatchAsync(w.batch, w.coords));
+    expect(b.pending).toBeGreaterThan(0);
+    b.cleanup();
+    // Read before any promise could settle: only cleanup's waiting can have put the sums there.
+    const saved = readNpy(filename);
+    const counts = readNpy(join(dir, 'mask.overlaps.npy'));
+    const ref = new MaskBuilder({ ...options });
+    for (const w of work) ref.updateBatch(w.batch, w.coords);
+    expect(Buffer.from(saved.data.buffer).equals(Buffer.from(ref.storage.data.buffer))).toBe(true);
+    expect(Array.from(counts.data)).toEqual(Array.from(ref.overlapCounter!.data));
+    expect(b.pending).toBe(0);
+    await expect(Promise.all(pending)).resolves.toEqual(work.map(() => undefined));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('with transfer: true the batch is handed over without a copy and handed back when applied', async () => {

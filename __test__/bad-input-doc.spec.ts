@@ -1,11 +1,12 @@
-// The README's "Bad input and what it gets" table lists
+// The "Bad input and what it gets" table of docs/bad-input.md (linked from the README) lists
 // every bad input the specs try, with the class and code they assert.
 // Regenerate it with: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS } from './helpers/bad-inputs';
+import { BAD_PARTIALS } from './helpers/bad-partials';
 
-const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+const readme = readFileSync(join(__dirname, '..', 'docs', 'bad-input.md'), 'utf8');
 const doc = readme.slice(readme.indexOf('<!-- bad-input:start -->'), readme.indexOf('<!-- bad-input:end -->'));
 const rows = new Map(
   doc
@@ -14,14 +15,13 @@ const rows = new Map(
     .map((line) => [line.split(' | ')[0].slice(2), line] as const),
 );
 
-test.each([...BAD_OPTIONS, ...BAD_BATCHES, ...BAD_COORDS, ...BAD_EDGE_CLIPPING].map((c) => [c.what, c] as const))(
-  '%s is in the table',
-  (what, c) => {
-    const row = rows.get(what);
-    expect(row).toBeDefined();
-    expect(row).toContain(` | ${c.expected.type} | \`${c.expected.code}\` | `);
-  },
-);
+test.each(
+  [...BAD_OPTIONS, ...BAD_BATCHES, ...BAD_COORDS, ...BAD_EDGE_CLIPPING, ...BAD_PARTIALS].map((c) => [c.what, c] as const),
+)('%s is in the table', (what, c) => {
+  const row = rows.get(what);
+  expect(row).toBeDefined();
+  expect(row).toContain(` | ${c.expected.type} | \`${c.expected.code}\` | `);
+});
 
 test('the lifecycle, counter and async-option rows are there too', () => {
   for (const code of [
@@ -30,6 +30,9 @@ test('the lifecycle, counter and async-option rows are there too', () => {
     'ERR_WSI_CLEANED_UP',
     'ERR_WSI_UNKNOWN_OPTION',
     'ERR_WSI_VIEW_TOO_LARGE',
+    'ERR_WSI_FILE_MAPPED',
+    'ERR_WSI_NPY_FORMAT',
+    'EEXIST',
   ]) {
     expect(doc).toContain(`\`${code}\``);
   }

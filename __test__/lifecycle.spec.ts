@@ -3,9 +3,13 @@
 // results obtained before cleanup stay readable (js) or read as empty
 // (native), never garbage. Crash-prone sequences also run in a child
 // process (lifecycle-child-process.spec.ts).
-import { MaskBuilder, type MeanResult } from '../src-ts/index';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MaskBuilder, type MeanResult, type NdArray, readNpy } from '../src-ts/index';
 import {
   BACKENDS,
+  BASE_OPTIONS,
   denseBatch,
   diagonalCoords,
   type Expected,
@@ -158,12 +162,37 @@ describe.each(BACKENDS)('after cleanup (%s backend)', (backend) => {
     });
   });
 
-  test('cleanup with updates pending waits for them: they resolve', async () => {
-    const b = seededBuilder(backend);
-    const updates = [0, 1, 2, 3].map(() => b.updateBatchAsync(denseBatch(3), diagonalCoords(3)));
-    b.cleanup();
-    expect(b.pending).toBe(0);
-    await expect(Promise.all(updates)).resolves.toEqual([undefined, undefined, undefined, undefined]);
+  test('cleanup with updates pending waits for them: the storage holds them when cleanup returns, and they resolve', async () => {
+    // Storage that outlives cleanup, read before any promise can settle: a
+    // persisted memmap file (native), a user storage factory's array (js).
+    const dir = mkdtempSync(join(tmpdir(), 'wsi-lifecycle-'));
+    try {
+      const filename = join(dir, 'mask.npy');
+      let kept: NdArray | undefined;
+      const storage =
+        backend === 'native'
+          ? ({ storage: 'memmap', filename } as const)
+          : {
+              storage: (shape: number[], dtype: string) => {
+                const n = shape.reduce((a, e) => a * e, 1);
+                const data = dtype === 'float32' ? new Float32Array(n) : new Uint16Array(n);
+                const array = { data, shape, dtype } as NdArray<any>;
+                if (dtype === 'float32') kept = array;
+                return array;
+              },
+            };
+      const b = new MaskBuilder({ ...BASE_OPTIONS, ...storage, backend });
+      const ref = new MaskBuilder({ ...BASE_OPTIONS, backend });
+      const updates = [0, 1, 2, 3].map(() => b.updateBatchAsync(denseBatch(3), diagonalCoords(3)));
+      for (let i = 0; i < 4; i++) ref.updateBatch(denseBatch(3), diagonalCoords(3));
+      b.cleanup();
+      const saved = backend === 'native' ? readNpy(filename).data : kept!.data;
+      expect(Array.from(saved)).toEqual(Array.from(ref.storage.data));
+      expect(b.pending).toBe(0);
+      await expect(Promise.all(updates)).resolves.toEqual([undefined, undefined, undefined, undefined]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,14 +1,15 @@
 // `npm run bench`: every workload on every implementation in one run,
 // alternating implementations round by round, each run in its own process.
 // Writes bench/results/latest.json, latest.md and ratios.svg.
-//   node bench/run.mjs [--rounds 5] [--only W1,W3] [--no-reference] [--no-pipeline]
+//   node bench/run.mjs [--rounds 5] [--only W1,W3] [--no-reference] [--no-pipeline] [--no-distributed]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart.mjs';
+import { describeDistributed, runDistributed } from './distributed.mjs';
 import { runPipeline } from './pipeline.mjs';
 import { replaceSection } from './readme.mjs';
 
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'no-reference': { type: 'boolean', default: false },
     'no-pipeline': { type: 'boolean', default: false },
+    'no-distributed': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -228,6 +230,14 @@ if (!values['no-pipeline'] && !values.only) {
   pipeline.targets = [{ target: 'assembly adds <= 5% of wall time', met: pipeline.assemblyShare <= 0.05 }];
 }
 
+// One slide across workers: merge throughput, worker recipes, BullMQ overhead per job.
+let distributed = null;
+if (!values['no-distributed'] && !values.only) {
+  process.stdout.write('distributed (merge throughput, 1 vs 2 workers, BullMQ per job): ');
+  distributed = { ...(await runDistributed(rounds)), loadAverage: loadavg() };
+  process.stdout.write('done\n');
+}
+
 // --- Targets ---
 const targets = {
   W1: (e) => [
@@ -285,6 +295,14 @@ const targetLines = results
           `- pipeline: ${pipeline.modelTilesPerSecond.toFixed(0)} tiles/s inference alone (onnxruntime-node ${pipeline.onnxruntime}, ${pipeline.threads} threads, ${pipeline.tiles} tiles of 128 px, batches of ${pipeline.batch}), ${pipeline.assembledTilesPerSecond.toFixed(0)} tiles/s with assembly through updateBatchAsync; assembly adds ${(pipeline.assemblyShare * 100).toFixed(1)}% of wall time (<= 5%: ${pipeline.targets[0].met ? 'met' : 'MISSED'})`,
         ]
       : [],
+  )
+  .concat(
+    distributed
+      ? [
+          describeDistributed(distributed),
+          `- (load average during the run: ${distributed.loadAverage.map((x) => x.toFixed(1)).join(' / ')} on ${cpus().length} cores)`,
+        ]
+      : [],
   );
 const md = [
   `Benchmark run of ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
@@ -306,12 +324,18 @@ const out = join(here, 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(
   join(out, 'latest.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, rounds, bandwidth: bw, reference: { python, tiler, note }, results, async: asyncResult, pipeline }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, rounds, bandwidth: bw, reference: { python, tiler, note }, results, async: asyncResult, pipeline, distributed }, null, 2)}\n`,
 );
 writeFileSync(join(out, 'latest.md'), md);
 writeFileSync(join(out, 'ratios.svg'), renderChart(results));
 if (!values.only) {
   replaceSection('bench', `\n${md}\n`);
+  if (distributed) {
+    replaceSection(
+      'distributed',
+      `\n${describeDistributed(distributed)}\n- (load average during the run: ${distributed.loadAverage[0].toFixed(1)} on ${cpus().length} cores)\n`,
+    );
+  }
   if (asyncResult) {
     replaceSection(
       'async',

@@ -1,11 +1,16 @@
-// Writes the README's bad-input table: every bad input the robustness specs try, with
+// Writes the bad-input table of docs/bad-input.md: every bad input the robustness specs try, with
 // the error it gets (class, code and the real message, taken by running the
 // calls). Run: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS, type BadBatch } from '../__test__/helpers/bad-inputs';
+import { BAD_PARTIALS } from '../__test__/helpers/bad-partials';
 import { BASE_OPTIONS, denseBatch, diagonalCoords, seededBuilder } from '../__test__/helpers/robust';
-import { MaskBuilder } from '../src-ts/index';
+import { scratchDir } from '../__test__/helpers/scratch';
+import { MaskBuilder, openNpy, resizeToSource, toImage } from '../src-ts/index';
+import { writeNpy } from '../src-ts/npy';
 
 interface Row {
   what: string;
@@ -98,6 +103,14 @@ async function main(): Promise<void> {
       transfer: true,
     }),
   );
+  for (const c of BAD_PARTIALS) {
+    const { dir, remove } = scratchDir('bad-partial-table');
+    try {
+      record(c.what, c.call, () => c.run(dir, 'js'));
+    } finally {
+      remove();
+    }
+  }
   const huge = new MaskBuilder({
     sourceExtents: [40000, 40000],
     sourceTileExtent: 1,
@@ -108,6 +121,55 @@ async function main(): Promise<void> {
   });
   record('storage.data of a mask beyond one ArrayBuffer (native)', 'storage.data', () => huge.storage.data);
   huge.cleanup();
+
+  // Files: each call refused before anything is written.
+  const dir = mkdtempSync(join(tmpdir(), 'wsi-bad-input-'));
+  const firstFileRow = rows.length;
+  try {
+    const four = { data: new Float32Array(4), shape: [4] };
+    record('writeNpy shape holding more elements than the data', 'writeNpy', () =>
+      writeNpy(join(dir, 'a.npy'), { ...four, shape: [100] }),
+    );
+    record('writeNpy negative extent', 'writeNpy', () => writeNpy(join(dir, 'a.npy'), { ...four, shape: [-4] }));
+    record('writeNpy shape missing', 'writeNpy', () => writeNpy(join(dir, 'a.npy'), { data: four.data } as any));
+    record('writeNpy data not a typed array', 'writeNpy', () =>
+      writeNpy(join(dir, 'a.npy'), { data: [1, 2], shape: [2] } as any),
+    );
+    const image = { data: Float32Array.of(0, 1, 2, 3), shape: [1, 2, 2] };
+    const geometry = { sourceExtents: [4, 4], maskExtents: [2, 2] };
+    writeFileSync(join(dir, 'exists.npy'), 'x');
+    record('resizeToSource filename that exists', 'resizeToSource', () =>
+      resizeToSource(image, geometry, { filename: join(dir, 'exists.npy') }),
+    );
+    record('resizeToSource overwrite not a boolean', 'resizeToSource', () =>
+      resizeToSource(image, geometry, { filename: join(dir, 'b.npy'), overwrite: 'yes' as any }),
+    );
+    const mapped = new MaskBuilder({ ...BASE_OPTIONS, backend: 'native', storage: 'memmap', filename: join(dir, 'm.npy') });
+    record('resizeToSource onto a file this process maps', 'resizeToSource', () =>
+      resizeToSource(image, geometry, { filename: join(dir, 'm.npy'), overwrite: true }),
+    );
+    mapped.cleanup();
+    record('openNpy maxViewBytes 0', 'openNpy', () => openNpy(join(dir, 'm.npy'), { maxViewBytes: 0 }));
+    spawnSync('mkfifo', [join(dir, 'pipe.npy')]);
+    record('openNpy of a FIFO', 'openNpy', () => openNpy(join(dir, 'pipe.npy')));
+    const dict = "{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }";
+    const fortran = Buffer.alloc(Math.ceil((10 + dict.length + 1) / 64) * 64, 0x20);
+    fortran.write('\x93NUMPY\x01\x00', 0, 'latin1');
+    fortran.writeUInt16LE(fortran.length - 10, 8);
+    fortran.write(dict, 10, 'latin1');
+    fortran[fortran.length - 1] = 0x0a;
+    writeFileSync(join(dir, 'f.npy'), Buffer.concat([fortran, Buffer.alloc(8)]));
+    record('openNpy of a Fortran-order file', 'openNpy', () => openNpy(join(dir, 'f.npy')));
+    mkdirSync(join(dir, 'images'));
+    await recordAsync('toImage filename a directory', 'toImage', () => toImage(image, { filename: join(dir, 'images') }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // The same paths on every run.
+  for (const row of rows.slice(firstFileRow)) {
+    const e = row.error as Error;
+    e.message = e.message.split(dir).join('/data');
+  }
 
   const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const lines = [
@@ -120,13 +182,15 @@ async function main(): Promise<void> {
     '',
     'Batches and coordinates in the examples are for a 2-D float32 mean builder with 2 channels and',
     '`outputTileExtent` 4 (`sourceExtents [32, 48]`, `sourceTileExtent` 8, `stride` 4; mask [16, 24]).',
-    'Lifecycle errors are plain `Error`s with a `code`.',
+    'Lifecycle errors are plain `Error`s with a `code`. Partial rows save seeded builders of those options',
+    '(`savePartial`) and damage or mismatch one of them; paths are shortened to `<dir>`.',
     '',
     '| Input | Call | Error | Code | Message |',
     '| --- | --- | --- | --- | --- |',
     ...rows.map(({ what, call, error }) => {
       const e = error as Error & { code?: string };
-      return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(e.message)} |`;
+      const message = e.message.replace(/\/tmp\/wsi-bad-partial-table-[^/\s]+/g, '<dir>');
+      return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(message)} |`;
     }),
     '',
     '### Not errors',
@@ -154,15 +218,15 @@ async function main(): Promise<void> {
     '  never an abort.',
     '',
   ];
-  // The table lives in the README, between these markers.
-  const readme = join(__dirname, '..', 'README.md');
+  // The table lives in docs/bad-input.md (the README links it), between these markers.
+  const readme = join(__dirname, '..', 'docs', 'bad-input.md');
   const text = readFileSync(readme, 'utf8');
   const [start, end] = ['<!-- bad-input:start -->', '<!-- bad-input:end -->'];
   const from = text.indexOf(start);
   const to = text.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`README.md lacks the ${start} ... ${end} markers`);
+  if (from < 0 || to < from) throw new Error(`docs/bad-input.md lacks the ${start} ... ${end} markers`);
   writeFileSync(readme, `${text.slice(0, from + start.length)}\n${lines.join('\n')}\n${text.slice(to)}`);
-  console.log(`README.md: bad-input table with ${rows.length} rows`);
+  console.log(`docs/bad-input.md: bad-input table with ${rows.length} rows`);
 }
 
 main().catch((e) => {

@@ -3,6 +3,22 @@
 import type { Batch, Clipping, CoordsTable } from './inputs';
 import type { LifecycleState } from './js/lifecycle';
 import type { CounterArray, NdArray } from './ndarray';
+import type { MaskRegion } from './options';
+
+/** A saved partial to merge: its directory and what its manifest says of its arrays. */
+export interface PartialRef {
+  dir: string;
+  region: MaskRegion;
+  tilesApplied: number;
+  tilesSkipped: number;
+}
+
+export interface TileCounts {
+  /** Tiles applied (at least partly inside the region). */
+  applied: number;
+  /** Tiles given to the builder that lie wholly outside its region. */
+  skipped: number;
+}
 
 /** The builder's geometry, one entry per spatial dimension. */
 export interface Geometry {
@@ -57,4 +73,19 @@ export interface Backend {
   finalizeAsync(): Promise<unknown>;
   /** Waits for pending updates and releases the storage; later calls do nothing. */
   cleanup(): void;
+  /** The window of the mask held (the whole mask unless the region option says otherwise). */
+  readonly region: MaskRegion;
+  tileCounts(): TileCounts;
+  /**
+   * Writes the un-normalized arrays into the existing directory `dir`
+   * (accumulator.npy, overlap_counter.npy); returns the tile counts of the state written.
+   */
+  writePartialArrays(dir: string): TileCounts;
+  writePartialArraysAsync(dir: string): Promise<TileCounts>;
+  /** Checks every partial's arrays, then merges them all; nothing merged if one is refused. */
+  mergePartials(partials: PartialRef[]): void;
+  mergePartialsAsync(partials: PartialRef[]): Promise<void>;
+  /** Merges another backend of the same kind, options and a region inside this one's. */
+  mergeFrom(other: Backend): void;
+  mergeFromAsync(other: Backend): Promise<void>;
 }

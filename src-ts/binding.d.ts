@@ -82,6 +82,34 @@ export declare class NativeMaskBuilder {
    * (they then read as empty). Calling it again does nothing.
    */
   cleanup(): void
+  /** The window of the mask this builder holds. */
+  get region(): NativeRegion
+  /**
+   * Tiles applied so far and tiles skipped for lying wholly outside the
+   * region, after pending updates.
+   */
+  tileCounts(): NativeTileCounts
+  /**
+   * Writes the un-normalized arrays into the existing directory `dir`
+   * after pending updates; returns the tile counts of the state written.
+   */
+  writePartialArrays(dir: string): NativeTileCounts
+  /** `writePartialArrays` on the thread pool, in call order. */
+  writePartialArraysAsync(dir: string): Promise<NativeTileCounts>
+  /**
+   * Checks every partial's arrays against this builder, then merges them
+   * all (nothing is merged if any is refused).
+   */
+  mergePartials(partials: Array<NativePartial>): NativeTileCounts
+  /** `mergePartials` on the thread pool, in call order. */
+  mergePartialsAsync(partials: Array<NativePartial>): Promise<NativeTileCounts>
+  /**
+   * Merges `other`'s state (same options, region inside this one's) after
+   * the pending updates of both; `other` is unchanged.
+   */
+  mergeFrom(other: NativeMaskBuilder): NativeTileCounts
+  /** `mergeFrom` on the thread pool, in the call order of both builders. */
+  mergeFromAsync(other: NativeMaskBuilder): Promise<NativeTileCounts>
 }
 
 /** An NPY file (version 1.0, 2.0 or 3.0) mapped into memory. */
@@ -135,6 +163,8 @@ export interface NativeBuilderOptions {
   npyVersion?: 1 | 2 | 3
   /** Memmap: directory for temporary files. */
   tempDir?: string
+  /** The window of the mask held, in mask pixels; the whole mask when absent. */
+  region?: NativeRegion
 }
 
 /** Overlap counter element type. */
@@ -170,6 +200,23 @@ export interface NativeLimits {
   maxChannels: number
 }
 
+/**
+ * A saved partial whose manifest the facade has read and checked against
+ * this builder's options.
+ */
+export interface NativePartial {
+  dir: string
+  region: NativeRegion
+  tilesApplied: number
+  tilesSkipped: number
+}
+
+/** A mask window `{ start, extent }` in mask pixels. */
+export interface NativeRegion {
+  start: Array<number>
+  extent: Array<number>
+}
+
 /** Which array `readRegion` reads. */
 export type NativeRegionArray = 'mask' | 'overlapCounter'
 
@@ -184,6 +231,12 @@ export interface NativeResizeGeometry {
 
 /** Where the accumulator lives. */
 export type NativeStorage = 'inmemory' | 'memmap'
+
+/** Tiles applied and tiles skipped (wholly outside the region). */
+export interface NativeTileCounts {
+  applied: number
+  skipped: number
+}
 
 /**
  * Throws `ERR_WSI_FILE_MAPPED` if this process maps the file at `path`

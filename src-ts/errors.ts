@@ -27,8 +27,12 @@ export const ErrorCode = {
   VIEW_TOO_LARGE: 'ERR_WSI_VIEW_TOO_LARGE',
   STORAGE: 'ERR_WSI_STORAGE',
   NPY_FORMAT: 'ERR_WSI_NPY_FORMAT',
-  /** A bad readRegion window or channel. */
+  /** A bad readRegion window or channel, or a bad `region` option. */
   REGION: 'ERR_WSI_REGION',
+  /** A partial state (or builder to merge) of another geometry, aggregation, dtype or format. */
+  PARTIAL_MISMATCH: 'ERR_WSI_PARTIAL_MISMATCH',
+  /** A saved partial whose manifest or arrays are missing, malformed or truncated. */
+  PARTIAL_CORRUPT: 'ERR_WSI_PARTIAL_CORRUPT',
   /** An image argument that is not `{ data: Float32Array | Float64Array, shape }`. */
   IMAGE_TYPE: 'ERR_WSI_IMAGE_TYPE',
   /** An image whose shape does not match the data or the geometry. */

@@ -6,7 +6,8 @@
  */
 
 import { constants as bufferConstants } from 'node:buffer';
-import { extname } from 'node:path';
+import { statSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import { COLORMAP_HEX } from './colormaps';
 import { describe, ErrorCode, list, rangeError, typeError } from './errors';
 import { type FloatImage, floatImage } from './image-input';
@@ -373,6 +374,12 @@ async function encode(rgb: RgbImage, o: Record<string, unknown>): Promise<Encode
         });
   const filename = o.filename as string | undefined;
   if (filename !== undefined) {
+    if (statSync(filename, { throwIfNoEntry: false })?.isDirectory()) {
+      throw typeError(
+        ErrorCode.OPTION_TYPE,
+        `filename '${filename}' is a directory; pass the path of the image file to write, e.g. '${join(filename, `heatmap.${format}`)}'`,
+      );
+    }
     refuseIfMapped(filename);
     await encoder.toFile(filename);
     return { format, width, height, filename };

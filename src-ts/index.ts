@@ -4,7 +4,7 @@
  * the same API.
  */
 
-export type { Geometry, StorageFile } from './backend';
+export type { Geometry, StorageFile, TileCounts } from './backend';
 export { allocateBatch } from './batch-buffer';
 export { ErrorCode, type MaskBuilderError } from './errors';
 export {
@@ -38,7 +38,9 @@ export type {
 } from './ndarray';
 export { type NpyHeader, parseNpyHeader, readNpy, writeNpy } from './npy';
 export { type MappedNpy, openNpy } from './npy-map';
-export type { BackendName, MaskBuilderOptions, UpdateAsyncOptions } from './options';
+export type { BackendName, MaskBuilderOptions, MaskRegion, MaskRegionInput, UpdateAsyncOptions } from './options';
+export { PARTIAL_FORMAT_VERSION, type PartialManifest } from './partial';
+export { maskRegionOfSourceBox, planRegions, type RegionPlan, type RegionPlanOptions, type RegionShard } from './regions';
 export {
   type ResizedFile,
   type ResizedImage,

@@ -1,6 +1,7 @@
 /** `MaskBuilder`: the public class. Validates arguments, then hands typed arrays to a backend. */
 
-import type { Backend, Geometry, StorageFile } from './backend';
+import { unlinkSync } from 'node:fs';
+import type { Backend, Geometry, StorageFile, TileCounts } from './backend';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
 import {
   type Batch,
@@ -19,12 +20,24 @@ import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
 import type { CounterArray, FloatArray, NdArray } from './ndarray';
 import {
   type MaskBuilderOptions,
+  type MaskRegion,
   type ResolvedOptions,
   resolveOptions,
   resolveUpdateAsyncOptions,
   storageBytes,
   type UpdateAsyncOptions,
 } from './options';
+import {
+  type BuildIdentity,
+  checkPartialTarget,
+  checkSameBuild,
+  identityOf,
+  manifestOf,
+  readManifests,
+  refOf,
+  writePartialAsync,
+  writePartialSync,
+} from './partial';
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
 import type { AggregatorClass, MaxAggregator, MeanAggregator, MeanResult } from './strategies';
 
@@ -128,6 +141,22 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   get dtype(): 'float32' | 'float64' {
     return this.#options.dtype;
   }
+  /** The window of the mask this builder holds (`region` option); the whole mask by default. */
+  get region(): MaskRegion {
+    const r = this.#backend.region;
+    return { start: [...r.start], extent: [...r.extent] };
+  }
+
+  /**
+   * Tiles applied so far (at least partly inside the region, and those of
+   * merged states) and tiles skipped for lying wholly outside the region.
+   * Waits for pending asynchronous updates.
+   */
+  get tileCounts(): TileCounts {
+    this.#check('tileCounts', false);
+    return this.#backend.tileCounts();
+  }
+
   /** Updates accepted by `updateBatchAsync` and not yet applied. */
   get pending(): number {
     return this.#backend.state === 'cleanedUp' ? 0 : this.#backend.pending;
@@ -314,6 +343,155 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
     return resizeToSource(image, { sourceExtents: g.sourceExtents, maskExtents: g.maskExtents, span: g.span }, options);
   }
 
+  #identity(call: string): BuildIdentity {
+    const o = this.#options;
+    if (typeof o.aggregation === 'function') {
+      throw typeError(
+        ErrorCode.OPTION_TYPE,
+        `${call} applies to the built-in aggregations ('mean', 'max'), not a custom Aggregator`,
+      );
+    }
+    return {
+      sourceExtents: o.sourceExtents,
+      sourceTileExtent: o.sourceTileExtent,
+      outputTileExtent: o.outputTileExtent,
+      stride: o.stride,
+      nChannels: o.nChannels,
+      aggregation: o.aggregation,
+      dtype: o.dtype,
+      counterDtype: o.aggregation === 'mean' ? o.counterDtype : null,
+    };
+  }
+
+  /**
+   * Saves the un-normalized state (after pending updates) into the new
+   * directory `dir`: `accumulator.npy` (sums for mean, maxima for max),
+   * `overlap_counter.npy` (mean) and `manifest.json` (geometry, options,
+   * region, tile counts, format version). numpy opens the arrays. The
+   * directory appears whole or not at all. The builder keeps building.
+   */
+  savePartial(dir: string): void {
+    this.#check('savePartial', true);
+    const identity = this.#identity('savePartial');
+    checkPartialTarget(dir);
+    writePartialSync(dir, (tmp) => {
+      const counts = this.#backend.writePartialArrays(tmp);
+      return manifestOf(identity, this.#backend.geometry.maskExtents, this.#backend.region, counts);
+    });
+  }
+
+  /** `savePartial` with the arrays written off the main thread (native backend). */
+  async savePartialAsync(dir: string): Promise<void> {
+    this.#check('savePartialAsync', true);
+    const identity = this.#identity('savePartialAsync');
+    checkPartialTarget(dir);
+    await writePartialAsync(dir, async (tmp) => {
+      const counts = await this.#backend.writePartialArraysAsync(tmp);
+      return manifestOf(identity, this.#backend.geometry.maskExtents, this.#backend.region, counts);
+    });
+  }
+
+  /**
+   * Merges `other`'s state into this builder, after the pending updates of
+   * both: same slide geometry, channels, aggregation, dtype and counter,
+   * and a region inside this one's (a grid of shards merges into the whole
+   * mask by placement). `other` is unchanged. Counts and maxima merge
+   * exactly; sums as a single build would, to within float rounding.
+   */
+  mergeFrom(other: MaskBuilder<any>): void {
+    this.#checkMerge(other);
+    this.#backend.mergeFrom(other.#backend);
+  }
+
+  /** `mergeFrom` off the main thread (native backend). */
+  async mergeFromAsync(other: MaskBuilder<any>): Promise<void> {
+    this.#checkMerge(other);
+    await this.#backend.mergeFromAsync(other.#backend);
+  }
+
+  #checkMerge(other: unknown): asserts other is MaskBuilder<any> {
+    this.#check('mergeFrom', true);
+    if (!(other instanceof MaskBuilder)) {
+      throw typeError(ErrorCode.OPTION_TYPE, `mergeFrom needs another MaskBuilder; received ${describe(other)}`);
+    }
+    if (other === this) throw typeError(ErrorCode.PARTIAL_MISMATCH, 'mergeFrom: a builder cannot merge itself');
+    other.#check('mergeFrom (the other builder)', true);
+    checkSameBuild(this.#identity('mergeFrom'), other.#identity('mergeFrom'), 'the other builder');
+  }
+
+  /**
+   * A builder in the building state holding the merge of saved partials
+   * (`savePartial` directories of one slide and build). `options` choose
+   * the storage (e.g. `{ storage: 'memmap', filename }`: merged file to file
+   * without loading the partials into memory), the backend and the region
+   * (default: the box the partials cover); geometry options, when given,
+   * must match the partials'. Mismatched, corrupt or truncated partials are
+   * refused before anything is merged, naming the field.
+   */
+  static loadPartials(dirs: readonly string[], options: Partial<MaskBuilderOptions> = {}): MaskBuilder<any> {
+    const { builder, refs } = MaskBuilder.#forPartials(dirs, options);
+    try {
+      builder.#backend.mergePartials(refs);
+    } catch (e) {
+      builder.#discard();
+      throw e;
+    }
+    return builder;
+  }
+
+  /** `loadPartials` with the merge off the main thread (native backend). */
+  static async loadPartialsAsync(dirs: readonly string[], options: Partial<MaskBuilderOptions> = {}): Promise<MaskBuilder<any>> {
+    const { builder, refs } = MaskBuilder.#forPartials(dirs, options);
+    try {
+      await builder.#backend.mergePartialsAsync(refs);
+    } catch (e) {
+      builder.#discard();
+      throw e;
+    }
+    return builder;
+  }
+
+  static #forPartials(dirs: readonly string[], options: Partial<MaskBuilderOptions>) {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw typeError(ErrorCode.OPTION_TYPE, `loadPartials options must be an object; received ${describe(options)}`);
+    }
+    const { manifests, cover } = readManifests(dirs);
+    const first = identityOf(manifests[0]);
+    const whole = cover.start.every((s) => s === 0) && cover.extent.every((e, d) => e === manifests[0].maskExtents[d]);
+    const builder = new MaskBuilder({
+      sourceExtents: first.sourceExtents,
+      sourceTileExtent: first.sourceTileExtent,
+      outputTileExtent: first.outputTileExtent,
+      stride: first.stride,
+      nChannels: first.nChannels,
+      aggregation: first.aggregation,
+      dtype: first.dtype,
+      ...(first.counterDtype ? { counterDtype: first.counterDtype } : {}),
+      ...(whole ? {} : { region: cover }),
+      ...options,
+    } as MaskBuilderOptions);
+    try {
+      checkSameBuild(builder.#identity('loadPartials'), first, `the partial ${manifests[0].dir}`);
+    } catch (e) {
+      builder.#discard();
+      throw e;
+    }
+    return { builder, refs: manifests.map(refOf) };
+  }
+
+  /** Releases a builder that failed to come into being, removing files it created. */
+  #discard(): void {
+    const persisted = this.#backend.files().filter((f) => !f.temporary);
+    this.cleanup();
+    for (const f of persisted) {
+      try {
+        unlinkSync(f.path);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
   /**
    * Waits for pending updates and releases the storage. Views obtained
    * earlier read as empty afterwards (native) or keep their data (js).
@@ -322,12 +500,17 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   cleanup(): void {
     this.#backend.cleanup();
   }
+}
 
-  /**
-   * `cleanup()`, so that `using builder = new MaskBuilder(...)` releases the storage (and a memmap
-   * builder's disk reservation) when the block ends.
-   */
-  [Symbol.dispose](): void {
-    this.cleanup();
-  }
+// `using builder = new MaskBuilder(...)` releases the storage (and a memmap builder's disk reservation)
+// when the block ends. Assigned here rather than declared in the class: a `[Symbol.dispose]` member in
+// the shipped declarations breaks TypeScript consumers whose lib predates esnext.disposable.
+if (typeof Symbol.dispose === 'symbol') {
+  Object.defineProperty(MaskBuilder.prototype, Symbol.dispose, {
+    value(this: MaskBuilder) {
+      this.cleanup();
+    },
+    writable: true,
+    configurable: true,
+  });
 }

@@ -2,13 +2,13 @@
 
 import { constants as bufferConstants } from 'node:buffer';
 import * as os from 'node:os';
-import type { Backend, Geometry, StorageFile } from './backend';
+import type { Backend, Geometry, PartialRef, StorageFile, TileCounts } from './backend';
 import type { NativeMaskBuilder } from './binding';
-import { ErrorCode, rangeError } from './errors';
+import { ErrorCode, rangeError, stateError, typeError } from './errors';
 import type { Batch, Clipping, CoordsTable } from './inputs';
 import type { LifecycleState } from './js/lifecycle';
 import { bytesPerElement, type CounterArray, type LargeNdArray, lazyArray, type NdArray, view } from './ndarray';
-import type { ResolvedOptions } from './options';
+import type { MaskRegion, ResolvedOptions } from './options';
 
 type Binding = typeof import('./binding');
 
@@ -35,6 +35,20 @@ export function loadNative(): Binding | null {
  */
 export function refuseIfMapped(path: string): void {
   loadNative()?.refuseIfMapped(path);
+}
+
+/**
+ * The binding, for a `feature` that cannot run without it: the one way such
+ * features refuse, with `ERR_WSI_NATIVE_UNAVAILABLE` and the load failure.
+ */
+export function requireNative(feature: string): Binding {
+  const native = loadNative();
+  if (native) return native;
+  const reason = loadError instanceof Error ? loadError.message.split('\n')[0] : 'unknown';
+  throw stateError(
+    ErrorCode.NATIVE_UNAVAILABLE,
+    `${feature} needs the native addon, which did not load (${reason}); build it with 'npm run build:native'`,
+  );
 }
 
 export function nativeLoadError(): unknown {
@@ -73,6 +87,7 @@ function trackForExit(native: NativeMaskBuilder): void {
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
   readonly geometry: Geometry;
+  readonly region: MaskRegion;
   private readonly native: NativeMaskBuilder;
   private maskView: CachedView | null = null;
   private counterView: CachedView | null | undefined;
@@ -101,8 +116,10 @@ export class NativeBackend implements Backend {
       overlapCounterFilename: options.overlapCounterFilename,
       npyVersion: options.npyVersion,
       tempDir: options.tempDir ?? os.tmpdir(),
+      region: options.region,
     });
     this.geometry = this.native.geometry;
+    this.region = this.native.region;
     if (options.storage === 'memmap') trackForExit(this.native);
   }
 
@@ -132,7 +149,7 @@ export class NativeBackend implements Backend {
     whole: () => ArrayBufferLike,
     channel: (c: number) => ArrayBufferLike,
   ): NdArray<any> {
-    const extents = this.geometry.maskExtents;
+    const extents = this.region.extent;
     const planeBytes = extents.reduce((a, e) => a * e, bytesPerElement(dtype));
     const shape = [channels, ...extents];
     if (planeBytes * channels <= this.maxViewBytes) return view(whole(), shape, dtype);
@@ -253,4 +270,46 @@ export class NativeBackend implements Backend {
     this.finished = undefined;
     for (const ref of openAtExit) if (ref.deref() === this.native) openAtExit.delete(ref);
   }
+
+  tileCounts(): TileCounts {
+    return this.native.tileCounts();
+  }
+
+  writePartialArrays(dir: string): TileCounts {
+    return this.native.writePartialArrays(dir);
+  }
+
+  writePartialArraysAsync(dir: string): Promise<TileCounts> {
+    return this.native.writePartialArraysAsync(dir);
+  }
+
+  mergePartials(partials: PartialRef[]): void {
+    this.native.mergePartials(partials.map(toNative));
+  }
+
+  async mergePartialsAsync(partials: PartialRef[]): Promise<void> {
+    await this.native.mergePartialsAsync(partials.map(toNative));
+  }
+
+  mergeFrom(other: Backend): void {
+    this.native.mergeFrom(nativeOf(other));
+  }
+
+  async mergeFromAsync(other: Backend): Promise<void> {
+    await this.native.mergeFromAsync(nativeOf(other));
+  }
+}
+
+function toNative(p: PartialRef) {
+  return { dir: p.dir, region: p.region, tilesApplied: p.tilesApplied, tilesSkipped: p.tilesSkipped };
+}
+
+function nativeOf(other: Backend): NativeMaskBuilder {
+  if (!(other instanceof NativeBackend)) {
+    throw typeError(
+      ErrorCode.PARTIAL_MISMATCH,
+      "mergeFrom: the other builder runs on the 'js' backend and this one on the native backend; merge builders of one backend, or go through savePartial() and MaskBuilder.loadPartials()",
+    );
+  }
+  return (other as unknown as { native: NativeMaskBuilder }).native;
 }

@@ -1,19 +1,9 @@
 /** Opening existing NPY files through the native core's memory mapping (no copy, any size on disk). */
 
-import { describe, ErrorCode, rangeError, stateError, typeError } from './errors';
-import { loadNative, RUNTIME_MAX_VIEW_BYTES } from './native-backend';
+import { describe, ErrorCode, rangeError, typeError } from './errors';
+import { RUNTIME_MAX_VIEW_BYTES, requireNative } from './native-backend';
 import { lazyArray, type NdArray } from './ndarray';
-
-const ARRAYS: Record<string, [string, new (buffer: ArrayBufferLike) => ArrayBufferView]> = {
-  '<f4': ['float32', Float32Array],
-  '<f8': ['float64', Float64Array],
-  '|u1': ['uint8', Uint8Array],
-  '<u1': ['uint8', Uint8Array],
-  '<u2': ['uint16', Uint16Array],
-  '<u4': ['uint32', Uint32Array],
-  '<i4': ['int32', Int32Array],
-  '<i8': ['int64', BigInt64Array],
-};
+import { NPY_TYPES } from './npy-dtypes';
 
 export interface MappedNpy {
   shape: number[];
@@ -29,8 +19,7 @@ export interface MappedNpy {
 
 /** Maps an NPY file (version 1.0, 2.0 or 3.0) written by numpy or by this package. Needs the native addon. */
 export function openNpy(path: string, options: { maxViewBytes?: number } = {}): MappedNpy {
-  const native = loadNative();
-  if (!native) throw stateError(ErrorCode.STORAGE, 'openNpy needs the native addon, which did not load');
+  const native = requireNative('openNpy');
   if (options === null || typeof options !== 'object') {
     throw typeError(ErrorCode.OPTION_TYPE, `options must be an object; received ${describe(options)}`);
   }
@@ -40,9 +29,9 @@ export function openNpy(path: string, options: { maxViewBytes?: number } = {}): 
   }
   // Never ask for more than one ArrayBuffer holds here, as for MaskBuilder.
   const file = native.NativeNpyFile.open(path, Math.min(maxViewBytes, RUNTIME_MAX_VIEW_BYTES));
-  const entry = ARRAYS[file.descr];
+  const entry = NPY_TYPES[file.descr];
   if (!entry) throw rangeError(ErrorCode.NPY_FORMAT, `${path}: unsupported NPY dtype '${file.descr}'`);
-  const [dtype, ctor] = entry;
+  const { dtype, ctor } = entry;
   const shape = file.shape;
   const array = lazyArray<any>(
     shape,

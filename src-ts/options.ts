@@ -50,6 +50,24 @@ export interface MaskBuilderOptions {
   storageOptions?: Record<string, unknown>;
   /** Passed to a custom aggregator's constructor (as `context.options`). */
   aggregationOptions?: Record<string, unknown>;
+  /**
+   * Hold only this window of the mask, `{ start, extent }` in mask pixels
+   * (see `maskRegionOfSourceBox` and `planRegions`): tiles are cut to it,
+   * tiles wholly outside are skipped and counted (`tileCounts`). Storage,
+   * views and partials have the region's extent.
+   */
+  region?: MaskRegionInput;
+}
+
+/** A window of the mask in mask pixels, one entry per spatial dimension. */
+export interface MaskRegion {
+  start: number[];
+  extent: number[];
+}
+
+export interface MaskRegionInput {
+  start: readonly number[];
+  extent: readonly number[];
 }
 
 /** Options after validation, one entry per dimension. */
@@ -74,6 +92,7 @@ export interface ResolvedOptions {
   maxViewBytes: number | undefined;
   storageOptions: Record<string, unknown>;
   aggregationOptions: Record<string, unknown>;
+  region: MaskRegion | undefined;
 }
 
 const KNOWN = new Set([
@@ -95,7 +114,46 @@ const KNOWN = new Set([
   'overlapCounterFilename',
   'npyVersion',
   'tempDir',
+  'region',
 ]);
+
+/**
+ * Validates the form of a region (`{ start, extent }`, non-negative integers,
+ * positive extents, one per dimension); the backend checks it lies inside the mask.
+ */
+export function resolveRegion(name: string, value: unknown, ndim: number): MaskRegion {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw typeError(ErrorCode.REGION, `${name} must be an object { start, extent } in mask pixels; received ${describe(value)}`);
+  }
+  const r = value as Record<string, unknown>;
+  const unknown = Object.keys(r).find((k) => k !== 'start' && k !== 'extent');
+  if (unknown !== undefined) {
+    throw typeError(ErrorCode.REGION, `unknown ${name} key '${unknown}'; a region is { start, extent }`);
+  }
+  const ints = (key: 'start' | 'extent', min: number): number[] => {
+    const v = r[key];
+    if (!Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView))) {
+      throw typeError(ErrorCode.REGION, `${name}.${key} must be an array of integers; received ${describe(v)}`);
+    }
+    const values = Array.from(v as ArrayLike<unknown>);
+    if (values.length !== ndim) {
+      throw rangeError(
+        ErrorCode.REGION,
+        `${name}.${key} must have ${ndim} entries (one per spatial dimension); received ${values.length}`,
+      );
+    }
+    values.forEach((x, d) => {
+      if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min) {
+        throw rangeError(
+          ErrorCode.REGION,
+          `${name}.${key}[${d}] must be ${min === 0 ? 'a non-negative' : 'a positive'} integer; received ${describe(x)}`,
+        );
+      }
+    });
+    return values as number[];
+  };
+  return { start: ints('start', 0), extent: ints('extent', 1) };
+}
 
 const MEMMAP_ONLY = ['filename', 'overlapCounterFilename', 'npyVersion', 'tempDir'] as const;
 
@@ -268,7 +326,19 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     tempDir: optionalPath('tempDir', o.tempDir),
     storageOptions: optionalRecord('storageOptions', o.storageOptions),
     aggregationOptions: optionalRecord('aggregationOptions', o.aggregationOptions),
+    region: resolveBuilderRegion(o.region, ndim, aggregation),
   };
+}
+
+function resolveBuilderRegion(value: unknown, ndim: number, aggregation: ResolvedOptions['aggregation']): MaskRegion | undefined {
+  if (value === undefined) return undefined;
+  if (typeof aggregation === 'function') {
+    throw typeError(
+      ErrorCode.OPTION_TYPE,
+      "region applies to the built-in aggregations ('mean', 'max'); a custom Aggregator sees whole tiles",
+    );
+  }
+  return resolveRegion('region', value, ndim);
 }
 
 /** Bytes of the accumulator and (for mean) the overlap counter, for `planeLength` pixels per channel. */

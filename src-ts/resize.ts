@@ -5,10 +5,10 @@
  */
 
 import { constants as bufferConstants } from 'node:buffer';
-import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
+import { describe, ErrorCode, list, rangeError, typeError } from './errors';
 import { floatImage } from './image-input';
 import { type NpyVersion, resolveNpyVersion } from './limits';
-import { loadNative, nativeLoadError } from './native-backend';
+import { requireNative } from './native-backend';
 
 export type ResizeKernel = 'nearest' | 'bilinear' | 'cubic' | 'mitchell' | 'lanczos3';
 const KERNELS: readonly ResizeKernel[] = ['nearest', 'bilinear', 'cubic', 'mitchell', 'lanczos3'];
@@ -114,18 +114,6 @@ function resolveOptions(options: unknown) {
   };
 }
 
-function native() {
-  const binding = loadNative();
-  if (!binding) {
-    const reason = nativeLoadError() instanceof Error ? (nativeLoadError() as Error).message.split('\n')[0] : 'unknown';
-    throw stateError(
-      ErrorCode.NATIVE_UNAVAILABLE,
-      `resizeToSource needs the native addon, which did not load (${reason}); build it with 'npm run build:native'`,
-    );
-  }
-  return binding;
-}
-
 /**
  * Resizes a 2-D mask `image` (`{ data, shape: [C, H_mask, W_mask] }` or
  * `[H_mask, W_mask]`, float32 or float64) to source resolution. A mask pixel
@@ -169,7 +157,7 @@ export function resizeToSource(image: unknown, geometry: ResizeGeometry, options
   }
   const channels = input.shape[0];
   const shape: [number, number, number] = [sourceExtents[0], sourceExtents[1], channels];
-  const binding = native();
+  const binding = requireNative('resizeToSource');
   const nativeGeometry = { maskExtents, span, sourceExtents };
   if (filename !== undefined) {
     binding.resizeToSourceFile(input.data, channels, nativeGeometry, kernel, filename, npyVersion, overwrite);

@@ -3,11 +3,13 @@
  * aggregators. The built-in ones (`InMemory`, `MeanAggregator`,
  * `MaxAggregator`) run as row kernels in the selected backend; their
  * `update`/`finalize` methods here serve subclasses and user code, which the
- * builder drives one clipped, upscaled sample at a time.
+ * builder drives one clipped, upscaled sample at a time (their row walk is
+ * js/sample-rows.ts; checking what a factory returned is the JS backend's).
  */
 
-import { describe, ErrorCode, typeError } from './errors';
-import { ARRAY_TYPES, type ArrayDtype, type CounterArray, type FloatArray, type NdArray, product, zeros } from './ndarray';
+import { forEachSampleRow } from './js/sample-rows';
+import type { ArrayDtype, CounterArray, FloatArray, NdArray } from './ndarray';
+import { zeros } from './ndarray';
 
 /** Allocates the accumulator: `(shape, dtype, options) => NdArray` (zero-filled). */
 export type StorageFactory = (shape: number[], dtype: ArrayDtype, options: Record<string, unknown>) => NdArray<any>;
@@ -41,35 +43,6 @@ export abstract class Aggregator<R = unknown> {
 
   /** Releases resources; optional. */
   cleanup(): void {}
-}
-
-/** Visits every row of `sample` placed at `coords` in `accumulator`, per channel. */
-export function forEachSampleRow(
-  accumulator: NdArray,
-  sample: NdArray,
-  coords: number[],
-  visit: (channel: number, accOffset: number, sampleOffset: number, length: number) => void,
-): void {
-  const n = coords.length;
-  const acc = accumulator.shape;
-  const extents = sample.shape.slice(1);
-  const channels = sample.shape[0];
-  const rowLength = extents[n - 1];
-  const rows = product(extents.slice(0, n - 1));
-  const accPlane = product(acc.slice(1));
-  const samplePlane = product(extents);
-  const accStrides = new Array<number>(n).fill(1);
-  for (let d = n - 2; d >= 0; d--) accStrides[d] = accStrides[d + 1] * acc[d + 2];
-  const index = new Array<number>(Math.max(n - 1, 0)).fill(0);
-  for (let r = 0; r < rows; r++) {
-    let accOffset = coords[n - 1];
-    for (let d = 0; d < n - 1; d++) accOffset += (coords[d] + index[d]) * accStrides[d];
-    for (let c = 0; c < channels; c++) visit(c, c * accPlane + accOffset, c * samplePlane + r * rowLength, rowLength);
-    for (let d = n - 2; d >= 0; d--) {
-      if (++index[d] < extents[d]) break;
-      index[d] = 0;
-    }
-  }
 }
 
 export interface MeanResult<T extends FloatArray = FloatArray, K extends CounterArray = CounterArray> {
@@ -134,16 +107,3 @@ export class MaxAggregator extends Aggregator<NdArray> {
 
 /** An aggregator class the builder can construct. */
 export type AggregatorClass<R = unknown> = new (storage: NdArray, context: AggregatorContext) => Aggregator<R>;
-
-/** Checks what a storage factory returned. */
-export function checkAllocated(array: unknown, shape: number[], dtype: ArrayDtype, what: string): NdArray<any> {
-  const a = array as NdArray<any> | undefined;
-  const ctor = ARRAY_TYPES[dtype];
-  if (!a || typeof a !== 'object' || !(a.data instanceof ctor) || a.data.length !== product(shape)) {
-    throw typeError(
-      ErrorCode.STORAGE,
-      `the storage factory must return { data: ${ctor.name}(${product(shape)}), shape } for the ${what}; received ${describe(a?.data)}`,
-    );
-  }
-  return { data: a.data, shape: [...shape], dtype };
-}

@@ -37,6 +37,7 @@ const CSHAPE = 'ERR_WSI_COORDS_SHAPE';
 const CVALUE = 'ERR_WSI_COORDS_VALUE';
 const OUTSIDE = 'ERR_WSI_TILE_OUTSIDE_MASK';
 const CLIP = 'ERR_WSI_EDGE_CLIPPING';
+const REGION = 'ERR_WSI_REGION';
 
 const opt = (what: string, options: Record<string, unknown>, expected: Expected): BadOptions => ({ what, options, expected });
 
@@ -128,6 +129,27 @@ export const BAD_OPTIONS: BadOptions[] = [
     'mask extent beyond 2^53 - 1',
     { sourceExtents: [2 ** 53 - 1], sourceTileExtent: 1, outputTileExtent: 7, stride: 1 },
     range('ERR_WSI_MASK_TOO_LARGE', 'maskExtents[0]', '2^53 - 1'),
+  ),
+  opt('region not an object', { region: [0, 16] }, type(REGION, 'region must be an object { start, extent }')),
+  opt('region without extent', { region: { start: [0, 0] } }, type(REGION, 'region.extent must be an array')),
+  opt('region with an unknown key', { region: { start: [0, 0], size: [4, 4] } }, type(REGION, "unknown region key 'size'")),
+  opt(
+    'region.start with one entry for a 2-D mask',
+    { region: { start: [0], extent: [4, 4] } },
+    range(REGION, 'region.start must have 2 entries', 'received 1'),
+  ),
+  opt('region.start negative', { region: { start: [-1, 0], extent: [4, 4] } }, range(REGION, 'region.start[0]', 'received -1')),
+  opt('region.extent zero', { region: { start: [0, 0], extent: [4, 0] } }, range(REGION, 'region.extent[1] must be a positive')),
+  opt(
+    'region past the mask',
+    { region: { start: [12, 0], extent: [8, 24] } },
+    range(REGION, 'region start [12, 0] extent [8, 24]', 'inside the mask extents [16, 24] (dimension 0)'),
+  ),
+  opt(
+    'span beyond 2^53 - 1',
+    // Three tiles of 2 at stride 2^53 - 4 span 2^54 - 6 source pixels.
+    { sourceExtents: [2 ** 53 - 1], sourceTileExtent: 2, outputTileExtent: 1, stride: 2 ** 53 - 4 },
+    range('ERR_WSI_MASK_TOO_LARGE', 'the mask geometry overflows: span exceeds 2^53 - 1'),
   ),
 ];
 

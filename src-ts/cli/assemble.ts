@@ -3,9 +3,9 @@
 import { MaskBuilder } from '../mask-builder';
 import type { NdArray } from '../ndarray';
 import { writeNpy } from '../npy';
-import { NpyRows } from '../npy-rows';
 import type { MeanResult } from '../strategies';
 import { perDimension } from './args';
+import { NpyRows } from './npy-rows';
 import { tileProgress } from './progress';
 
 export interface AssembleOptions {

@@ -1,6 +1,6 @@
 /** `wsi-mask-builder info`: shape, dtype, NPY version and per-channel statistics of an NPY file, read in blocks. */
 
-import { NpyRows } from '../npy-rows';
+import { NpyRows } from './npy-rows';
 
 export type ChannelAxis = 'first' | 'last';
 
@@ -39,7 +39,9 @@ export function npyInfo(path: string, axis?: ChannelAxis): NpyInfo {
   try {
     const { shape } = file;
     const where = channelAxis(shape, axis);
-    const nChannels = where === null ? 1 : where === 'first' ? shape[0] : shape[shape.length - 1];
+    // Bounded by what the file holds: a file of no elements has no channel
+    // statistics, however long its axes (shape (400000000, 0, 400000001)).
+    const nChannels = file.length === 0 ? 0 : where === null ? 1 : where === 'first' ? shape[0] : shape[shape.length - 1];
     const perChannel = where === 'first' ? file.length / Math.max(nChannels, 1) : 0;
     const min = new Array<number>(nChannels).fill(Number.POSITIVE_INFINITY);
     const max = new Array<number>(nChannels).fill(Number.NEGATIVE_INFINITY);
@@ -89,6 +91,7 @@ export function formatInfo(info: NpyInfo): string {
     `  dtype   ${info.dtype}`,
     `  version NPY ${info.version}`,
   ];
+  if (info.channels.length === 0) lines.push('  no elements');
   info.channels.forEach((s, c) => {
     const nan = s.nan > 0 ? `  nan=${s.nan}` : '';
     lines.push(`  channel ${c}: min=${fmt(s.min)}  max=${fmt(s.max)}  mean=${fmt(s.mean)}${nan}`);

@@ -4,14 +4,17 @@
  * no native binary loads, and the home of user-defined strategies.
  */
 
-import type { Backend, Geometry, StorageFile } from '../backend';
-import { ErrorCode, rangeError, typeError } from '../errors';
+import { join } from 'node:path';
+import type { Backend, Geometry, PartialRef, StorageFile, TileCounts } from '../backend';
+import { describe, ErrorCode, list, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
-import { type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray } from '../ndarray';
-import { type ResolvedOptions, storageBytes } from '../options';
-import { type Aggregator, type AggregatorContext, checkAllocated, InMemory, type MeanResult } from '../strategies';
+import { ARRAY_TYPES, type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray, product } from '../ndarray';
+import { readNpy, writeNpy } from '../npy';
+import { type MaskRegion, type ResolvedOptions, storageBytes } from '../options';
+import { ACCUMULATOR_FILE, COUNTER_FILE } from '../partial-files';
+import { type Aggregator, type AggregatorContext, InMemory, type MeanResult } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
-import { applyBatch, divideByCounts, footprintPeaks, materializeSample } from './kernels';
+import { applyBatch, divideByCounts, footprintPeaks, materializeSample, mergeCounts, mergeValues } from './kernels';
 import { Lifecycle, type LifecycleState } from './lifecycle';
 import { type BatchPlan, planBatch } from './plan';
 
@@ -20,12 +23,65 @@ const PAIRWISE_OVERLAP_LIMIT = 4096;
 
 function footprintsOverlap(plan: BatchPlan, a: number, b: number): boolean {
   const n = plan.footprint.length;
+  const extent = (t: number, d: number) => (plan.boxes ? plan.boxes[t * 2 * n + n + d] : plan.footprint[d]);
   for (let d = 0; d < n; d++) {
     const x = plan.origins[a * n + d];
     const y = plan.origins[b * n + d];
-    if (!(x < y + plan.footprint[d] && y < x + plan.footprint[d])) return false;
+    if (!(extent(a, d) > 0 && extent(b, d) > 0 && x < y + extent(b, d) && y < x + extent(a, d))) return false;
   }
   return true;
+}
+
+/** Cuts every tile of `plan` to `region` (see the core's `clip_plan_to_region`). */
+function clipPlanToRegion(plan: BatchPlan, region: MaskRegion): void {
+  const n = plan.footprint.length;
+  const boxes = new Float64Array(plan.tiles * 2 * n);
+  let skipped = 0;
+  for (let t = 0; t < plan.tiles; t++) {
+    let outside = false;
+    for (let d = 0; d < n; d++) {
+      const lo = plan.origins[t * n + d];
+      const hi = lo + plan.footprint[d];
+      const clo = Math.max(lo, region.start[d]);
+      const chi = Math.min(hi, region.start[d] + region.extent[d]);
+      if (clo >= chi) {
+        outside = true;
+        break;
+      }
+      boxes[t * 2 * n + d] = clo - lo;
+      boxes[t * 2 * n + n + d] = chi - clo;
+      plan.origins[t * n + d] = clo - region.start[d];
+    }
+    if (outside) {
+      skipped++;
+      boxes.fill(0, t * 2 * n, (t + 1) * 2 * n);
+      plan.origins.fill(0, t * n, (t + 1) * n);
+    }
+  }
+  plan.boxes = boxes;
+  plan.skipped = skipped;
+}
+
+/** A builder's un-normalized state, as merged into another. */
+interface State {
+  region: MaskRegion;
+  mask: FloatArray;
+  counter: CounterArray | null;
+  tilesApplied: number;
+  tilesSkipped: number;
+}
+
+/** Checks what a storage factory returned. */
+function checkAllocated(array: unknown, shape: number[], dtype: ArrayDtype, what: string): NdArray<any> {
+  const a = array as NdArray<any> | undefined;
+  const ctor = ARRAY_TYPES[dtype];
+  if (!a || typeof a !== 'object' || !(a.data instanceof ctor) || a.data.length !== product(shape)) {
+    throw typeError(
+      ErrorCode.STORAGE,
+      `the storage factory must return { data: ${ctor.name}(${product(shape)}), shape } for the ${what}; received ${describe(a?.data)}`,
+    );
+  }
+  return { data: a.data, shape: [...shape], dtype };
 }
 
 export class JsBackend implements Backend {
@@ -37,6 +93,10 @@ export class JsBackend implements Backend {
   private readonly counter: NdArray<CounterArray> | null = null;
   private readonly aggregator: Aggregator<unknown> | null = null;
   private tilesApplied = 0;
+  private tilesSkipped = 0;
+  readonly region: MaskRegion;
+  /** Whether `region` was given (tiles are cut to it). */
+  private readonly regional: boolean;
   private readonly lifecycle = new Lifecycle<unknown>();
 
   constructor(private readonly options: ResolvedOptions) {
@@ -48,8 +108,12 @@ export class JsBackend implements Backend {
     }
     const g = computeGeometry(options);
     this.geometry = g;
-    this.planeLength = planeLength(g);
-    const shape = [options.nChannels, ...g.maskExtents];
+    planeLength(g);
+    this.regional = options.region !== undefined;
+    this.region = options.region ?? { start: g.maskExtents.map(() => 0), extent: [...g.maskExtents] };
+    checkRegion(this.region, g);
+    this.planeLength = this.region.extent.reduce((a, e) => a * e, 1);
+    const shape = [options.nChannels, ...this.region.extent];
     const bytes = storageBytes(options, this.planeLength).total;
     const limit = options.maxInMemoryBytes;
     if (options.storage === 'inmemory' && bytes > limit) {
@@ -81,7 +145,7 @@ export class JsBackend implements Backend {
       };
       this.aggregator = new options.aggregation(this.mask, context);
     } else if (options.aggregation === 'mean') {
-      this.counter = allocate([1, ...g.maskExtents], options.counterDtype, 'overlap counter') as NdArray<CounterArray>;
+      this.counter = allocate([1, ...this.region.extent], options.counterDtype, 'overlap counter') as NdArray<CounterArray>;
     } else {
       // Start below every value so negative maxima survive; 0 where no tile lands.
       this.mask.data.fill(-Infinity);
@@ -107,7 +171,8 @@ export class JsBackend implements Backend {
   readRegion(array: 'mask' | 'overlapCounter', channel: number, start: number[], extent: number[]): NdArray<any> {
     const source = array === 'mask' ? this.mask : this.counter;
     if (!source) throw rangeError(ErrorCode.REGION, 'this builder has no overlap counter (max aggregation)');
-    const extents = this.geometry.maskExtents;
+    const extents = this.region.extent;
+    const held = this.region;
     const channels = source.shape[0];
     if (channel >= channels) {
       throw rangeError(
@@ -123,15 +188,21 @@ export class JsBackend implements Backend {
       );
     }
     // The facade checked that every entry is a non-negative integer.
-    const inside = extents.every((e, d) => extent[d] > 0 && start[d] + extent[d] <= e);
+    const inside = extents.every(
+      (e, d) => extent[d] > 0 && start[d] >= held.start[d] && start[d] + extent[d] <= held.start[d] + e,
+    );
     if (!inside) {
+      const where = this.regional
+        ? `the region this builder holds (start ${list(held.start)} extent ${list(held.extent)})`
+        : `the mask extents [${extents.join(', ')}]`;
       throw rangeError(
         ErrorCode.REGION,
-        `the region start [${start.join(', ')}] extent [${extent.join(', ')}] must be non-empty and lie inside the mask extents [${extents.join(', ')}]`,
+        `the region start [${start.join(', ')}] extent [${extent.join(', ')}] must be non-empty and lie inside ${where}`,
       );
     }
     const plane = source.data.subarray(channel * this.planeLength, (channel + 1) * this.planeLength);
-    return { data: copyWindow(plane, extents, start, extent), shape: [...extent], dtype: source.dtype };
+    const relative = start.map((s, d) => s - held.start[d]);
+    return { data: copyWindow(plane, extents, relative, extent), shape: [...extent], dtype: source.dtype };
   }
 
   overlapCounter(): NdArray<CounterArray> | null {
@@ -143,7 +214,7 @@ export class JsBackend implements Backend {
     if (!counter) return;
     const max = this.options.counterDtype === 'uint16' ? 0xffff : 0xffffffff;
     if (this.tilesApplied + plan.tiles <= max) return;
-    const peaks = footprintPeaks(this.geometry, plan, counter.data);
+    const peaks = footprintPeaks(this.geometry, plan, counter.data, this.region.extent);
     for (let t = 0; t < plan.tiles; t++) {
       const peak = peaks[t];
       if (peak + plan.tiles <= max) continue;
@@ -161,9 +232,15 @@ export class JsBackend implements Backend {
     }
   }
 
+  private plan(batch: Batch, coords: CoordsTable, clipping: Clipping): BatchPlan {
+    const plan = planBatch(this.geometry, this.options.nChannels, batch, coords, clipping);
+    if (this.regional) clipPlanToRegion(plan, this.region);
+    return plan;
+  }
+
   updateBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
     this.lifecycle.check('updateBatch', true);
-    const plan = planBatch(this.geometry, this.options.nChannels, batch, coords, clipping);
+    const plan = this.plan(batch, coords, clipping);
     this.checkCounterCapacity(plan);
     if (this.aggregator) {
       const n = this.geometry.maskExtents.length;
@@ -177,13 +254,15 @@ export class JsBackend implements Backend {
       }
     } else {
       const max = this.options.aggregation === 'max';
-      applyBatch(this.geometry, plan, batch.data, this.mask.data, this.counter?.data ?? null, this.planeLength, max);
+      const counter = this.counter?.data ?? null;
+      applyBatch(this.geometry, plan, batch.data, this.mask.data, counter, this.planeLength, max, this.region.extent);
     }
-    this.tilesApplied += plan.tiles;
+    this.tilesApplied += plan.tiles - plan.skipped;
+    this.tilesSkipped += plan.skipped;
   }
 
   checkBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
-    planBatch(this.geometry, this.options.nChannels, batch, coords, clipping);
+    this.plan(batch, coords, clipping);
   }
 
   /** Applies the batch at once (a transferred buffer is simply read); call order is kept trivially. */
@@ -211,4 +290,152 @@ export class JsBackend implements Backend {
   cleanup(): void {
     this.lifecycle.cleanup(() => this.aggregator?.cleanup());
   }
+
+  tileCounts(): TileCounts {
+    return { applied: this.tilesApplied, skipped: this.tilesSkipped };
+  }
+
+  private checkBuilding(call: string): void {
+    this.lifecycle.check(call, true);
+    if (this.aggregator) {
+      throw typeError(
+        ErrorCode.OPTION_TYPE,
+        `${call} applies to the built-in aggregations ('mean', 'max'), not a custom Aggregator`,
+      );
+    }
+  }
+
+  writePartialArrays(dir: string): TileCounts {
+    this.checkBuilding('savePartial');
+    writeNpy(join(dir, ACCUMULATOR_FILE), this.mask as NdArray<FloatArray>);
+    if (this.counter) writeNpy(join(dir, COUNTER_FILE), this.counter);
+    return this.tileCounts();
+  }
+
+  async writePartialArraysAsync(dir: string): Promise<TileCounts> {
+    return this.writePartialArrays(dir);
+  }
+
+  /** Reads and checks every partial's arrays before merging any (as the core's `OpenPartial`). */
+  mergePartials(partials: PartialRef[]): void {
+    this.checkBuilding('loadPartials');
+    const states = partials.map((p) => this.readPartial(p));
+    for (const state of states) this.mergeState(state);
+  }
+
+  async mergePartialsAsync(partials: PartialRef[]): Promise<void> {
+    this.mergePartials(partials);
+  }
+
+  private readPartial(p: PartialRef): State {
+    if (!regionContains(this.region, p.region)) {
+      throw rangeError(
+        ErrorCode.PARTIAL_MISMATCH,
+        `region: the partial ${p.dir} holds a region outside the one this builder holds`,
+      );
+    }
+    const read = (file: string, field: string, dtype: string, shape: number[]) => {
+      const path = join(p.dir, file);
+      let array: ReturnType<typeof readNpy>;
+      try {
+        array = readNpy(path);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code && !code.startsWith('ERR_WSI')) {
+          throw Object.assign(new Error(`${path}: cannot read the ${field} (${(e as Error).message})`), { code });
+        }
+        throw rangeError(ErrorCode.PARTIAL_CORRUPT, `${path}: ${field} is not a readable NPY array (${(e as Error).message})`);
+      }
+      if (array.dtype !== dtype || array.header.descr === '<i8') {
+        throw rangeError(
+          ErrorCode.PARTIAL_CORRUPT,
+          `${path}: ${field} holds dtype '${array.header.descr}', but the manifest says ${dtype}`,
+        );
+      }
+      if (array.shape.length !== shape.length || array.shape.some((e, d) => e !== shape[d])) {
+        throw rangeError(
+          ErrorCode.PARTIAL_CORRUPT,
+          `${path}: ${field} has shape ${list(array.shape)}, but the manifest's region and nChannels say ${list(shape)}`,
+        );
+      }
+      return array.data;
+    };
+    const mask = read(ACCUMULATOR_FILE, 'accumulator', this.options.dtype, [this.options.nChannels, ...p.region.extent]);
+    const counter = this.counter
+      ? read(COUNTER_FILE, 'overlapCounter', this.options.counterDtype, [1, ...p.region.extent])
+      : null;
+    return {
+      region: p.region,
+      mask: mask as FloatArray,
+      counter: counter as CounterArray | null,
+      tilesApplied: p.tilesApplied,
+      tilesSkipped: p.tilesSkipped,
+    };
+  }
+
+  /** Merges a state whose region lies inside this builder's; refuses, writing nothing, counts that would overflow. */
+  private mergeState(state: State): void {
+    if (!regionContains(this.region, state.region)) {
+      throw rangeError(
+        ErrorCode.PARTIAL_MISMATCH,
+        `region: the merged state's region (start ${list(state.region.start)} extent ${list(state.region.extent)}) must lie inside the region this builder holds (start ${list(this.region.start)} extent ${list(this.region.extent)})`,
+      );
+    }
+    const offset = state.region.start.map((s, d) => s - this.region.start[d]);
+    if (this.counter && state.counter) {
+      const max = this.options.counterDtype === 'uint16' ? 0xffff : 0xffffffff;
+      if (!mergeCounts(this.counter.data, this.region.extent, state.counter, state.region.extent, offset, max)) {
+        throw rangeError(
+          ErrorCode.COUNTER_OVERFLOW,
+          `merging would push the overlap counter past ${max} at some pixel; nothing was merged. Build with counterDtype: 'uint32' for more overlaps`,
+        );
+      }
+    }
+    const max = this.options.aggregation === 'max';
+    mergeValues(this.mask.data, this.region.extent, state.mask, state.region.extent, offset, this.options.nChannels, max);
+    this.tilesApplied += state.tilesApplied;
+    this.tilesSkipped += state.tilesSkipped;
+  }
+
+  mergeFrom(other: Backend): void {
+    this.checkBuilding('mergeFrom');
+    if (!(other instanceof JsBackend)) {
+      throw typeError(
+        ErrorCode.PARTIAL_MISMATCH,
+        "mergeFrom: the other builder runs on the native backend and this one on 'js'; merge builders of one backend, or go through savePartial() and MaskBuilder.loadPartials()",
+      );
+    }
+    other.checkBuilding('mergeFrom (the other builder)');
+    this.mergeState(other.snapshot());
+  }
+
+  async mergeFromAsync(other: Backend): Promise<void> {
+    this.mergeFrom(other);
+  }
+
+  private snapshot(): State {
+    return {
+      region: this.region,
+      mask: this.mask.data,
+      counter: this.counter?.data ?? null,
+      tilesApplied: this.tilesApplied,
+      tilesSkipped: this.tilesSkipped,
+    };
+  }
+}
+
+function regionContains(outer: MaskRegion, inner: MaskRegion): boolean {
+  return outer.start.every((s, d) => inner.start[d] >= s && inner.start[d] + inner.extent[d] <= s + outer.extent[d]);
+}
+
+/** Refuses a region outside the mask (the core's `MaskRegion::check`). */
+function checkRegion(region: MaskRegion, g: Geometry): void {
+  g.maskExtents.forEach((e, d) => {
+    if (region.extent[d] === 0 || region.start[d] + region.extent[d] > e) {
+      throw rangeError(
+        ErrorCode.REGION,
+        `region start ${list(region.start)} extent ${list(region.extent)} must be non-empty and lie inside the mask extents ${list(g.maskExtents)} (dimension ${d})`,
+      );
+    }
+  });
 }

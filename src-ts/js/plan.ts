@@ -18,6 +18,14 @@ export interface BatchPlan {
   origins: Float64Array;
   /** Elements per tile in the batch data. */
   tileLength: number;
+  /**
+   * For a builder holding a region: per tile, where the kept part starts in
+   * its footprint and its extent, `[tiles, 2 * ndim]` (extent 0 outside).
+   * Null: every tile whole.
+   */
+  boxes: Float64Array | null;
+  /** Tiles wholly outside the builder's region. */
+  skipped: number;
 }
 
 function coordinate(coords: CoordsTable, i: number): number | string {
@@ -98,7 +106,7 @@ export function planBatch(g: Geometry, channels: number, batch: Batch, coords: C
     }
   }
   const tileLength = scalar ? channels : channels * out.reduce((a, o) => a * o, 1);
-  return { tiles, channels, scalar, footprint, clipStart: [...clipping.start], origins, tileLength };
+  return { tiles, channels, scalar, footprint, clipStart: [...clipping.start], origins, tileLength, boxes: null, skipped: 0 };
 }
 
 function outsideMask(g: Geometry, clipping: Clipping, footprint: number[], coords: CoordsTable, t: number): RangeError {

@@ -49,6 +49,21 @@ pub(crate) fn in_turn(ticket: Ticket, f: impl FnOnce() -> Result<()> + Send) -> 
   result
 }
 
+/// Runs `f` once the turn of every ticket has come (tickets of several
+/// builders, taken together by the caller, so two such jobs can never wait
+/// for each other), on the background pool.
+pub(crate) fn in_turns<R: Send>(tickets: Vec<Ticket>, f: impl FnOnce() -> Result<R> + Send) -> Result<R> {
+  let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    for ticket in &tickets {
+      ticket.wait_turn();
+    }
+    background_pool().install(f)
+  }))
+  .unwrap_or_else(|payload| Err(internal_error(payload.as_ref())));
+  drop(tickets);
+  result
+}
+
 fn internal_error(payload: &(dyn std::any::Any + Send)) -> Error {
   let what = payload
     .downcast_ref::<&str>()

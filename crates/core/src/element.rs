@@ -109,9 +109,15 @@ pub trait CounterElement: Pod + Ord {
   const DTYPE: CounterDtype;
   fn increment(self) -> Self;
   fn to_u32(self) -> u32;
+  /// Adds another count (merges); capacity is checked before any write.
+  fn add_count(self, other: Self) -> Self;
 }
 
 impl CounterElement for u16 {
+  #[inline(always)]
+  fn add_count(self, other: Self) -> Self {
+    self.wrapping_add(other)
+  }
   const DTYPE: CounterDtype = CounterDtype::Uint16;
   #[inline(always)]
   fn increment(self) -> Self {
@@ -125,6 +131,10 @@ impl CounterElement for u16 {
 }
 
 impl CounterElement for u32 {
+  #[inline(always)]
+  fn add_count(self, other: Self) -> Self {
+    self.wrapping_add(other)
+  }
   const DTYPE: CounterDtype = CounterDtype::Uint32;
   #[inline(always)]
   fn increment(self) -> Self {

@@ -41,6 +41,10 @@ pub mod codes {
   pub const IMAGE_TYPE: &str = "ERR_WSI_IMAGE_TYPE";
   pub const IMAGE_SHAPE: &str = "ERR_WSI_IMAGE_SHAPE";
   pub const OUTPUT_TOO_LARGE: &str = "ERR_WSI_OUTPUT_TOO_LARGE";
+  /// A partial state of another slide, geometry or options than the builder's.
+  pub const PARTIAL_MISMATCH: &str = "ERR_WSI_PARTIAL_MISMATCH";
+  /// A saved partial whose manifest or arrays are missing, malformed or truncated.
+  pub const PARTIAL_CORRUPT: &str = "ERR_WSI_PARTIAL_CORRUPT";
   /// A write aimed at a file this process has mapped (it would SIGBUS).
   pub const FILE_MAPPED: &str = "ERR_WSI_FILE_MAPPED";
   /// A bug: a panic caught at the boundary instead of aborting the process.

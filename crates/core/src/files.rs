@@ -80,6 +80,25 @@ fn mapped_in_proc(_id: FileId) -> bool {
   false
 }
 
+/// Takes an advisory lock (`flock`) on `file` without waiting: exclusive
+/// for a file being built, shared for one being read. Cooperating processes
+/// (`flock -n`, another builder) see that it is in use. Returns whether the
+/// lock was taken.
+pub fn advisory_lock(file: &File, exclusive: bool) -> bool {
+  #[cfg(unix)]
+  {
+    use std::os::fd::AsRawFd;
+    let op = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH } | libc::LOCK_NB;
+    // SAFETY: plain syscall on an open descriptor.
+    unsafe { libc::flock(file.as_raw_fd(), op) == 0 }
+  }
+  #[cfg(not(unix))]
+  {
+    let _ = (file, exclusive);
+    false
+  }
+}
+
 /// Refuses to write `path` while this process maps the file it names
 /// (following symlinks): truncating or rewriting a mapped file would kill
 /// the process with SIGBUS and destroy the data.

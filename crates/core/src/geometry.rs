@@ -26,7 +26,7 @@ pub struct Geometry {
   pub upscale_factor: Vec<u64>,
 }
 
-fn gcd(mut a: u64, mut b: u64) -> u64 {
+fn gcd(mut a: u128, mut b: u128) -> u128 {
   while b != 0 {
     (a, b) = (b, a % b);
   }
@@ -96,18 +96,24 @@ impl Geometry {
     for d in 0..n {
       let (s, t, o, st) = (source_extents[d], source_tile_extent[d], output_tile_extent[d], stride[d]);
       let num_tiles = s.saturating_sub(t).div_ceil(st) + 1;
-      let span = (num_tiles - 1).checked_mul(st).and_then(|v| v.checked_add(t)).ok_or_else(|| too_large("span"))?;
-      let stride_out = st.checked_mul(o).ok_or_else(|| too_large("stride * outputTileExtent"))?;
-      let divisor = gcd(t, stride_out);
-      let mask_extent = span as u128 * o as u128 / divisor as u128;
+      // In u128 (inputs are below 2^53), checked in the same order and with
+      // the same messages as the JS backend.
+      let span = (num_tiles as u128 - 1) * st as u128 + t as u128;
+      if span > MAX_SAFE_INTEGER as u128 {
+        return Err(too_large("span"));
+      }
+      let stride_out = st as u128 * o as u128;
+      let divisor = gcd(t as u128, stride_out);
+      let mask_extent = span * o as u128 / divisor;
       if mask_extent > MAX_SAFE_INTEGER as u128 {
         return Err(too_large(&format!("maskExtents[{d}]")));
       }
       g.num_tiles.push(num_tiles);
-      g.span.push(span);
+      g.span.push(span as u64);
       g.mask_extents.push(mask_extent as u64);
-      g.mask_stride.push(stride_out / divisor);
-      g.upscale_factor.push(t / divisor);
+      // Beyond u64 only for a single tile, where the stride is never used.
+      g.mask_stride.push(u64::try_from(stride_out / divisor).unwrap_or(u64::MAX));
+      g.upscale_factor.push((t as u128 / divisor) as u64);
     }
     Ok(g)
   }
@@ -128,11 +134,6 @@ impl Geometry {
       })?;
     }
     usize::try_from(total).map_err(|_| too_large("the mask size"))
-  }
-
-  /// Extent of one whole (unclipped) output tile in mask pixels.
-  pub fn mask_tile_extent(&self, d: usize) -> u64 {
-    self.output_tile_extent[d] * self.upscale_factor[d]
   }
 
   /// Element strides of a C-order array with `mask_extents` (one plane).
@@ -183,7 +184,6 @@ mod tests {
     assert_eq!(g.mask_extents, vec![4096, 4096]);
     assert_eq!(g.mask_stride, vec![64, 64]);
     assert_eq!(g.upscale_factor, vec![1, 1]);
-    assert_eq!(g.mask_tile_extent(0), 128);
   }
 
   #[test]

@@ -57,9 +57,22 @@ fn combine_row<T: Element, C: Combine<T>>(dst: &mut [T], src: &[T]) {
   }
 }
 
+/// Combines a row of `upscale`-wide blocks, one per source value; the row
+/// starts `phase` pixels into its first block (a tile cut by a region), and
+/// its last block may be cut short.
 #[inline(always)]
-fn combine_row_upscaled<T: Element, C: Combine<T>>(dst: &mut [T], src: &[T], upscale: usize) {
-  for (block, &s) in dst.chunks_exact_mut(upscale).zip(src) {
+fn combine_row_upscaled<T: Element, C: Combine<T>>(dst: &mut [T], src: &[T], upscale: usize, phase: usize) {
+  let head = ((upscale - phase) % upscale).min(dst.len());
+  let (first, rest) = dst.split_at_mut(head);
+  let src = if head > 0 {
+    for d in first {
+      *d = C::combine(*d, src[0]);
+    }
+    &src[1..]
+  } else {
+    src
+  };
+  for (block, &s) in rest.chunks_mut(upscale).zip(src) {
     for d in block {
       *d = C::combine(*d, s);
     }
@@ -83,19 +96,25 @@ fn count_row<K: CounterElement>(dst: &mut [K]) {
 /// Per-batch constants for walking the rows of tile footprints.
 pub(crate) struct RowWalker<'p> {
   ndim: usize,
-  footprint: &'p [usize],
-  clip_start: &'p [usize],
+  plan: &'p BatchPlan,
   upscale: [usize; MAX_DIMS],
   mask_strides: [usize; MAX_DIMS],
   tile_strides: [usize; MAX_DIMS],
-  /// Mask elements per row (the footprint's last extent).
-  pub row_len: usize,
-  /// Tile elements read per row.
-  pub src_row_len: usize,
   pub upscale_last: usize,
 }
 
+/// The rows of one tile's written box.
+pub(crate) struct TileRows {
+  /// Mask elements per row.
+  pub row_len: usize,
+  /// Pixels of the first upscaled block cut off by a region (0: none).
+  pub phase: usize,
+  /// Tile elements read per row.
+  pub src_row_len: usize,
+}
+
 impl<'p> RowWalker<'p> {
+  /// `geometry` is the storage's: its mask extents are those of the stored window.
   pub fn new(geometry: &Geometry, plan: &'p BatchPlan) -> Self {
     let ndim = geometry.ndim();
     let mut upscale = [1; MAX_DIMS];
@@ -110,34 +129,39 @@ impl<'p> RowWalker<'p> {
       mask_stride *= geometry.mask_extents[d] as usize;
       tile_stride *= geometry.output_tile_extent[d] as usize;
     }
-    let row_len = plan.footprint[ndim - 1];
-    let upscale_last = upscale[ndim - 1];
-    Self {
-      ndim,
-      footprint: &plan.footprint,
-      clip_start: &plan.clip_start,
-      upscale,
-      mask_strides,
-      tile_strides,
-      row_len,
-      src_row_len: row_len / upscale_last,
-      upscale_last,
-    }
+    Self { ndim, plan, upscale, mask_strides, tile_strides, upscale_last: upscale[ndim - 1] }
   }
 
-  /// Calls `f(mask_offset, tile_offset)` for every row of the footprint at
-  /// `origin` whose dimension-0 index lies in `rows`; offsets are element
-  /// offsets into one mask plane and one tile channel plane.
+  /// Row lengths of tile `t`'s box.
   #[inline]
-  pub fn for_each_row(&self, origin: &[usize], rows: (usize, usize), mut f: impl FnMut(usize, usize)) {
+  pub fn tile_rows(&self, t: usize) -> TileRows {
+    let last = self.ndim - 1;
+    let (skip, extent) = self.plan.tile_box(t);
+    let up = self.upscale_last;
+    let phase = skip[last] % up;
+    TileRows { row_len: extent[last], phase, src_row_len: (phase + extent[last]).div_ceil(up) }
+  }
+
+  /// Calls `f(mask_offset, tile_offset)` for every row of tile `t`'s box
+  /// whose dimension-0 index lies in `rows`; offsets are element offsets
+  /// into one storage plane and one tile channel plane.
+  #[inline]
+  pub fn for_each_row(&self, t: usize, rows: (usize, usize), mut f: impl FnMut(usize, usize)) {
     let n = self.ndim;
     let last = n - 1;
+    let origin = self.plan.origin(t);
+    let (skip, extent) = self.plan.tile_box(t);
+    let clip_start = &self.plan.clip_start;
+    if extent.contains(&0) {
+      return;
+    }
+    let tile_last = clip_start[last] + skip[last] / self.upscale_last;
     if n == 1 {
-      f(origin[0], self.clip_start[0]);
+      f(origin[0], tile_last);
       return;
     }
     let lo = rows.0.saturating_sub(origin[0]);
-    let hi = self.footprint[0].min(rows.1.saturating_sub(origin[0]));
+    let hi = extent[0].min(rows.1.saturating_sub(origin[0]));
     if lo >= hi {
       return;
     }
@@ -145,7 +169,7 @@ impl<'p> RowWalker<'p> {
       // The common case, without the odometer.
       let (stride, upscale, tile_stride) = (self.mask_strides[0], self.upscale[0], self.tile_strides[0]);
       for r in lo..hi {
-        f((origin[0] + r) * stride + origin[1], (self.clip_start[0] + r / upscale) * tile_stride + self.clip_start[1]);
+        f((origin[0] + r) * stride + origin[1], tile_last + (clip_start[0] + (skip[0] + r) / upscale) * tile_stride);
       }
       return;
     }
@@ -153,17 +177,17 @@ impl<'p> RowWalker<'p> {
     r[0] = lo;
     loop {
       let mut mask_offset = origin[last];
-      let mut tile_offset = self.clip_start[last];
+      let mut tile_offset = tile_last;
       for d in 0..last {
         mask_offset += (origin[d] + r[d]) * self.mask_strides[d];
-        tile_offset += (self.clip_start[d] + r[d] / self.upscale[d]) * self.tile_strides[d];
+        tile_offset += (clip_start[d] + (skip[d] + r[d]) / self.upscale[d]) * self.tile_strides[d];
       }
       f(mask_offset, tile_offset);
       // Advance the odometer over dimensions 0..last.
       let mut d = last - 1;
       loop {
         r[d] += 1;
-        let end = if d == 0 { hi } else { self.footprint[d] };
+        let end = if d == 0 { hi } else { extent[d] };
         if r[d] < end {
           break;
         }
@@ -193,9 +217,10 @@ fn apply_band<T: Element, K: CounterElement, C: Combine<T>>(
   band: &mut Band<'_, T, K>,
 ) {
   let tile_plane = plan.tile_len / plan.channels.max(1);
-  let (row_len, src_row_len, upscale) = (walker.row_len, walker.src_row_len, walker.upscale_last);
+  let upscale = walker.upscale_last;
   for (t, tile) in data.chunks_exact(plan.tile_len.max(1)).take(plan.tiles).enumerate() {
-    walker.for_each_row(plan.origin(t), band.rows, |mask_offset, tile_offset| {
+    let TileRows { row_len, phase, src_row_len } = walker.tile_rows(t);
+    walker.for_each_row(t, band.rows, |mask_offset, tile_offset| {
       let m = mask_offset - band.base;
       for (c, plane) in band.planes.iter_mut().enumerate() {
         let dst = &mut plane[m..m + row_len];
@@ -207,7 +232,7 @@ fn apply_band<T: Element, K: CounterElement, C: Combine<T>>(
             if upscale == 1 {
               combine_row::<T, C>(dst, src);
             } else {
-              combine_row_upscaled::<T, C>(dst, src, upscale);
+              combine_row_upscaled::<T, C>(dst, src, upscale, phase);
             }
           }
         }
@@ -266,7 +291,7 @@ pub fn apply_batch<T: Element, K: CounterElement, C: Combine<T>>(
     return;
   }
   let walker = RowWalker::new(geometry, plan);
-  let written = plan.tiles * plan.channels * plan.footprint_len();
+  let written = plan.channels * plan.written_len();
   let threads = rayon::current_num_threads();
   let (row_lo, row_hi) = plan.row_range();
   let rows = row_hi - row_lo;
@@ -294,8 +319,9 @@ pub fn footprint_peaks<K: CounterElement>(geometry: &Geometry, plan: &BatchPlan,
   (0..plan.tiles)
     .map(|t| {
       let mut peak = 0u32;
-      walker.for_each_row(plan.origin(t), (0, usize::MAX), |m, _| {
-        let row_peak = counter[m..m + walker.row_len].iter().copied().max().map_or(0, |k| k.to_u32());
+      let row_len = walker.tile_rows(t).row_len;
+      walker.for_each_row(t, (0, usize::MAX), |m, _| {
+        let row_peak = counter[m..m + row_len].iter().copied().max().map_or(0, |k| k.to_u32());
         peak = peak.max(row_peak);
       });
       peak

@@ -1,8 +1,13 @@
 //! wsi-mask-core: assembles masks from per-tile model outputs of whole-slide
 //! images. Pure Rust; the Node.js binding lives in `crates/node`.
 
+pub mod accumulator;
+mod allocation;
 pub mod background;
-pub mod builder;
+pub mod batch_data;
+mod capacity;
+pub mod config;
+pub mod dispatch;
 pub mod element;
 pub mod error;
 pub mod files;
@@ -10,20 +15,31 @@ pub mod geometry;
 pub mod kernels;
 pub mod limits;
 pub mod mask_builder;
+pub mod mask_region;
 pub mod memmap;
+pub mod merge;
 pub mod npy;
+pub mod partial;
 pub mod plan;
+pub mod raw_array;
+pub mod region;
 pub mod resize;
 pub mod sequencer;
+pub mod shards;
 pub mod storage;
 
-pub use builder::{
-  Accumulator, Aggregation, AnyAccumulator, BatchData, BuilderConfig, BuilderSpec, Counter, OwnedBatchData, RawArray,
-  RegionData, StorageConfig,
-};
+pub use accumulator::{Accumulator, Counter};
+pub use batch_data::{BatchData, FloatSlice, FloatVec, Floats, OwnedBatchData};
+pub use config::{Aggregation, BuilderConfig, BuilderSpec, StorageConfig};
+pub use dispatch::AnyAccumulator;
 pub use element::{CounterDtype, Dtype};
 pub use error::{Error, ErrorKind, Result};
 pub use geometry::Geometry;
-pub use mask_builder::{BatchSource, MaskBuilder, PendingFinalize, PendingUpdate, State};
+pub use mask_builder::{BatchSource, MaskBuilder, MaskView, PendingFinalize, PendingUpdate, State};
+pub use mask_region::MaskRegion;
+/// The ndarray version of the views in this crate's API.
+pub use ndarray;
 pub use plan::{BatchPlan, Coords, EdgeClipping};
+pub use raw_array::RawArray;
+pub use region::RegionData;
 pub use resize::{MaskPlanes, ResizeGeometry, ResizeKernel, SourceResize};

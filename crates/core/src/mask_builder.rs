@@ -5,12 +5,16 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::background::in_turn;
-use crate::builder::{AnyAccumulator, BatchData, BuilderConfig, BuilderSpec, OwnedBatchData, RawArray, RegionData};
+use crate::batch_data::{BatchData, Floats, OwnedBatchData};
+use crate::config::{BuilderConfig, BuilderSpec};
+use crate::dispatch::AnyAccumulator;
 use crate::element::Dtype;
 use crate::error::{codes, Error, Result};
 use crate::geometry::Geometry;
 use crate::memmap::CreatedFile;
 use crate::plan::{BatchPlan, Coords, EdgeClipping};
+use crate::raw_array::RawArray;
+use crate::region::RegionData;
 use crate::sequencer::{Sequencer, Ticket};
 
 /// Where a builder is in its life. Calls that need another state are refused.
@@ -24,6 +28,9 @@ pub enum State {
   /// The storage was released; only `cleanup` (a no-op) is accepted.
   CleanedUp,
 }
+
+/// The mask of either float type as an ndarray view `[C, ...maskExtents]`.
+pub type MaskView<'a> = Floats<ndarray::ArrayViewD<'a, f32>, ndarray::ArrayViewD<'a, f64>>;
 
 /// Batch data an update reads when its turn comes.
 pub trait BatchSource: Send {
@@ -40,7 +47,7 @@ impl BatchSource for OwnedBatchData {
   }
 
   fn take_spare(&mut self) -> Option<OwnedBatchData> {
-    Some(std::mem::replace(self, OwnedBatchData::F32(Vec::new())))
+    Some(std::mem::replace(self, crate::batch_data::Floats::F32(Vec::new())))
   }
 }
 
@@ -48,26 +55,26 @@ impl BatchSource for OwnedBatchData {
 /// page faults.
 const SPARE_BATCHES: usize = 2;
 
-struct Shared {
-  spec: BuilderSpec,
+pub(crate) struct Shared {
+  pub(crate) spec: BuilderSpec,
   /// Changed only by the caller's thread, in call order; never held while a
   /// kernel runs.
   state: Mutex<State>,
-  accumulator: Mutex<Option<AnyAccumulator>>,
-  sequencer: Arc<Sequencer>,
+  pub(crate) accumulator: Mutex<Option<AnyAccumulator>>,
+  pub(crate) sequencer: Arc<Sequencer>,
   spares: Mutex<Vec<OwnedBatchData>>,
   /// Origin lists of applied plans, so planning allocates nothing per call.
   spare_origins: Mutex<Vec<Vec<usize>>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
   m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A mask under construction; a cheap handle (clones share the builder).
 ///
 /// ```
-/// use wsi_mask_core::{Aggregation, BatchData, BuilderConfig, Coords, CounterDtype, Dtype, EdgeClipping};
+/// use wsi_mask_core::{Aggregation, BatchData, BuilderConfig, Coords, CounterDtype, Dtype, EdgeClipping, Floats};
 /// use wsi_mask_core::{Geometry, MaskBuilder, StorageConfig};
 ///
 /// // A 4 x 4 source covered by 2 x 2 tiles every 2 pixels, one value per tile.
@@ -77,6 +84,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 ///   aggregation: Aggregation::Mean,
 ///   counter_dtype: CounterDtype::Uint16,
 ///   storage: StorageConfig::InMemory { max_bytes: None },
+///   region: None,
 /// };
 /// let builder = MaskBuilder::new(Dtype::Float32, config).unwrap();
 /// let tiles = [1.0f32, 2.0, 3.0, 4.0];
@@ -84,13 +92,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// let clipping = EdgeClipping::none(2);
 /// builder.update_batch(BatchData::F32(&tiles), &[4, 1], Coords::I32(&coords), &[4, 2], &clipping).unwrap();
 /// builder.finalize().unwrap();
-/// let mask = builder.read_region(false, 0, &[0, 0], &[2, 2], usize::MAX).unwrap();
-/// assert_eq!(mask.into_f64(), vec![1.0, 2.0, 3.0, 4.0]);
+/// // The mask as an ndarray view over the storage: [channels, y, x].
+/// let corners = builder
+///   .with_mask(|mask| match mask {
+///     Floats::F32(m) => [m[[0, 0, 0]], m[[0, 0, 1]], m[[0, 1, 0]], m[[0, 1, 1]]],
+///     Floats::F64(_) => unreachable!("built as float32"),
+///   })
+///   .unwrap();
+/// assert_eq!(corners, [1.0, 2.0, 3.0, 4.0]);
+/// let window = builder.read_region(false, 0, &[0, 0], &[2, 2], usize::MAX).unwrap();
+/// assert_eq!(window.into_f64(), vec![1.0, 2.0, 3.0, 4.0]);
 /// builder.cleanup().unwrap();
 /// ```
 #[derive(Clone)]
 pub struct MaskBuilder {
-  shared: Arc<Shared>,
+  pub(crate) shared: Arc<Shared>,
 }
 
 impl MaskBuilder {
@@ -118,10 +134,10 @@ impl MaskBuilder {
     &self.shared.spec.geometry
   }
 
-  /// `[C, ...maskExtents]`.
+  /// `[C, ...extent]` of the region held (`[C, ...maskExtents]` for the whole mask).
   pub fn mask_shape(&self) -> Vec<u64> {
     let spec = &self.shared.spec;
-    std::iter::once(spec.channels as u64).chain(spec.geometry.mask_extents.iter().copied()).collect()
+    std::iter::once(spec.channels as u64).chain(self.region().extent).collect()
   }
 
   pub fn state(&self) -> State {
@@ -259,6 +275,19 @@ impl MaskBuilder {
     self.with(|a| a.read_region(counter, channel, start, extent, max_bytes))
   }
 
+  /// Runs `f` on the mask `[C, ...maskExtents]` as an ndarray view over the
+  /// storage itself (for memmap, the mapped file), after pending updates.
+  pub fn with_mask<R>(&self, f: impl FnOnce(MaskView<'_>) -> R) -> Result<R> {
+    self.check("storage", false)?;
+    self.shared.sequencer.wait_idle();
+    self.with(|a| {
+      Ok(f(match a {
+        AnyAccumulator::F32(b) => Floats::F32(b.mask_view()),
+        AnyAccumulator::F64(b) => Floats::F64(b.mask_view()),
+      }))
+    })
+  }
+
   /// Raw view of the accumulator (or of one channel plane).
   pub fn mask_raw(&self, channel: Option<usize>) -> Result<RawArray> {
     self.check("storage", false)?;
@@ -277,7 +306,7 @@ impl MaskBuilder {
     lock(&self.shared.accumulator).as_ref().map_or_else(Vec::new, |a| a.files().to_vec())
   }
 
-  fn with<T>(&self, f: impl FnOnce(&mut AnyAccumulator) -> Result<T>) -> Result<T> {
+  pub(crate) fn with<T>(&self, f: impl FnOnce(&mut AnyAccumulator) -> Result<T>) -> Result<T> {
     match lock(&self.shared.accumulator).as_mut() {
       Some(accumulator) => f(accumulator),
       None => Err(Error::state(codes::CLEANED_UP, "the mask builder was cleaned up; create a new one")),
@@ -345,7 +374,7 @@ impl PendingFinalize {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::builder::{Aggregation, StorageConfig};
+  use crate::config::{Aggregation, StorageConfig};
   use crate::element::CounterDtype;
 
   fn builder() -> MaskBuilder {
@@ -355,6 +384,7 @@ mod tests {
       aggregation: Aggregation::Mean,
       counter_dtype: CounterDtype::Uint16,
       storage: StorageConfig::InMemory { max_bytes: None },
+      region: None,
     };
     MaskBuilder::new(Dtype::Float32, config).unwrap()
   }

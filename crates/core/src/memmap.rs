@@ -14,7 +14,7 @@ use memmap2::MmapOptions;
 
 use crate::element::Pod;
 use crate::error::{Error, Result};
-use crate::files::{open_regular, private_temporary, register_mapping, PendingFile};
+use crate::files::{advisory_lock, open_regular, private_temporary, register_mapping, PendingFile};
 use crate::npy::{encode_header, parse_header, NpyHeader, NpyVersion};
 use crate::storage::{Array, Region};
 
@@ -140,6 +140,8 @@ pub fn create_npy<E: Pod>(
       let reserved = reserve_with_header(pending.file_mut(), &header, total, path)?;
       let file = pending.persist(false)?;
       let array = map_array::<E>(&file, header.len(), count, total_usize, path)?;
+      advisory_lock(&file, true);
+      array.region().hold_backing(file);
       Ok((array, CreatedFile { path: path.clone(), temporary: false, reserved }))
     }
   }
@@ -186,6 +188,15 @@ impl MappedNpy {
     let map = unsafe { MmapOptions::new().map_copy(&file) }
       .map_err(|e| Error::io(&format!("cannot map {}", path.display()), &e))?;
     let header = parse_header(&map[..len.min(crate::npy::MAX_HEADER_LEN + 16)])?;
+    if header.fortran_order {
+      return Err(Error::range(
+        crate::error::codes::NPY_FORMAT,
+        format!(
+          "{} is in Fortran order; only C order is supported. Rewrite it in C order with numpy: np.save(path, np.ascontiguousarray(np.load(path)))",
+          path.display()
+        ),
+      ));
+    }
     let needed = header.data_len()?.checked_add(header.data_offset as u64);
     if needed.is_none_or(|n| n > len as u64) {
       return Err(Error::range(
@@ -195,6 +206,9 @@ impl MappedNpy {
     }
     let region = Region::from_mmap(map, len);
     register_mapping(&file, &region);
+    // Shared, and only if free: a file this process builds holds it exclusively.
+    advisory_lock(&file, false);
+    region.hold_backing(file);
     Ok(Self { header, region })
   }
 

@@ -135,6 +135,12 @@ pub struct BatchPlan {
   pub origins: Vec<usize>,
   /// Elements per tile in the batch data (C * prod(outputTileExtent), or C).
   pub tile_len: usize,
+  /// For a builder holding a region: per tile, where the kept part starts
+  /// within the footprint and its extent, `[tiles, 2 * ndim]` (an empty
+  /// extent for a tile outside the region). `None`: every tile whole.
+  pub boxes: Option<Vec<usize>>,
+  /// Tiles wholly outside the builder's region.
+  pub skipped: usize,
 }
 
 impl BatchPlan {
@@ -148,6 +154,8 @@ impl BatchPlan {
       clip_start: Dims::new(),
       origins: Vec::new(),
       tile_len: 0,
+      boxes: None,
+      skipped: 0,
     }
   }
 
@@ -160,15 +168,36 @@ impl BatchPlan {
     self.footprint.iter().product()
   }
 
+  /// The part of tile `t` written: `(skip, extent)` within its footprint.
+  pub fn tile_box(&self, t: usize) -> (&[usize], &[usize]) {
+    let n = self.footprint.len();
+    match &self.boxes {
+      Some(b) => (&b[t * 2 * n..t * 2 * n + n], &b[t * 2 * n + n..(t + 1) * 2 * n]),
+      None => (&ZEROS[..n], &self.footprint),
+    }
+  }
+
+  /// Mask elements the batch writes per channel.
+  pub fn written_len(&self) -> usize {
+    match &self.boxes {
+      None => self.tiles * self.footprint_len(),
+      Some(_) => (0..self.tiles).map(|t| self.tile_box(t).1.iter().product::<usize>()).sum(),
+    }
+  }
+
   /// Range of mask rows along dimension 0 that the batch touches.
   pub fn row_range(&self) -> (usize, usize) {
     let n = self.footprint.len();
     let mut lo = usize::MAX;
     let mut hi = 0;
     for t in 0..self.tiles {
+      let extent = self.tile_box(t).1[0];
+      if extent == 0 {
+        continue;
+      }
       let o = self.origins[t * n];
       lo = lo.min(o);
-      hi = hi.max(o + self.footprint[0]);
+      hi = hi.max(o + extent);
     }
     if lo > hi {
       (0, 0)
@@ -177,6 +206,8 @@ impl BatchPlan {
     }
   }
 }
+
+const ZEROS: [usize; crate::geometry::MAX_DIMS] = [0; crate::geometry::MAX_DIMS];
 
 fn shape_error(message: String) -> Error {
   Error::range(codes::BATCH_SHAPE, message)
@@ -362,7 +393,7 @@ pub fn plan_batch_into(
     }
   }
 
-  Ok(BatchPlan { tiles, channels, layout, footprint, clip_start, origins, tile_len })
+  Ok(BatchPlan { tiles, channels, layout, footprint, clip_start, origins, tile_len, boxes: None, skipped: 0 })
 }
 
 fn outside_mask(geometry: &Geometry, clip_start: &[u64], footprint: &[usize], coords: Coords<'_>, t: usize) -> Error {

@@ -81,33 +81,7 @@ impl ResizeKernel {
 }
 
 /// The mask, channel planes first: `[C, H_mask, W_mask]`, C order.
-#[derive(Debug, Clone, Copy)]
-pub enum MaskPlanes<'a> {
-  F32(&'a [f32]),
-  F64(&'a [f64]),
-}
-
-impl MaskPlanes<'_> {
-  pub fn len(&self) -> usize {
-    match self {
-      MaskPlanes::F32(d) => d.len(),
-      MaskPlanes::F64(d) => d.len(),
-    }
-  }
-
-  pub fn is_empty(&self) -> bool {
-    self.len() == 0
-  }
-
-  /// Address range of the data, to refuse an output that aliases it.
-  pub fn byte_range(&self) -> std::ops::Range<usize> {
-    let (ptr, bytes) = match self {
-      MaskPlanes::F32(d) => (d.as_ptr() as usize, std::mem::size_of_val(*d)),
-      MaskPlanes::F64(d) => (d.as_ptr() as usize, std::mem::size_of_val(*d)),
-    };
-    ptr..ptr + bytes
-  }
-}
+pub type MaskPlanes<'a> = crate::batch_data::FloatSlice<'a>;
 
 /// Extents of a resize, `[y, x]` each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,9 +193,9 @@ impl SourceResize {
 
   /// Output rows per band: about `BAND_BYTES`, and at least four bands per
   /// thread when the image is tall enough.
-  fn band_rows(&self) -> usize {
+  fn band_rows(&self, band_bytes: usize) -> usize {
     let height = self.geometry.source_extents[0] as usize;
-    let by_bytes = (BAND_BYTES / (self.row_elements() * 4)).max(1);
+    let by_bytes = (band_bytes / (self.row_elements() * 4)).max(1);
     let by_threads = height.div_ceil(rayon::current_num_threads() * 4).max(1);
     by_bytes.min(by_threads)
   }
@@ -236,7 +210,7 @@ impl SourceResize {
         format!("the output must hold {len} elements ({}); received {}", list(&self.output_shape()), out.len()),
       ));
     }
-    let band_elements = self.band_rows() * self.row_elements();
+    let band_elements = self.band_rows(BAND_BYTES) * self.row_elements();
     out.par_chunks_mut(band_elements).enumerate().try_for_each_init(BandScratch::default, |scratch, (i, band)| {
       self.resize_band(input, (i * band_elements / self.row_elements()) as u64, band, scratch)
     })
@@ -259,15 +233,114 @@ impl SourceResize {
     }
     let what = format!("cannot write {}", path.display());
     let mut pending = PendingFile::new(path)?;
-    self.write_bands(input, &header, pending.file_mut(), &what)?;
+    self.write_bands(input, &header, pending.file_mut(), &what, BAND_BYTES)?;
     pending.persist(overwrite).map(drop)
   }
 
-  fn write_bands(&self, input: MaskPlanes, header: &[u8], file: &mut File, what: &str) -> Result<()> {
+  /// Streams the output after `header`: bands of whole rows, or, where one
+  /// row alone exceeds `band_bytes`, each row in pieces of columns, so that
+  /// memory stays bounded by bytes whatever the shape.
+  fn write_bands(
+    &self,
+    input: MaskPlanes,
+    header: &[u8],
+    file: &mut File,
+    what: &str,
+    band_bytes: usize,
+  ) -> Result<()> {
     let mut writer = BufWriter::with_capacity(1 << 20, &mut *file);
     writer.write_all(header).map_err(|e| Error::io(what, &e))?;
+    if self.row_elements() * 4 > band_bytes {
+      self.write_wide_rows(input, &mut writer, what, band_bytes)?;
+    } else {
+      self.write_row_bands(input, &mut writer, what, band_bytes)?;
+    }
+    writer.into_inner().map_err(|e| Error::io(what, e.error()))?;
+    file.sync_all().map_err(|e| Error::io(what, &e))
+  }
+
+  /// Rows wider than a band: each row in pieces of `cols` columns, up to one
+  /// piece per thread resized in parallel, then written in order.
+  fn write_wide_rows(&self, input: MaskPlanes, writer: &mut impl Write, what: &str, band_bytes: usize) -> Result<()> {
+    let [height, width] = self.geometry.source_extents;
+    // The horizontal pass keeps about (kernel rows) x cols floats too.
+    let cols = (band_bytes / 4 / (self.channels + 16)).max(1) as u64;
+    let group = rayon::current_num_threads().max(1) as u64;
+    let pieces: Vec<(u64, u64)> =
+      (0..height).flat_map(|r| (0..width.div_ceil(cols)).map(move |k| (r, k * cols))).collect();
+    let mut buffers: Vec<Vec<f32>> = Vec::new();
+    for batch in pieces.chunks(group as usize) {
+      buffers.resize_with(batch.len(), Vec::new);
+      buffers.par_iter_mut().zip(batch).try_for_each_init(PieceScratch::default, |scratch, (buffer, &(row, x0))| {
+        let x1 = (x0 + cols).min(width);
+        buffer.resize((x1 - x0) as usize * self.channels, 0.0);
+        self.resize_piece(input, row, x0, x1, buffer, scratch)
+      })?;
+      for buffer in &buffers[..batch.len()] {
+        write_f32_le(writer, buffer).map_err(|e| Error::io(what, &e))?;
+      }
+    }
+    Ok(())
+  }
+
+  /// Output row `row`, columns `[x0, x1)`, into `piece` (`(x1 - x0) * C`,
+  /// interleaved): the same as that part of the whole row, from a window of
+  /// mask columns wide enough for the kernel.
+  fn resize_piece(
+    &self,
+    input: MaskPlanes,
+    row: u64,
+    x0: u64,
+    x1: u64,
+    piece: &mut [f32],
+    scratch: &mut PieceScratch,
+  ) -> Result<()> {
+    let [mask_h, mask_w] = self.geometry.mask_extents.map(|v| v as usize);
+    let channels = self.channels;
+    let cols = (x1 - x0) as usize;
+    let (first, end, top, height) = self.row_window(row, 1);
+    let scale = self.scale[1];
+    let crop_right = (self.geometry.source_extents[1] as f64 * scale).min(mask_w as f64);
+    let left = x0 as f64 * scale;
+    let right = (x1 as f64 * scale).min(crop_right);
+    let radius = self.kernel.support() * scale.max(1.0);
+    let c0 = (left - radius - 1.0).floor().max(0.0) as usize;
+    let c1 = ((right + radius + 1.0).ceil().min(mask_w as f64) as usize).max(c0 + 1);
+    let options = ResizeOptions::new().resize_alg(self.kernel.algorithm()).use_alpha(false).crop(
+      left - c0 as f64,
+      top,
+      right - left,
+      height,
+    );
+    let plane = mask_h * mask_w;
+    let window_w = c1 - c0;
+    for c in 0..channels {
+      // The window's rows, copied contiguous (converted from float64 if need be).
+      scratch.window.clear();
+      for y in first..end {
+        let at = c * plane + y * mask_w;
+        match input {
+          MaskPlanes::F32(data) => scratch.window.extend_from_slice(&data[at + c0..at + c1]),
+          MaskPlanes::F64(data) => scratch.window.extend(data[at + c0..at + c1].iter().map(|&v| v as f32)),
+        }
+      }
+      let src =
+        ImageRef::new(window_w as u32, (end - first) as u32, bytemuck::cast_slice(&scratch.window), PixelType::F32)
+          .map_err(|e| internal(&e))?;
+      scratch.plane.resize(cols, 0.0);
+      let mut dst = Image::from_slice_u8(cols as u32, 1, bytemuck::cast_slice_mut(&mut scratch.plane), PixelType::F32)
+        .map_err(|e| internal(&e))?;
+      scratch.resizer.resize(&src, &mut dst, &options).map_err(|e| internal(&e))?;
+      for (pixel, &value) in piece.chunks_exact_mut(channels).zip(&scratch.plane) {
+        pixel[c] = value;
+      }
+    }
+    Ok(())
+  }
+
+  fn write_row_bands(&self, input: MaskPlanes, writer: &mut impl Write, what: &str, band_bytes: usize) -> Result<()> {
     let height = self.geometry.source_extents[0];
-    let rows = self.band_rows() as u64;
+    let rows = self.band_rows(band_bytes) as u64;
     let group = rayon::current_num_threads().max(1);
     let mut buffers: Vec<Vec<f32>> = Vec::new();
     let mut first = 0u64;
@@ -281,12 +354,11 @@ impl SourceResize {
         self.resize_band(input, start, buffer, scratch)
       })?;
       for buffer in &buffers[..starts.len()] {
-        write_f32_le(&mut writer, buffer).map_err(|e| Error::io(what, &e))?;
+        write_f32_le(writer, buffer).map_err(|e| Error::io(what, &e))?;
       }
       first += rows * starts.len() as u64;
     }
-    writer.into_inner().map_err(|e| Error::io(what, e.error()))?;
-    file.sync_all().map_err(|e| Error::io(what, &e))
+    Ok(())
   }
 
   /// Mask rows `[first, end)` that the kernel reaches for output rows
@@ -358,6 +430,16 @@ impl Default for BandScratch {
   fn default() -> Self {
     Self { resizer: Resizer::new(), plane: Vec::new(), converted: Vec::new() }
   }
+}
+
+/// Per-thread buffers for pieces of wide rows.
+#[derive(Default)]
+struct PieceScratch {
+  resizer: Resizer,
+  /// The mask window's rows, contiguous.
+  window: Vec<f32>,
+  /// One channel of the piece, before interleaving.
+  plane: Vec<f32>,
 }
 
 /// Validation makes these unreachable; they still must not panic.
@@ -498,7 +580,7 @@ mod tests {
     let mask = noise(3 * 7 * 6, 11);
     let g = geometry([7, 6], [700, 600], [690, 600]);
     let r = SourceResize::new(g, 3, ResizeKernel::Lanczos3).unwrap();
-    assert!(r.band_rows() < 690);
+    assert!(r.band_rows(BAND_BYTES) < 690);
     let mut whole = vec![0f32; r.output_len().unwrap()];
     let mut scratch = BandScratch::default();
     r.resize_band(MaskPlanes::F32(&mask), 0, &mut whole, &mut scratch).unwrap();
@@ -514,6 +596,44 @@ mod tests {
     r.resize_into(MaskPlanes::F32(&mask), &mut parallel).unwrap();
     let worst = whole.iter().zip(&parallel).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     assert!(worst <= 1e-6, "parallel bands differ by {worst}");
+  }
+
+  /// Regression: a row wider than a band (e.g. `[2, 100000000, 1]`) was
+  /// one band, so streamed memory grew with the row (2.3 GB for an 800 MB
+  /// output). Rows are now cut into pieces of columns, with the same values.
+  #[test]
+  fn regression_wide_rows_stream_in_pieces_with_the_same_values() {
+    let kernels = [
+      ResizeKernel::Nearest,
+      ResizeKernel::Bilinear,
+      ResizeKernel::Cubic,
+      ResizeKernel::Mitchell,
+      ResizeKernel::Lanczos3,
+    ];
+    for (k, kernel) in kernels.into_iter().enumerate() {
+      for (mask, span, source, channels) in
+        [([3, 37], [7, 1184], [6, 1170], 2), ([2, 64], [2, 8192], [2, 8192], 1), ([5, 400], [10, 200], [9, 190], 3)]
+      {
+        let data = noise(channels * mask[0] as usize * mask[1] as usize, 11 + k as u64);
+        let r = SourceResize::new(geometry(mask, span, source), channels, kernel).unwrap();
+        let mut expected = vec![0f32; r.output_len().unwrap()];
+        r.resize_into(MaskPlanes::F32(&data), &mut expected).unwrap();
+        let wide: Vec<f64> = data.iter().map(|&v| v as f64).collect();
+        for input in [MaskPlanes::F32(&data), MaskPlanes::F64(&wide)] {
+          // 1 KiB bands: every row here is wider, so it goes in pieces.
+          assert!(r.row_elements() * 4 > 1024);
+          let path = std::env::temp_dir().join(format!("wsi-resize-wide-{}-{k}.npy", std::process::id()));
+          let mut file = File::create(&path).unwrap();
+          r.write_bands(input, b"", &mut file, "test", 1024).unwrap();
+          let bytes = std::fs::read(&path).unwrap();
+          std::fs::remove_file(&path).unwrap();
+          let body: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+          assert_eq!(body.len(), expected.len());
+          let worst = body.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+          assert!(worst <= 1e-5, "{kernel:?} {mask:?}: pieces differ from the whole row by {worst}");
+        }
+      }
+    }
   }
 
   #[test]

@@ -26,6 +26,9 @@ pub struct Region {
   /// A temporary file to remove once unmapped (where it cannot be unlinked
   /// while mapped).
   delete_on_drop: Mutex<Option<std::path::PathBuf>>,
+  /// The mapped file, held open (with its advisory lock) while mapped, and
+  /// checked for truncation before the builder touches every page.
+  backing: Mutex<Option<std::fs::File>>,
 }
 
 // SAFETY: the pointer is only dereferenced through `Array`, whose owner has
@@ -49,7 +52,7 @@ impl Region {
   pub fn from_mmap(map: MmapMut, len: usize) -> Arc<Self> {
     let raw = MmapRaw::from(map);
     let ptr = raw.as_mut_ptr();
-    Arc::new(Self { map: Mutex::new(Some(raw)), ptr, len, delete_on_drop: Mutex::new(None) })
+    Arc::new(Self { map: Mutex::new(Some(raw)), ptr, len, delete_on_drop: Mutex::new(None), backing: Mutex::new(None) })
   }
 
   pub fn len(&self) -> usize {
@@ -81,6 +84,32 @@ impl Region {
   pub unsafe fn release(&self) {
     let mut guard = self.map.lock().unwrap_or_else(|p| p.into_inner());
     guard.take();
+    self.backing.lock().unwrap_or_else(|p| p.into_inner()).take();
+  }
+
+  /// Keeps `file` (and any lock on it) open while the region is mapped.
+  pub fn hold_backing(&self, file: std::fs::File) {
+    *self.backing.lock().unwrap_or_else(|p| p.into_inner()) = Some(file);
+  }
+
+  /// Refuses to go on if the mapped file has been truncated below the
+  /// mapping (by another process: touching the lost pages would SIGBUS).
+  /// This narrows the window; it cannot close it.
+  pub fn check_backing(&self) -> Result<()> {
+    let guard = self.backing.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(file) = guard.as_ref() {
+      let len = file.metadata().map_err(|e| Error::io("cannot stat the mapped file", &e))?.len();
+      if len < self.len as u64 {
+        return Err(Error::state(
+          crate::error::codes::STORAGE,
+          format!(
+            "the mapped file was truncated to {len} of its {} bytes by something outside this process; its data is lost (reading it would crash the process)",
+            self.len
+          ),
+        ));
+      }
+    }
+    Ok(())
   }
 
   pub fn is_released(&self) -> bool {
@@ -97,6 +126,7 @@ impl Drop for Region {
   fn drop(&mut self) {
     let map = self.map.get_mut().unwrap_or_else(|p| p.into_inner());
     map.take();
+    self.backing.get_mut().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(path) = self.delete_on_drop.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
       let _ = std::fs::remove_file(path);
     }

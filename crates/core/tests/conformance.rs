@@ -73,6 +73,7 @@ fn run_case(dir: &Path) {
       aggregation: if mean { Aggregation::Mean } else { Aggregation::Max },
       counter_dtype: CounterDtype::Uint16,
       storage: StorageConfig::InMemory { max_bytes: None },
+      region: None,
     },
   )
   .unwrap();

@@ -30,7 +30,7 @@ pub enum NativeRegionArray {
 /// lifecycle and the call order; this class converts arguments and errors.
 #[napi(custom_finalize)]
 pub struct NativeMaskBuilder {
-  inner: MaskBuilder,
+  pub(crate) inner: MaskBuilder,
   // Methods take `&self` (napi-rs keeps a method's borrow while a returned
   // task runs), so the views registry uses a cell.
   views: RefCell<Views>,

@@ -68,6 +68,8 @@ impl NativeNpyFile {
     if self.closed.get() {
       return Err(crate::errors::throw(env, &Error::state(codes::CLEANED_UP, "the NPY file was closed")));
     }
+    // A file truncated since it was opened would SIGBUS on the first read.
+    self.mapped.region.check_backing().or_throw(env)?;
     let header = &self.mapped.header;
     let byte_len = header.data_len().or_throw(env)? as usize;
     // SAFETY: `open` checked the data lies inside the mapping.
@@ -79,8 +81,10 @@ impl NativeNpyFile {
   /// Detaches every view and unmaps the file. Calling it again does nothing.
   #[napi(catch_unwind)]
   pub fn close(&self, env: Env) -> Result<()> {
-    if !self.closed.replace(true) {
-      self.views.borrow_mut().detach_all(&env);
+    if !self.closed.replace(true) && self.views.borrow_mut().detach_all(&env) {
+      // SAFETY: every view is detached and `buffer()` refuses once closed,
+      // so nothing reads the mapping again; this also drops the file's lock.
+      unsafe { self.mapped.region.release() };
     }
     Ok(())
   }

@@ -5,7 +5,8 @@
 use napi_derive::napi;
 use std::path::PathBuf;
 use wsi_mask_core::npy::NpyVersion;
-use wsi_mask_core::{Aggregation, BuilderConfig, CounterDtype, Dtype, Error, Geometry, StorageConfig};
+use wsi_mask_core::shards::PartialRef;
+use wsi_mask_core::{Aggregation, BuilderConfig, CounterDtype, Dtype, Error, Geometry, MaskRegion, StorageConfig};
 
 use crate::numbers::{to_u64, to_u64_vec};
 use crate::views::DEFAULT_MAX_VIEW_BYTES;
@@ -90,6 +91,51 @@ pub struct NativeBuilderOptions {
   pub npy_version: Option<u32>,
   /// Memmap: directory for temporary files.
   pub temp_dir: Option<String>,
+  /// The window of the mask held, in mask pixels; the whole mask when absent.
+  pub region: Option<NativeRegion>,
+}
+
+/// A mask window `{ start, extent }` in mask pixels.
+#[napi(object)]
+pub struct NativeRegion {
+  pub start: Vec<f64>,
+  pub extent: Vec<f64>,
+}
+
+impl From<&MaskRegion> for NativeRegion {
+  fn from(r: &MaskRegion) -> Self {
+    let floats = |v: &[u64]| v.iter().map(|&x| x as f64).collect();
+    Self { start: floats(&r.start), extent: floats(&r.extent) }
+  }
+}
+
+impl TryFrom<&NativeRegion> for MaskRegion {
+  type Error = Error;
+  fn try_from(r: &NativeRegion) -> Result<Self, Error> {
+    Ok(MaskRegion { start: to_u64_vec("region.start", &r.start)?, extent: to_u64_vec("region.extent", &r.extent)? })
+  }
+}
+
+/// A saved partial whose manifest the facade has read and checked against
+/// this builder's options.
+#[napi(object)]
+pub struct NativePartial {
+  pub dir: String,
+  pub region: NativeRegion,
+  pub tiles_applied: f64,
+  pub tiles_skipped: f64,
+}
+
+impl TryFrom<&NativePartial> for PartialRef {
+  type Error = Error;
+  fn try_from(p: &NativePartial) -> Result<Self, Error> {
+    Ok(PartialRef {
+      dir: PathBuf::from(&p.dir),
+      region: MaskRegion::try_from(&p.region)?,
+      tiles_applied: to_u64("tilesApplied", p.tiles_applied)?,
+      tiles_skipped: to_u64("tilesSkipped", p.tiles_skipped)?,
+    })
+  }
 }
 
 /// What the core builds from the options.
@@ -123,6 +169,7 @@ pub fn normalize(options: NativeBuilderOptions) -> Result<Normalized, Error> {
     aggregation: options.aggregation.into(),
     counter_dtype: options.counter_dtype.into(),
     storage,
+    region: options.region.as_ref().map(MaskRegion::try_from).transpose()?,
   };
   let max_view_bytes = match options.max_view_bytes {
     Some(b) => to_u64("maxViewBytes", b)? as usize,

@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::{TypedArray, TypedArrayType};
 use napi::{sys, Env, JsValue, Task};
+use wsi_mask_core::shards::PendingJob;
+
+use crate::merge::NativeTileCounts;
 use wsi_mask_core::storage::Region;
 use wsi_mask_core::{BatchData, Error, OwnedBatchData, PendingFinalize, PendingUpdate};
 
@@ -189,6 +192,42 @@ impl Task for FinalizeTask {
   }
 
   fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<()> {
+    Err(match &self.failure {
+      Some(e) => rejection(&env, e),
+      None => err,
+    })
+  }
+}
+
+/// Save or merge work in the call order of the builders it touches; resolves
+/// with the target's tile counts.
+pub struct JobTask {
+  inner: PendingJob,
+  failure: Option<Error>,
+}
+
+impl JobTask {
+  pub fn new(inner: PendingJob) -> Self {
+    Self { inner, failure: None }
+  }
+}
+
+impl Task for JobTask {
+  type Output = (u64, u64);
+  type JsValue = NativeTileCounts;
+
+  fn compute(&mut self) -> napi::Result<(u64, u64)> {
+    self.inner.run().map_err(|e| {
+      self.failure = Some(e);
+      napi::Error::from_reason("job failed")
+    })
+  }
+
+  fn resolve(&mut self, _env: Env, counts: (u64, u64)) -> napi::Result<NativeTileCounts> {
+    Ok(NativeTileCounts::from(counts))
+  }
+
+  fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<NativeTileCounts> {
     Err(match &self.failure {
       Some(e) => rejection(&env, e),
       None => err,

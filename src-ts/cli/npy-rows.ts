@@ -3,22 +3,12 @@
  * (tile predictions, masks) can be processed with bounded memory.
  */
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { ErrorCode, rangeError } from './errors';
-import { type NpyHeader, parseNpyHeader } from './npy';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { ErrorCode, rangeError } from '../errors';
+import { fortranOrderMessage, type NpyHeader, openRegularFile, parseNpyHeader } from '../npy';
+import { NPY_TYPES, type NpyArray, type NpyType } from '../npy-dtypes';
 
-export type RowArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array;
-
-const TYPES: Record<string, { ctor: { new (buffer: ArrayBuffer): RowArray; BYTES_PER_ELEMENT: number }; dtype: string }> = {
-  '<f4': { ctor: Float32Array, dtype: 'float32' },
-  '<f8': { ctor: Float64Array, dtype: 'float64' },
-  '<i4': { ctor: Int32Array, dtype: 'int32' },
-  '<i8': { ctor: BigInt64Array, dtype: 'int64' },
-  '|u1': { ctor: Uint8Array, dtype: 'uint8' },
-  '<u1': { ctor: Uint8Array, dtype: 'uint8' },
-  '<u2': { ctor: Uint16Array, dtype: 'uint16' },
-  '<u4': { ctor: Uint32Array, dtype: 'uint32' },
-};
+export type RowArray = NpyArray;
 
 /** An open NPY file: its header, and reads of rows (entries of the first axis) or of flat element ranges. */
 export class NpyRows {
@@ -30,23 +20,22 @@ export class NpyRows {
   readonly rowLength: number;
   readonly length: number;
   readonly #fd: number;
-  readonly #type: (typeof TYPES)[string];
+  readonly #type: NpyType;
 
   constructor(readonly path: string) {
-    this.#fd = openSync(path, 'r');
+    this.#fd = openRegularFile(path);
     try {
       const head = Buffer.alloc(Math.min(1 << 16, fstatSync(this.#fd).size));
       readSync(this.#fd, head, 0, head.length, 0);
       this.header = parseNpyHeader(head);
-      const type = TYPES[this.header.descr];
+      const type = NPY_TYPES[this.header.descr];
       if (!type) {
         throw rangeError(
           ErrorCode.NPY_FORMAT,
           `${path}: unsupported NPY dtype '${this.header.descr}' (little-endian float32/float64/int32/int64/uint8/uint16/uint32)`,
         );
       }
-      if (this.header.fortranOrder)
-        throw rangeError(ErrorCode.NPY_FORMAT, `${path} is in Fortran order; only C order is supported`);
+      if (this.header.fortranOrder) throw rangeError(ErrorCode.NPY_FORMAT, fortranOrderMessage(path));
       this.#type = type;
       this.dtype = type.dtype;
       this.shape = this.header.shape;

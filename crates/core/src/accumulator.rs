@@ -1,0 +1,516 @@
+//! The accumulator: storage plus an aggregation, dispatched to the row
+//! kernels. It has no lifecycle of its own: `MaskBuilder` (mask_builder.rs)
+//! orders its calls and calls `finalize` once.
+
+use crate::allocation::{allocate, Storage};
+use crate::capacity::check_counter_capacity;
+use crate::config::{Aggregation, BuilderConfig, StorageConfig};
+use crate::element::{CounterDtype, CounterElement, Element};
+use crate::error::{codes, list, Error, Result};
+use crate::geometry::Geometry;
+use crate::kernels::{self, Combine, Maximum, Sum};
+use crate::mask_region::{storage_geometry, MaskRegion};
+use crate::memmap::CreatedFile;
+use crate::merge::{self, Placement};
+use crate::plan::BatchPlan;
+#[cfg(test)]
+use crate::plan::{plan_batch, Coords, EdgeClipping};
+use crate::storage::Array;
+use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn};
+
+pub use crate::limits::MAX_CHANNELS;
+
+/// The mean aggregator's overlap counter, `[1, ...maskExtents]`.
+pub enum Counter {
+  U16(Array<u16>),
+  U32(Array<u32>),
+}
+
+impl Counter {
+  pub fn dtype(&self) -> CounterDtype {
+    match self {
+      Counter::U16(_) => CounterDtype::Uint16,
+      Counter::U32(_) => CounterDtype::Uint32,
+    }
+  }
+}
+
+pub struct Accumulator<T: Element> {
+  config: BuilderConfig,
+  /// The region held (the whole mask unless `config.region` says otherwise).
+  region: MaskRegion,
+  /// The geometry with the region's extents as mask extents: what the kernels walk.
+  storage_geometry: Geometry,
+  plane_len: usize,
+  mask: Array<T>,
+  counter: Option<Counter>,
+  /// Tiles applied so far: while below the counter's maximum no pixel can
+  /// overflow, and the per-batch capacity check is skipped.
+  tiles_applied: u64,
+  /// Tiles given to this builder that lie wholly outside its region.
+  tiles_skipped: u64,
+  files: Vec<CreatedFile>,
+}
+
+impl<T: Element> Accumulator<T> {
+  pub fn new(config: BuilderConfig) -> Result<Self> {
+    if config.channels == 0 || config.channels > MAX_CHANNELS {
+      return Err(Error::range(
+        codes::OPTION_RANGE,
+        format!("nChannels must be an integer from 1 to {MAX_CHANNELS}; received {}", config.channels),
+      ));
+    }
+    let Storage { plane_len, mut mask, counter, files } = allocate::<T>(&config)?;
+    if config.aggregation == Aggregation::Max {
+      // Start below every value so negative maxima survive; pixels no
+      // tile reaches become 0 at finalize.
+      kernels::fill(mask.as_mut_slice(), T::NEG_INFINITY);
+    }
+    let region = config.region_held();
+    let storage_geometry = storage_geometry(&config.geometry, &region);
+    Ok(Self { config, region, storage_geometry, plane_len, mask, counter, tiles_applied: 0, tiles_skipped: 0, files })
+  }
+
+  pub fn geometry(&self) -> &Geometry {
+    &self.config.geometry
+  }
+
+  pub fn config(&self) -> &BuilderConfig {
+    &self.config
+  }
+
+  pub fn channels(&self) -> usize {
+    self.config.channels
+  }
+
+  /// `[C, ...extent]` of the region held (the mask extents for the whole mask).
+  pub fn mask_shape(&self) -> Vec<u64> {
+    std::iter::once(self.config.channels as u64).chain(self.region.extent.iter().copied()).collect()
+  }
+
+  /// The window of the mask held.
+  pub fn region(&self) -> &MaskRegion {
+    &self.region
+  }
+
+  /// Tiles applied (at least partly inside the region) and tiles skipped (wholly outside).
+  pub fn tile_counts(&self) -> (u64, u64) {
+    (self.tiles_applied, self.tiles_skipped)
+  }
+
+  /// `[C, ...extent held]` as usize (the storage fits the address space).
+  fn view_shape(&self) -> Vec<usize> {
+    std::iter::once(self.config.channels).chain(self.region.extent.iter().map(|&e| e as usize)).collect()
+  }
+
+  /// The accumulator `[C, ...extent held]` (the mask extents unless a region
+  /// is held) as an array view over the storage
+  /// itself (for memmap, the mapped file).
+  pub fn mask_view(&self) -> ArrayViewD<'_, T> {
+    ArrayViewD::from_shape(IxDyn(&self.view_shape()), self.mask.as_slice()).expect("the storage matches its shape")
+  }
+
+  /// The accumulator, writable (e.g. to seed it from Rust).
+  pub fn mask_view_mut(&mut self) -> ArrayViewMutD<'_, T> {
+    let shape = self.view_shape();
+    ArrayViewMutD::from_shape(IxDyn(&shape), self.mask.as_mut_slice()).expect("the storage matches its shape")
+  }
+
+  pub fn mask(&self) -> &Array<T> {
+    &self.mask
+  }
+
+  pub fn counter(&self) -> Option<&Counter> {
+    self.counter.as_ref()
+  }
+
+  /// Writes a planned batch. Refuses, writing nothing, if the data does not
+  /// match the plan or the overlap counter could overflow.
+  pub fn apply(&mut self, plan: &BatchPlan, data: &[T]) -> Result<()> {
+    if data.len() != plan.tiles * plan.tile_len || plan.channels != self.config.channels {
+      return Err(Error::range(codes::BATCH_SHAPE, "batch data does not match its plan".to_string()));
+    }
+    if plan.boxes.is_some() != self.config.region.is_some() {
+      return Err(Error::range(codes::BATCH_SHAPE, "batch plan was made for another region".to_string()));
+    }
+    check_counter_capacity(&self.storage_geometry, plan, self.counter.as_ref(), self.tiles_applied)?;
+    self.check_files()?;
+    let geometry = &self.storage_geometry;
+    let mask = self.mask.as_mut_slice();
+    match (&mut self.counter, self.config.aggregation) {
+      (Some(Counter::U16(c)), Aggregation::Mean) => {
+        apply::<T, u16, Sum>(geometry, plan, data, mask, Some(c.as_mut_slice()), self.plane_len)
+      }
+      (Some(Counter::U32(c)), Aggregation::Mean) => {
+        apply::<T, u32, Sum>(geometry, plan, data, mask, Some(c.as_mut_slice()), self.plane_len)
+      }
+      _ => apply::<T, u16, Maximum>(geometry, plan, data, mask, None, self.plane_len),
+    }
+    self.tiles_applied = self.tiles_applied.saturating_add((plan.tiles - plan.skipped) as u64);
+    self.tiles_skipped = self.tiles_skipped.saturating_add(plan.skipped as u64);
+    Ok(())
+  }
+
+  /// Validates and applies a batch in one call.
+  #[cfg(test)]
+  fn update_batch(
+    &mut self,
+    data: &[T],
+    batch_shape: &[usize],
+    coords: Coords<'_>,
+    coords_shape: &[usize],
+    clipping: &EdgeClipping,
+  ) -> Result<()> {
+    let g = &self.config.geometry;
+    let plan = plan_batch(g, self.config.channels, batch_shape, data.len(), coords, coords_shape, clipping)?;
+    self.apply(&plan, data)
+  }
+
+  /// Turns the accumulator into the final mask, once: `MaskBuilder`'s
+  /// lifecycle makes sure it is never called twice.
+  pub fn finalize(&mut self) -> Result<()> {
+    self.check_files()?;
+    let mask = self.mask.as_mut_slice();
+    match (&self.counter, self.config.aggregation) {
+      (Some(Counter::U16(c)), Aggregation::Mean) => kernels::divide_by_counts(mask, c.as_slice(), self.plane_len),
+      (Some(Counter::U32(c)), Aggregation::Mean) => kernels::divide_by_counts(mask, c.as_slice(), self.plane_len),
+      _ => kernels::replace(mask, T::NEG_INFINITY, T::ZERO),
+    }
+    self.flush()
+  }
+
+  /// Refuses to touch file-backed storage that another process truncated.
+  fn check_files(&self) -> Result<()> {
+    self.mask.region().check_backing()?;
+    match &self.counter {
+      Some(Counter::U16(c)) => c.region().check_backing(),
+      Some(Counter::U32(c)) => c.region().check_backing(),
+      None => Ok(()),
+    }
+  }
+
+  /// Writes file-backed storage through to disk (msync); no-op in memory.
+  pub fn flush(&self) -> Result<()> {
+    if matches!(self.config.storage, StorageConfig::MemMap { .. }) {
+      self.mask.region().flush()?;
+      match &self.counter {
+        Some(Counter::U16(c)) => c.region().flush()?,
+        Some(Counter::U32(c)) => c.region().flush()?,
+        None => {}
+      }
+    }
+    Ok(())
+  }
+
+  /// Files backing the storage (mask first), for memory-mapped storage.
+  pub fn files(&self) -> &[CreatedFile] {
+    &self.files
+  }
+
+  /// The un-normalized state, for merging into another builder or saving.
+  pub fn state(&self) -> SourceState<'_, T> {
+    SourceState {
+      region: &self.region,
+      mask: self.mask.as_slice(),
+      counter: self.counter.as_ref().map(|c| match c {
+        Counter::U16(a) => CounterSlice::U16(a.as_slice()),
+        Counter::U32(a) => CounterSlice::U32(a.as_slice()),
+      }),
+      tiles_applied: self.tiles_applied,
+      tiles_skipped: self.tiles_skipped,
+    }
+  }
+
+  /// Merges another state of the same configuration whose region lies
+  /// inside this builder's. Refuses, writing nothing, a state of another
+  /// shape or one whose counts would overflow the counter.
+  pub fn merge(&mut self, source: &SourceState<'_, T>) -> Result<()> {
+    self.check_files()?;
+    if !self.region.contains(source.region) {
+      return Err(Error::range(
+        codes::PARTIAL_MISMATCH,
+        format!(
+          "region: the merged state's region (start {} extent {}) must lie inside the region this builder holds (start {} extent {})",
+          list(&source.region.start),
+          list(&source.region.extent),
+          list(&self.region.start),
+          list(&self.region.extent)
+        ),
+      ));
+    }
+    let placement = Placement {
+      dst_extent: self.region.extent.iter().map(|&e| e as usize).collect(),
+      src_extent: source.region.extent.iter().map(|&e| e as usize).collect(),
+      offset: source.region.start.iter().zip(&self.region.start).map(|(&s, &d)| (s - d) as usize).collect(),
+    };
+    let src_plane = placement.src_plane_len();
+    if source.mask.len() != src_plane * self.config.channels {
+      return Err(Error::range(
+        codes::PARTIAL_MISMATCH,
+        format!(
+          "accumulator: the merged state holds {} values; its region and nChannels {} need {}",
+          source.mask.len(),
+          self.config.channels,
+          src_plane * self.config.channels
+        ),
+      ));
+    }
+    let max = self.config.counter_dtype.max_count();
+    match (&mut self.counter, &source.counter) {
+      (None, None) => {}
+      (Some(Counter::U16(d)), Some(CounterSlice::U16(s))) => merge_checked_counts(
+        d.as_mut_slice(),
+        s,
+        &placement,
+        self.tiles_applied + source.tiles_applied,
+        max,
+        src_plane,
+      )?,
+      (Some(Counter::U32(d)), Some(CounterSlice::U32(s))) => merge_checked_counts(
+        d.as_mut_slice(),
+        s,
+        &placement,
+        self.tiles_applied + source.tiles_applied,
+        max,
+        src_plane,
+      )?,
+      _ => {
+        return Err(Error::range(
+          codes::PARTIAL_MISMATCH,
+          format!(
+          "overlapCounter: the merged state's overlap counter does not match this builder's ({} for aggregation '{}')",
+          if self.counter.is_some() { self.config.counter_dtype.name() } else { "none" },
+          match self.config.aggregation {
+            Aggregation::Mean => "mean",
+            Aggregation::Max => "max",
+          }
+        ),
+        ))
+      }
+    }
+    let mask = self.mask.as_mut_slice();
+    match self.config.aggregation {
+      Aggregation::Mean => merge::merge_values::<T, Sum>(mask, source.mask, self.config.channels, &placement),
+      Aggregation::Max => merge::merge_values::<T, Maximum>(mask, source.mask, self.config.channels, &placement),
+    }
+    self.tiles_applied = self.tiles_applied.saturating_add(source.tiles_applied);
+    self.tiles_skipped = self.tiles_skipped.saturating_add(source.tiles_skipped);
+    Ok(())
+  }
+}
+
+/// Checks the merged counts fit (exactly, unless the tiles seen cannot
+/// overflow), then adds them. Values are merged only after this succeeds.
+fn merge_checked_counts<K: CounterElement>(
+  dst: &mut [K],
+  src: &[K],
+  placement: &Placement,
+  tiles: u64,
+  max: u64,
+  src_plane: usize,
+) -> Result<()> {
+  if src.len() != src_plane {
+    return Err(Error::range(
+      codes::PARTIAL_MISMATCH,
+      format!("overlapCounter: the merged state holds {} counts; its region needs {src_plane}", src.len()),
+    ));
+  }
+  if tiles > max && !merge::counts_fit(dst, src, placement, max as u32) {
+    return Err(Error::range(
+      codes::COUNTER_OVERFLOW,
+      format!(
+        "merging would push the overlap counter past {max} at some pixel; nothing was merged. Build with counterDtype: 'uint32' for more overlaps"
+      ),
+    ));
+  }
+  merge::merge_counts(dst, src, placement);
+  Ok(())
+}
+
+/// A counter plane of either type, borrowed.
+#[derive(Clone, Copy)]
+pub enum CounterSlice<'a> {
+  U16(&'a [u16]),
+  U32(&'a [u32]),
+}
+
+/// A builder's un-normalized state: accumulator planes `[C, ...region.extent]`,
+/// overlap counts, and the tiles it saw.
+pub struct SourceState<'a, T> {
+  pub region: &'a MaskRegion,
+  pub mask: &'a [T],
+  pub counter: Option<CounterSlice<'a>>,
+  pub tiles_applied: u64,
+  pub tiles_skipped: u64,
+}
+
+fn apply<T: Element, K: CounterElement, C: Combine<T>>(
+  geometry: &Geometry,
+  plan: &BatchPlan,
+  data: &[T],
+  mask: &mut [T],
+  counter: Option<&mut [K]>,
+  plane_len: usize,
+) {
+  kernels::apply_batch::<T, K, C>(geometry, plan, data, mask, counter, plane_len);
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::batch_data::BatchData;
+  use crate::config::StorageConfig;
+  use crate::dispatch::AnyAccumulator;
+  use crate::element::Dtype;
+  use crate::npy::NpyVersion;
+  use crate::region::RegionData;
+
+  fn config(aggregation: Aggregation, counter_dtype: CounterDtype) -> BuilderConfig {
+    BuilderConfig {
+      geometry: Geometry::new(&[16, 16], &[8, 8], &[8, 8], &[4, 4]).unwrap(),
+      channels: 2,
+      aggregation,
+      counter_dtype,
+      storage: StorageConfig::InMemory { max_bytes: None },
+      region: None,
+    }
+  }
+
+  #[test]
+  fn mean_of_constant_tiles_is_the_constant() {
+    let mut b = Accumulator::<f32>::new(config(Aggregation::Mean, CounterDtype::Uint16)).unwrap();
+    let data = vec![0.25f32; 3 * 2 * 64];
+    b.update_batch(&data, &[3, 2, 8, 8], Coords::I32(&[0, 0, 4, 4, 8, 8]), &[3, 2], &EdgeClipping::none(2)).unwrap();
+    b.finalize().unwrap();
+    let once: Vec<f32> = b.mask().as_slice().to_vec();
+    assert!(once.iter().all(|&v| v == 0.25 || v == 0.0));
+    assert_eq!(once[0], 0.25);
+  }
+
+  #[test]
+  fn max_reads_zero_where_no_tile_landed() {
+    let mut b = Accumulator::<f64>::new(config(Aggregation::Max, CounterDtype::Uint16)).unwrap();
+    b.update_batch(&[-2.0, -3.0], &[1, 2], Coords::I64(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap();
+    assert_eq!(b.mask().as_slice()[255], f64::NEG_INFINITY);
+    b.finalize().unwrap();
+    let m = b.mask().as_slice();
+    assert_eq!(m[0], -2.0);
+    assert_eq!(m[256], -3.0);
+    assert_eq!(m[255], 0.0);
+  }
+
+  #[test]
+  fn counter_overflow_is_refused_without_writing() {
+    let mut cfg = config(Aggregation::Mean, CounterDtype::Uint16);
+    cfg.channels = 1;
+    let mut b = Accumulator::<f32>::new(cfg).unwrap();
+    let data = vec![1.0f32; 64];
+    let batch: Vec<f32> = data.iter().cycle().take(64 * 1000).copied().collect();
+    let coords = vec![0i32; 2000];
+    for _ in 0..65 {
+      b.update_batch(&batch, &[1000, 1, 8, 8], Coords::I32(&coords), &[1000, 2], &EdgeClipping::none(2)).unwrap();
+    }
+    let before = b.mask().as_slice().to_vec();
+    let Some(Counter::U16(c)) = b.counter() else { panic!() };
+    let counts_before = c.as_slice().to_vec();
+    let e =
+      b.update_batch(&batch, &[1000, 1, 8, 8], Coords::I32(&coords), &[1000, 2], &EdgeClipping::none(2)).unwrap_err();
+    assert_eq!(e.code, codes::COUNTER_OVERFLOW);
+    assert!(e.message.contains("uint32"));
+    assert_eq!(b.mask().as_slice(), &before[..]);
+    let Some(Counter::U16(c)) = b.counter() else { panic!() };
+    assert_eq!(c.as_slice(), &counts_before[..]);
+    // 535 more still fit exactly.
+    b.update_batch(
+      &batch[..535 * 64],
+      &[535, 1, 8, 8],
+      Coords::I32(&coords[..1070]),
+      &[535, 2],
+      &EdgeClipping::none(2),
+    )
+    .unwrap();
+    let Some(Counter::U16(c)) = b.counter() else { panic!() };
+    assert_eq!(c.as_slice()[0], u16::MAX);
+  }
+
+  #[test]
+  fn uint32_counter_goes_past_65535() {
+    let mut cfg = config(Aggregation::Mean, CounterDtype::Uint32);
+    cfg.channels = 1;
+    let mut b = Accumulator::<f32>::new(cfg).unwrap();
+    let coords = vec![0i32; 2 * 70000];
+    let data = vec![1.0f32; 70000];
+    b.update_batch(&data, &[70000, 1], Coords::I32(&coords), &[70000, 2], &EdgeClipping::none(2)).unwrap();
+    let Some(Counter::U32(c)) = b.counter() else { panic!() };
+    assert_eq!(c.as_slice()[0], 70000);
+  }
+
+  #[test]
+  fn in_memory_limit_suggests_memmap() {
+    let mut cfg = config(Aggregation::Mean, CounterDtype::Uint16);
+    cfg.storage = StorageConfig::InMemory { max_bytes: Some(1000) };
+    let e = Accumulator::<f32>::new(cfg).err().unwrap();
+    assert_eq!(e.code, codes::MASK_TOO_LARGE);
+    assert!(e.message.contains("memmap"));
+  }
+
+  #[test]
+  fn dtype_mismatch_is_a_type_error() {
+    let b = AnyAccumulator::new(Dtype::Float32, config(Aggregation::Mean, CounterDtype::Uint16)).unwrap();
+    let e = b
+      .spec()
+      .plan(&BatchData::F64(&[0.0, 0.0]), &[1, 2], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2))
+      .unwrap_err();
+    assert_eq!(e.code, codes::BATCH_TYPE);
+    assert_eq!(e.kind, crate::error::ErrorKind::Type);
+  }
+
+  #[test]
+  fn read_region_copies_a_window_row_by_row() {
+    let mut b = AnyAccumulator::new(Dtype::Float32, config(Aggregation::Mean, CounterDtype::Uint16)).unwrap();
+    let data: Vec<f32> = (0..2 * 64).map(|v| v as f32).collect();
+    let plan = b
+      .spec()
+      .plan(&BatchData::F32(&data), &[1, 2, 8, 8], Coords::I32(&[4, 4]), &[1, 2], &EdgeClipping::none(2))
+      .unwrap();
+    b.apply(&plan, BatchData::F32(&data)).unwrap();
+    let RegionData::F32(w) = b.read_region(false, 1, &[5, 6], &[2, 3], 1 << 20).unwrap() else { panic!() };
+    // Mask (5, 6) is tile pixel (1, 2) of channel 1.
+    assert_eq!(w, vec![64.0 + 10.0, 64.0 + 11.0, 64.0 + 12.0, 64.0 + 18.0, 64.0 + 19.0, 64.0 + 20.0]);
+    let RegionData::U16(c) = b.read_region(true, 0, &[3, 3], &[2, 2], 1 << 20).unwrap() else { panic!() };
+    assert_eq!(c, vec![0, 0, 0, 1]);
+    for (ch, start, extent) in [(2, [0, 0], [1, 1]), (0, [15, 0], [2, 1]), (0, [0, 0], [0, 1])] {
+      assert_eq!(b.read_region(false, ch, &start, &extent, 1 << 20).err().unwrap().code, codes::REGION);
+    }
+    assert_eq!(b.read_region(false, 0, &[0, 0], &[16, 16], 100).err().unwrap().code, codes::VIEW_TOO_LARGE);
+  }
+
+  #[test]
+  fn memmap_refuses_existing_files_and_touches_nothing() {
+    let dir = std::env::temp_dir().join(format!("wsi-mask-builder-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mask = dir.join("heat.npy");
+    let counter = dir.join("heat.overlaps.npy");
+    let _ = std::fs::remove_file(&mask);
+    std::fs::write(&counter, b"precious").unwrap();
+    let mut cfg = config(Aggregation::Mean, CounterDtype::Uint16);
+    cfg.storage = StorageConfig::memmap(Some(mask.clone()), None, dir.clone(), NpyVersion::V3);
+    let e = Accumulator::<f32>::new(cfg.clone()).err().unwrap();
+    assert_eq!(e.code, "EEXIST");
+    assert!(!mask.exists());
+    assert_eq!(std::fs::read(&counter).unwrap(), b"precious");
+    std::fs::remove_file(&counter).unwrap();
+    let mut b = Accumulator::<f32>::new(cfg).unwrap();
+    assert_eq!(b.files().len(), 2);
+    b.update_batch(&[2.0, 4.0], &[1, 2], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap();
+    b.finalize().unwrap();
+    drop(b);
+    let saved = crate::npy::NpyFile::read(&mask).unwrap();
+    assert_eq!(saved.header.shape, vec![2, 16, 16]);
+    assert_eq!(saved.header.version, (3, 0));
+    assert_eq!(saved.to_f64().unwrap()[256], 4.0);
+    let counts = crate::npy::NpyFile::read(&counter).unwrap();
+    assert_eq!(counts.header.descr, "<u2");
+    std::fs::remove_dir_all(&dir).unwrap();
+  }
+}

@@ -1,0 +1,124 @@
+//! Allocating a builder's storage: the accumulator and the overlap counter,
+//! in memory or as memory-mapped NPY files (removed again if a later one
+//! fails, so a refused builder leaves nothing behind).
+
+use crate::accumulator::Counter;
+use crate::config::{Aggregation, BuilderConfig, StorageConfig};
+use crate::element::{CounterDtype, Dtype, Element};
+use crate::error::{codes, list, Error, Result};
+use crate::memmap::{check_absent, create_npy, Backing, CreatedFile};
+use crate::storage::Array;
+
+/// A builder's storage, zero-filled.
+pub(crate) struct Storage<T: crate::element::Pod> {
+  pub plane_len: usize,
+  pub mask: Array<T>,
+  pub counter: Option<Counter>,
+  pub files: Vec<CreatedFile>,
+}
+
+fn storage_bytes(config: &BuilderConfig, plane_len: usize, dtype: Dtype) -> Option<u64> {
+  let mask = (plane_len as u64).checked_mul(config.channels as u64)?.checked_mul(dtype.size() as u64)?;
+  let counter = match config.aggregation {
+    Aggregation::Mean => (plane_len as u64).checked_mul(config.counter_dtype.size() as u64)?,
+    Aggregation::Max => 0,
+  };
+  mask.checked_add(counter)
+}
+
+fn human_bytes(bytes: u64) -> String {
+  const GIB: f64 = (1u64 << 30) as f64;
+  format!("{:.2} GiB", bytes as f64 / GIB)
+}
+
+/// Allocates the storage `config` asks for, refusing sizes the address space
+/// (or the in-memory limit) cannot hold.
+pub(crate) fn allocate<T: Element>(config: &BuilderConfig) -> Result<Storage<T>> {
+  config.geometry.plane_len()?;
+  let region = match &config.region {
+    Some(r) => {
+      r.check(&config.geometry)?;
+      r.clone()
+    }
+    None => crate::mask_region::MaskRegion::whole(&config.geometry),
+  };
+  let plane_len = region.plane_len();
+  let bytes = storage_bytes(config, plane_len, T::DTYPE)
+    .filter(|&b| usize::try_from(b).is_ok_and(|b| b <= isize::MAX as usize))
+    .ok_or_else(|| {
+      Error::range(
+        codes::MASK_TOO_LARGE,
+        format!("a mask of {} x {} does not fit in the address space", config.channels, list(&region.extent)),
+      )
+    })?;
+  let mut files = Vec::new();
+  let (mask, counter) = match &config.storage {
+    StorageConfig::InMemory { max_bytes } => {
+      if let Some(limit) = *max_bytes {
+        if bytes > limit {
+          return Err(Error::range(
+              codes::MASK_TOO_LARGE,
+              format!(
+                "an in-memory mask of {} x {} {} needs {} with its counter, more than the {} this machine allows; use storage: 'memmap'",
+                config.channels,
+                list(&region.extent),
+                T::DTYPE.name(),
+                human_bytes(bytes),
+                human_bytes(limit)
+              ),
+            ));
+        }
+      }
+      let mask = Array::<T>::zeroed(plane_len * config.channels)?;
+      let counter = match config.aggregation {
+        Aggregation::Mean => Some(match config.counter_dtype {
+          CounterDtype::Uint16 => Counter::U16(Array::zeroed(plane_len)?),
+          CounterDtype::Uint32 => Counter::U32(Array::zeroed(plane_len)?),
+        }),
+        Aggregation::Max => None,
+      };
+      (mask, counter)
+    }
+    StorageConfig::MemMap { mask: mask_backing, counter: counter_backing, npy_version } => {
+      let mean = config.aggregation == Aggregation::Mean;
+      // Refuse before creating anything, so an existing file is never touched.
+      for backing in std::iter::once(mask_backing).chain(mean.then_some(counter_backing)) {
+        if let Backing::File(path) = backing {
+          check_absent(path)?;
+        }
+      }
+      let mask_shape: Vec<u64> = std::iter::once(config.channels as u64).chain(region.extent.iter().copied()).collect();
+      let (mask, mask_file) = create_npy::<T>(mask_backing, T::DTYPE.descr(), &mask_shape, *npy_version)?;
+      files.push(mask_file);
+      let counter = if mean {
+        let shape: Vec<u64> = std::iter::once(1).chain(region.extent.iter().copied()).collect();
+        let created = match config.counter_dtype {
+          CounterDtype::Uint16 => {
+            create_npy::<u16>(counter_backing, "<u2", &shape, *npy_version).map(|(a, f)| (Counter::U16(a), f))
+          }
+          CounterDtype::Uint32 => {
+            create_npy::<u32>(counter_backing, "<u4", &shape, *npy_version).map(|(a, f)| (Counter::U32(a), f))
+          }
+        };
+        match created {
+          Ok((counter, file)) => {
+            files.push(file);
+            Some(counter)
+          }
+          Err(e) => {
+            // Leave nothing behind: the mask file was ours.
+            drop(mask);
+            if let Backing::File(path) = mask_backing {
+              let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+          }
+        }
+      } else {
+        None
+      };
+      (mask, counter)
+    }
+  };
+  Ok(Storage { plane_len, mask, counter, files })
+}

@@ -1,0 +1,259 @@
+//! `AnyAccumulator`: an accumulator of the element type chosen at run time.
+
+use crate::accumulator::{Accumulator, Counter};
+use crate::batch_data::BatchData;
+use crate::config::{aggregation_name, check_data, Aggregation, BuilderConfig, BuilderSpec};
+use crate::element::Dtype;
+use crate::error::{codes, list, Error, Result};
+use crate::geometry::Geometry;
+use crate::mask_region::MaskRegion;
+use crate::memmap::CreatedFile;
+use crate::plan::BatchPlan;
+use crate::raw_array::RawArray;
+use crate::region::{copy_window, RegionData};
+use ndarray::{ArrayViewD, Axis, IxDyn};
+
+/// A builder of either accumulator type, chosen at run time.
+pub enum AnyAccumulator {
+  F32(Accumulator<f32>),
+  F64(Accumulator<f64>),
+}
+
+macro_rules! each {
+  ($self:expr, $b:ident => $body:expr) => {
+    match $self {
+      AnyAccumulator::F32($b) => $body,
+      AnyAccumulator::F64($b) => $body,
+    }
+  };
+}
+
+impl AnyAccumulator {
+  pub fn new(dtype: Dtype, config: BuilderConfig) -> Result<Self> {
+    Ok(match dtype {
+      Dtype::Float32 => AnyAccumulator::F32(Accumulator::new(config)?),
+      Dtype::Float64 => AnyAccumulator::F64(Accumulator::new(config)?),
+    })
+  }
+
+  pub fn dtype(&self) -> Dtype {
+    match self {
+      AnyAccumulator::F32(_) => Dtype::Float32,
+      AnyAccumulator::F64(_) => Dtype::Float64,
+    }
+  }
+
+  pub fn geometry(&self) -> &Geometry {
+    each!(self, b => b.geometry())
+  }
+
+  pub fn config(&self) -> &BuilderConfig {
+    each!(self, b => b.config())
+  }
+
+  pub fn mask_shape(&self) -> Vec<u64> {
+    each!(self, b => b.mask_shape())
+  }
+
+  pub fn counter(&self) -> Option<&Counter> {
+    each!(self, b => b.counter())
+  }
+
+  pub fn region(&self) -> &MaskRegion {
+    each!(self, b => b.region())
+  }
+
+  pub fn tile_counts(&self) -> (u64, u64) {
+    each!(self, b => b.tile_counts())
+  }
+
+  /// Refuses another builder's state unless everything but the region matches, naming the field.
+  pub fn check_compatible(&self, other: &BuilderSpec, what: &str) -> Result<()> {
+    let mine = self.spec();
+    let config = self.config();
+    let g = &mine.geometry;
+    let o = &other.geometry;
+    let fields: [(&str, String, String); 6] = [
+      ("sourceExtents", list(&g.source_extents), list(&o.source_extents)),
+      ("sourceTileExtent", list(&g.source_tile_extent), list(&o.source_tile_extent)),
+      ("outputTileExtent", list(&g.output_tile_extent), list(&o.output_tile_extent)),
+      ("stride", list(&g.stride), list(&o.stride)),
+      ("nChannels", mine.channels.to_string(), other.channels.to_string()),
+      ("dtype", mine.dtype.name().to_string(), other.dtype.name().to_string()),
+    ];
+    for (field, a, b) in fields {
+      if a != b {
+        return Err(mismatch(field, what, &a, &b));
+      }
+    }
+    if config.aggregation != other.aggregation {
+      return Err(mismatch(
+        "aggregation",
+        what,
+        aggregation_name(config.aggregation),
+        aggregation_name(other.aggregation),
+      ));
+    }
+    if config.aggregation == Aggregation::Mean && config.counter_dtype != other.counter_dtype {
+      return Err(mismatch("counterDtype", what, config.counter_dtype.name(), other.counter_dtype.name()));
+    }
+    Ok(())
+  }
+
+  /// Merges `other`'s state (same configuration, region inside this one's).
+  pub fn merge_from(&mut self, other: &AnyAccumulator) -> Result<()> {
+    self.check_compatible(&other.spec(), "the other builder")?;
+    match (self, other) {
+      (AnyAccumulator::F32(a), AnyAccumulator::F32(b)) => a.merge(&b.state()),
+      (AnyAccumulator::F64(a), AnyAccumulator::F64(b)) => a.merge(&b.state()),
+      _ => unreachable!("dtype checked above"),
+    }
+  }
+
+  /// What planning needs, detached from the storage so that batches can be
+  /// validated while another thread writes the mask.
+  pub fn spec(&self) -> BuilderSpec {
+    let config = self.config();
+    BuilderSpec {
+      geometry: config.geometry.clone(),
+      channels: config.channels,
+      dtype: self.dtype(),
+      region: config.region.clone(),
+      aggregation: config.aggregation,
+      counter_dtype: config.counter_dtype,
+    }
+  }
+
+  pub fn apply(&mut self, plan: &BatchPlan, data: BatchData<'_>) -> Result<()> {
+    check_data(self.dtype(), &data)?;
+    match (self, data) {
+      (AnyAccumulator::F32(b), BatchData::F32(d)) => b.apply(plan, d),
+      (AnyAccumulator::F64(b), BatchData::F64(d)) => b.apply(plan, d),
+      _ => unreachable!("checked above"),
+    }
+  }
+
+  pub fn finalize(&mut self) -> Result<()> {
+    each!(self, b => b.finalize())
+  }
+
+  pub fn flush(&self) -> Result<()> {
+    each!(self, b => b.flush())
+  }
+
+  pub fn files(&self) -> &[CreatedFile] {
+    each!(self, b => b.files())
+  }
+
+  /// Raw view of the accumulator (or of one channel plane) for zero-copy export.
+  pub fn mask_raw(&self, channel: Option<usize>) -> Result<RawArray> {
+    let raw = each!(self, b => RawArray::of(b.mask()));
+    let Some(c) = channel else { return Ok(raw) };
+    let channels = self.config().channels;
+    if c >= channels {
+      return Err(Error::range(
+        codes::REGION,
+        format!("channel must be an integer from 0 to {}; received {c}", channels - 1),
+      ));
+    }
+    let plane_bytes = raw.byte_len / channels;
+    // SAFETY: in bounds: channel < channels.
+    Ok(RawArray { ptr: unsafe { raw.ptr.add(c * plane_bytes) }, byte_len: plane_bytes, region: raw.region })
+  }
+
+  /// Copies a window of one channel of the mask (or of the counter) out of
+  /// the storage: `start` and `extent` per spatial dimension. Refuses
+  /// windows of more than `max_bytes`.
+  pub fn read_region(
+    &self,
+    counter: bool,
+    channel: usize,
+    start: &[u64],
+    extent: &[u64],
+    max_bytes: usize,
+  ) -> Result<RegionData> {
+    let g = self.geometry();
+    let n = g.ndim();
+    let what = if counter { "overlapCounter" } else { "mask" };
+    let channels = if counter { 1 } else { self.config().channels };
+    if counter && self.counter().is_none() {
+      return Err(Error::range(codes::REGION, "this builder has no overlap counter (max aggregation)".to_string()));
+    }
+    if channel >= channels {
+      return Err(Error::range(
+        codes::REGION,
+        format!("channel must be an integer from 0 to {} for the {what}; received {channel}", channels - 1),
+      ));
+    }
+    if start.len() != n || extent.len() != n {
+      return Err(Error::range(
+        codes::REGION,
+        format!(
+          "start and extent must have {n} entries (one per spatial dimension); received {} and {}",
+          start.len(),
+          extent.len()
+        ),
+      ));
+    }
+    let held = self.region();
+    for d in 0..n {
+      let end = start[d].checked_add(extent[d]);
+      if extent[d] == 0 || start[d] < held.start[d] || end.is_none_or(|e| e > held.end(d)) {
+        let inside = if held.is_whole(g) {
+          format!("the mask extents {}", list(&g.mask_extents))
+        } else {
+          format!("the region this builder holds (start {} extent {})", list(&held.start), list(&held.extent))
+        };
+        return Err(Error::range(
+          codes::REGION,
+          format!("the region start {} extent {} must be non-empty and lie inside {inside}", list(start), list(extent)),
+        ));
+      }
+    }
+    let start: Vec<u64> = start.iter().zip(&held.start).map(|(&s, &h)| s - h).collect();
+    let start = &start[..];
+    let count = extent.iter().try_fold(1u64, |a, &e| a.checked_mul(e)).unwrap_or(u64::MAX);
+    let element = if counter { self.counter().map_or(2, |c| c.dtype().size()) } else { self.dtype().size() };
+    if count.saturating_mul(element as u64) > max_bytes as u64 {
+      return Err(Error::range(
+        codes::VIEW_TOO_LARGE,
+        format!(
+          "a region of {} ({count} elements) is larger than the {max_bytes} bytes one ArrayBuffer holds; read it in smaller windows",
+          list(extent)
+        ),
+      ));
+    }
+    // Views and counters hold the region this builder keeps, not the whole mask.
+    let extents: Vec<usize> = held.extent.iter().map(|&e| e as usize).collect();
+    Ok(match (counter, self, self.counter()) {
+      (false, AnyAccumulator::F32(b), _) => {
+        RegionData::F32(copy_window(b.mask_view().index_axis_move(Axis(0), channel), start, extent))
+      }
+      (false, AnyAccumulator::F64(b), _) => {
+        RegionData::F64(copy_window(b.mask_view().index_axis_move(Axis(0), channel), start, extent))
+      }
+      (true, _, Some(Counter::U16(c))) => RegionData::U16(copy_window(plane(&extents, c.as_slice()), start, extent)),
+      (true, _, Some(Counter::U32(c))) => RegionData::U32(copy_window(plane(&extents, c.as_slice()), start, extent)),
+      (true, _, None) => unreachable!("checked above"),
+    })
+  }
+
+  pub fn counter_raw(&self) -> Option<RawArray> {
+    self.counter().map(|c| match c {
+      Counter::U16(a) => RawArray::of(a),
+      Counter::U32(a) => RawArray::of(a),
+    })
+  }
+}
+
+/// The counter's one plane `[...extent held]` as an array view.
+fn plane<'a, E>(extents: &[usize], data: &'a [E]) -> ArrayViewD<'a, E> {
+  ArrayViewD::from_shape(IxDyn(extents), data).expect("the counter matches its shape")
+}
+
+fn mismatch(field: &str, what: &str, mine: &str, theirs: &str) -> Error {
+  Error::range(
+    codes::PARTIAL_MISMATCH,
+    format!("{field}: {what} has {field} {theirs}, this builder {mine}; only states of the same slide, geometry and options merge"),
+  )
+}
