@@ -3,6 +3,7 @@
 // Regenerate it with: node -r ./__test__/helpers/register-ts.js scripts/bad-input-table.ts
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BAD_EXPORTS } from './helpers/bad-export-inputs';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS } from './helpers/bad-inputs';
 import { BAD_PARTIALS } from './helpers/bad-partials';
 
@@ -16,7 +17,9 @@ const rows = new Map(
 );
 
 test.each(
-  [...BAD_OPTIONS, ...BAD_BATCHES, ...BAD_COORDS, ...BAD_EDGE_CLIPPING, ...BAD_PARTIALS].map((c) => [c.what, c] as const),
+  [...BAD_OPTIONS, ...BAD_BATCHES, ...BAD_COORDS, ...BAD_EDGE_CLIPPING, ...BAD_PARTIALS, ...BAD_EXPORTS].map(
+    (c) => [c.what, c] as const,
+  ),
 )('%s is in the table', (what, c) => {
   const row = rows.get(what);
   expect(row).toBeDefined();
@@ -36,4 +39,20 @@ test('the lifecycle, counter and async-option rows are there too', () => {
   ]) {
     expect(doc).toContain(`\`${code}\``);
   }
+});
+
+test('the rows of tileOrigins, tissueMask, cleanup options, SharedArrayBuffer transfers and the counter path are there', () => {
+  for (const what of [
+    'transfer: true with a SharedArrayBuffer batch',
+    'tileOrigins batchSize 0',
+    'unknown tileOrigins option',
+    'tileOrigins tissue an RGB thumbnail',
+    'tileOrigins tissueScale 0',
+    'tissueMask of a float image',
+    'cleanup unfinished option unknown',
+    "memmap filename whose derived '.overlaps' counter path exists (native)",
+  ]) {
+    expect(rows.get(what)).toBeDefined();
+  }
+  expect(rows.get("memmap filename whose derived '.overlaps' counter path exists (native)")).toContain('overlapCounterFilename');
 });

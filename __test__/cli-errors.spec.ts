@@ -60,7 +60,11 @@ test.each([
     /ERR_WSI_TILE_OUTSIDE_MASK/,
   ],
   ['--output-tile that contradicts the tiles', [...assemble, '--output-tile', '4', '-o', 'm.npy'], /does not match the tiles/],
-  ['a channel the mask lacks', ['render', 'mask.npy', '-o', 'x.png', '--channel', '3'], /channel must be below 2/],
+  [
+    'a channel the mask lacks',
+    ['render', 'mask.npy', '-o', 'x.png', '--layout', 'chw', '--channel', '3'],
+    /channel must be below 2/,
+  ],
   ['an unknown colormap', ['render', 'mask.npy', '-o', 'x.png', '--colormap', 'jet'], /Allowed choices are viridis, magma, gray/],
   ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
 ])('%s', (_name, args, message) => {

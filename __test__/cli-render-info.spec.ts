@@ -45,7 +45,7 @@ test('info prints shape, dtype, version and per-channel statistics', () => {
   expect(run.stdout).toBe(
     [
       'small.npy',
-      '  shape   [2, 2, 2] (channels first)',
+      '  shape   [2, 2, 2] (channels first? the shape does not say: pass --channel-axis first or last)',
       '  dtype   float32',
       '  version NPY 3.0',
       '  channel 0: min=0  max=3  mean=1.50000',

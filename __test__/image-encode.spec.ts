@@ -83,7 +83,8 @@ test('writeImage encodes an overlay', async () => {
 });
 
 test.each([
-  ['an unknown format', { format: 'jpeg' }, TypeError, ErrorCode.OPTION_TYPE, /format must be 'png' or 'tiff'/],
+  ['an unknown format', { format: 'webp' }, TypeError, ErrorCode.OPTION_TYPE, /format must be 'png', 'jpeg' or 'tiff'/],
+  ['a filename extension of another format', { filename: 'x.webp' }, RangeError, ErrorCode.OPTION_RANGE, /ends in '\.webp'/],
   ['a tile size that is not a multiple of 16', { format: 'tiff', tileSize: 100 }, RangeError, ErrorCode.OPTION_RANGE, /tileSize/],
   ['a negative mpp', { mpp: -1 }, RangeError, ErrorCode.OPTION_RANGE, /mpp/],
   ['a non-boolean pyramid', { pyramid: 'yes' }, TypeError, ErrorCode.OPTION_TYPE, /pyramid/],

@@ -38,11 +38,24 @@ test('no platform package and no addon are installed', () => {
 test.each([
   ['require()', 'consumer.cjs', "const { MaskBuilder, nativeBinding } = require('wsi-mask-builder');"],
   ['import', 'consumer.mjs', "import { MaskBuilder, nativeBinding } from 'wsi-mask-builder';"],
-])('through %s the builder falls back to the JavaScript backend, builds the mask and warns once', (_how, file, imports) => {
-  const script = join(consumer, file);
-  writeFileSync(script, smallMaskScript(imports, '{ native: nativeBinding() }'));
-  const result = JSON.parse(node(script, consumer).stdout);
-  expect(result).toMatchObject({ ...SMALL_MASK, backend: 'js', secondBackend: 'js', native: null });
-  // Two builders, one warning.
-  expect(result.warnings).toEqual(['WSI_MASK_NATIVE_UNAVAILABLE']);
-});
+])(
+  'through %s the builder falls back to the JavaScript backend, builds the mask and warns once, naming the platform package for this machine',
+  (_how, file, imports) => {
+    const script = join(consumer, file);
+    writeFileSync(script, smallMaskScript(imports, '{ native: nativeBinding() }'));
+    const result = JSON.parse(node(script, consumer).stdout);
+    expect(result).toMatchObject({ ...SMALL_MASK, backend: 'js', secondBackend: 'js', native: null });
+    // Two builders, one warning, naming the package that would serve this machine (the triple of the addon
+    // built here) and the environment variable, not the WebAssembly package the loader tried last.
+    expect(result.warnings).toEqual(['WSI_MASK_NATIVE_UNAVAILABLE']);
+    const triple = readdirSync(join(__dirname, '..', 'src-ts'))
+      .find((f) => f.endsWith('.node'))!
+      .replace(/^wsi-mask-builder\.(.*)\.node$/, '$1');
+    expect(result.warningMessages[0]).toContain(
+      `served by wsi-mask-builder-${triple}: install it (npm install wsi-mask-builder-${triple}@`,
+    );
+    expect(result.warningMessages[0]).toContain('NAPI_RS_NATIVE_LIBRARY_PATH');
+    expect(result.warningMessages[0]).toContain('the platform package is not installed');
+    expect(result.warningMessages[0]).not.toContain('wasm32-wasi');
+  },
+);

@@ -12,7 +12,9 @@ import { synthesizeSlide } from './slide.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { MaskBuilder, overlay, toImage, writeImage } = require(join(root, 'dist', 'index.js'));
+const { MaskBuilder, overlay, toImage, writeGeoJSON, writeImage, writeOmeTiff, writeOmeZarr } = require(
+  join(root, 'dist', 'index.js'),
+);
 const { writeNpy } = require(join(root, 'dist', 'npy.js'));
 
 const SLIDE = [3000, 4000]; // [height, width]
@@ -30,7 +32,8 @@ let t = performance.now();
 const slide = synthesizeSlide(...SLIDE);
 timings.slide = seconds(t);
 
-const common = { sourceExtents: SLIDE, sourceTileExtent: TILE, stride: STRIDE };
+// A synthetic slide scanned at 0.5 um per pixel (20x), for the exports' physical sizes.
+const common = { sourceExtents: SLIDE, sourceTileExtent: TILE, stride: STRIDE, mpp: 0.5 };
 const builders = {
   scalarMean: new MaskBuilder({ ...common, outputTileExtent: 1, nChannels: 2, aggregation: 'mean' }),
   scalarMax: new MaskBuilder({ ...common, outputTileExtent: 1, nChannels: 2, aggregation: 'max' }),
@@ -86,11 +89,25 @@ t = performance.now();
 builders.denseMax.resizeToSource(masks.denseMax, { kernel: 'bilinear', filename: join(out, 'nuclei-density-max-at-source.npy') });
 timings.resizeToFile = seconds(t);
 
+/** Each mask pixel as a `factor` x `factor` block (nearest neighbour), so a per-tile mask is big enough to see. */
+function upscale(mask, factor) {
+  const [channels, height, width] = mask.shape;
+  const data = new Float32Array(channels * height * factor * width * factor);
+  for (let c = 0; c < channels; c++)
+    for (let y = 0; y < height * factor; y++)
+      for (let x = 0; x < width * factor; x++)
+        data[(c * height * factor + y) * width * factor + x] =
+          mask.data[(c * height + Math.floor(y / factor)) * width + Math.floor(x / factor)];
+  return { data, shape: [channels, height * factor, width * factor], dtype: 'float32' };
+}
+
 t = performance.now();
+const heatmap = { colormap: 'magma', range: [0, 0.3], colorbar: true };
 const images = [
-  toImage(masks.denseMean, { filename: join(out, 'nuclei-density-mean.png'), colormap: 'magma', range: [0, 0.3] }),
-  toImage(masks.denseMax, { filename: join(out, 'nuclei-density-max.png'), colormap: 'magma', range: [0, 0.3] }),
-  toImage(masks.scalarMax, { filename: join(out, 'tumor-max.png'), channel: 1, range: [0, 1] }),
+  toImage(masks.denseMean, { filename: join(out, 'nuclei-density-mean.png'), ...heatmap }),
+  toImage(masks.denseMax, { filename: join(out, 'nuclei-density-max.png'), ...heatmap }),
+  // One pixel per 64 px of slide: 63 x 47, upscaled 12 times to be seen.
+  toImage(upscale(masks.scalarMax, 12), { filename: join(out, 'tumor-max.png'), channel: 1, range: [0, 1], colorbar: true }),
   toImage(tileScores, { filename: join(out, 'tumor-at-source.png'), layout: 'hwc', channel: 1, range: [0, 1] }),
   writeImage(slide, { filename: join(out, 'slide.png') }),
 ];
@@ -105,6 +122,37 @@ await sharp(blended.data, { raw: { width: SLIDE[1], height: SLIDE[0], channels: 
   .png({ palette: true, colours: 128 })
   .toFile(join(out, 'overlay-preview.png'));
 timings.images = seconds(t);
+
+// For viewers: the tumour mask as OME-Zarr and OME-TIFF, its regions as QuPath annotations,
+// drawn over the slide to check they land where the tumour is.
+t = performance.now();
+const names = { channelNames: ['tissue', 'tumour'], overwrite: true };
+writeOmeZarr(masks.scalarMean, join(out, 'tumour.ome.zarr'), names);
+writeOmeTiff(masks.scalarMean, join(out, 'tumour.ome.tif'), names);
+const regions = writeGeoJSON(masks.scalarMean, join(out, 'tumour.geojson'), {
+  channel: 1,
+  threshold: 0.5,
+  classification: { name: 'Tumor', color: [200, 0, 0] },
+});
+const { readFileSync } = await import('node:fs');
+const collection = JSON.parse(readFileSync(join(out, 'tumour.geojson'), 'utf8'));
+const preview = 800 / SLIDE[1];
+const paths = collection.features
+  .map((f) => {
+    const d = f.geometry.coordinates
+      .map((ring) => `M${ring.map(([x, y]) => `${(x * preview).toFixed(1)},${(y * preview).toFixed(1)}`).join('L')}Z`)
+      .join('');
+    return `<path d="${d}" fill="rgb(200,0,0)" fill-opacity="0.25" fill-rule="evenodd" stroke="rgb(200,0,0)" stroke-width="2"/>`;
+  })
+  .join('');
+const height = Math.round(SLIDE[0] * preview);
+const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="${height}">${paths}</svg>`;
+await sharp(slide.data, { raw: { width: SLIDE[1], height: SLIDE[0], channels: 3 } })
+  .resize({ width: 800 })
+  .composite([{ input: Buffer.from(svg) }])
+  .png({ palette: true, colours: 128 })
+  .toFile(join(out, 'tumour-geojson-preview.png'));
+timings.exports = seconds(t);
 for (const b of Object.values(builders)) b.cleanup();
 
 const shape = (a) => `[${a.shape.join(', ')}]`;
@@ -123,4 +171,7 @@ console.log(
   `  at source     ${shape(tileScores)} and ${shape(densityAtSource)} in ${timings.resize.toFixed(2)} s; streamed to NPY in ${timings.resizeToFile.toFixed(2)} s`,
 );
 console.log(`  images        ${timings.images.toFixed(2)} s`);
+console.log(
+  `  exports       tumour.ome.zarr, tumour.ome.tif, tumour.geojson (${regions.features} regions) in ${timings.exports.toFixed(2)} s`,
+);
 console.log(`  output        ${out}/`);

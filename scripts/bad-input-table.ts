@@ -5,11 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BAD_EXPORTS } from '../__test__/helpers/bad-export-inputs';
 import { BAD_BATCHES, BAD_COORDS, BAD_EDGE_CLIPPING, BAD_OPTIONS, type BadBatch } from '../__test__/helpers/bad-inputs';
 import { BAD_PARTIALS } from '../__test__/helpers/bad-partials';
 import { BASE_OPTIONS, denseBatch, diagonalCoords, seededBuilder } from '../__test__/helpers/robust';
 import { scratchDir } from '../__test__/helpers/scratch';
-import { MaskBuilder, openNpy, resizeToSource, toImage } from '../src-ts/index';
+import { MaskBuilder, openNpy, resizeToSource, tissueMask, toImage } from '../src-ts/index';
 import { writeNpy } from '../src-ts/npy';
 
 interface Row {
@@ -103,6 +104,39 @@ async function main(): Promise<void> {
       transfer: true,
     }),
   );
+  await recordAsync('transfer: true with a SharedArrayBuffer batch', 'updateBatchAsync', () =>
+    seededBuilder('js').updateBatchAsync(
+      { data: new Float32Array(new SharedArrayBuffer(2 * 16 * 4)), shape: [1, 2, 4, 4] },
+      diagonalCoords(1),
+      0,
+      { transfer: true },
+    ),
+  );
+  const grid = seededBuilder('js');
+  record('tileOrigins batchSize 0', 'tileOrigins', () => grid.tileOrigins({ batchSize: 0 }));
+  record('unknown tileOrigins option', 'tileOrigins', () => grid.tileOrigins({ tissu: {} } as any));
+  record('tileOrigins tissue a nested array', 'tileOrigins', () => grid.tileOrigins({ tissue: [[1]] } as any));
+  record('tileOrigins tissue an RGB thumbnail', 'tileOrigins', () =>
+    grid.tileOrigins({ tissue: { data: new Uint8Array(48), shape: [4, 4, 3] } }),
+  );
+  record('tileOrigins tissueScale 0', 'tileOrigins', () =>
+    grid.tileOrigins({ tissue: { data: new Uint8Array(16), shape: [4, 4] }, tissueScale: 0 }),
+  );
+  record('tileOrigins minTissueFraction above 1', 'tileOrigins', () =>
+    grid.tileOrigins({ tissue: { data: new Uint8Array(16), shape: [4, 4] }, minTissueFraction: 2 }),
+  );
+  record('tileOrigins tissueScale without tissue', 'tileOrigins', () => grid.tileOrigins({ tissueScale: 4 }));
+  record('tissueMask of a float image', 'tissueMask', () => tissueMask({ data: new Float32Array(16), shape: [4, 4] }));
+  record('tissueMask shape not matching the data', 'tissueMask', () =>
+    tissueMask({ data: new Uint8Array(16), shape: [4, 4, 3] }),
+  );
+  record('cleanup unfinished option unknown', 'cleanup', () => seededBuilder('js').cleanup({ unfinished: 'delete' } as any));
+  const scratch = mkdtempSync(join(tmpdir(), 'wsi-bad-input-'));
+  writeFileSync(join(scratch, 'heat.overlaps.npy'), '');
+  record("memmap filename whose derived '.overlaps' counter path exists (native)", 'new MaskBuilder', () => {
+    new MaskBuilder({ ...BASE_OPTIONS, storage: 'memmap', filename: join(scratch, 'heat.npy') });
+  });
+  rmSync(scratch, { recursive: true, force: true });
   for (const c of BAD_PARTIALS) {
     const { dir, remove } = scratchDir('bad-partial-table');
     try {
@@ -121,6 +155,10 @@ async function main(): Promise<void> {
   });
   record('storage.data of a mask beyond one ArrayBuffer (native)', 'storage.data', () => huge.storage.data);
   huge.cleanup();
+
+  const exportDir = mkdtempSync(join(tmpdir(), 'wsi-bad-export-'));
+  for (const c of BAD_EXPORTS) record(c.what, c.call, () => c.run(exportDir));
+  rmSync(exportDir, { recursive: true, force: true });
 
   // Files: each call refused before anything is written.
   const dir = mkdtempSync(join(tmpdir(), 'wsi-bad-input-'));
@@ -189,7 +227,10 @@ async function main(): Promise<void> {
     '| --- | --- | --- | --- | --- |',
     ...rows.map(({ what, call, error }) => {
       const e = error as Error & { code?: string };
-      const message = e.message.replace(/\/tmp\/wsi-bad-partial-table-[^/\s]+/g, '<dir>');
+      // Paths of the scratch directories are the machine's, not the message's.
+      const message = e.message
+        .replaceAll(/\/[^ ]*wsi-bad-input-[^/]*\//g, '')
+        .replace(/\/tmp\/wsi-bad-partial-table-[^/\s]+/g, '<dir>');
       return `| ${cell(what)} | \`${call}\` | ${e.name} | \`${e.code}\` | ${cell(message)} |`;
     }),
     '',
@@ -205,6 +246,12 @@ async function main(): Promise<void> {
     '  common factor) builds, with a `WSI_MASK_INFLATED` process warning giving the ratio and the estimated',
     '  bytes of accumulator and counter.',
     '- **An empty batch** (B = 0) writes nothing.',
+    '- **A batch or coordinates in a SharedArrayBuffer** are copied when the call is made (a snapshot: another',
+    '  thread writing meanwhile changes nothing the update reads); only `transfer: true` refuses them.',
+    "- **Typed arrays from another realm** (a `vm` context, jest's sandbox) are accepted like local ones.",
+    '- **`cleanup()` before `finalize()` of a persisted memmap mask** keeps the file of raw values, warns',
+    "  (`WSI_MASK_UNFINISHED`) and writes `<filename>.json` with `finished: false`; `cleanup({ unfinished: 'remove' })`",
+    '  deletes the files instead.',
     '- **Calls after `cleanup()`** that only read geometry (`maskExtents`, `pending`, ...) still answer;',
     '  `cleanup()` twice does nothing. Arrays obtained before `cleanup()` keep their values (js backend) or',
     '  read as empty, length 0 (native backend: the views are detached and the memory released).',

@@ -167,11 +167,28 @@ export interface NativeBuilderOptions {
   region?: NativeRegion
 }
 
+export type NativeCompression = 'none' | 'zstd' | 'deflate'
+
 /** Overlap counter element type. */
 export type NativeCounterDtype = 'uint16' | 'uint32'
 
 /** Accumulator element type. */
 export type NativeDtype = 'float32' | 'float64'
+
+/** Where the mask lies, validated by the facade. */
+export interface NativeExportGeometry {
+  /** Source pixels per mask pixel `[y, x]`. */
+  scale: Array<number>
+  /** Micrometres per source pixel `[y, x]`, when known. */
+  mpp?: Array<number>
+}
+
+/** The mask to export: channel planes `[H, W]` in memory, or an NPY file. */
+export interface NativeExportSource {
+  extents: Array<number>
+  /** An NPY file `[C, H, W]` or `[H, W]`, read band by band; `planes` is ignored. */
+  file?: string
+}
 
 /** A file backing memory-mapped storage. */
 export interface NativeFileInfo {
@@ -180,6 +197,20 @@ export interface NativeFileInfo {
   temporary: boolean
   /** Whether the blocks were reserved up front (fallocate). */
   reserved: boolean
+}
+
+/**
+ * Options of `toGeoJSON`, normalized by the facade: a threshold on a
+ * channel, or (`labels`) every non-zero label of a label map.
+ */
+export interface NativeGeoJsonOptions {
+  labels: boolean
+  channel: number
+  threshold: number
+  /** The threshold's class, or the named labels' classes. */
+  classes: Array<NativeRegionClass>
+  /** Regions below this area (source pixels squared) are dropped. */
+  minArea: number
 }
 
 /** The builder's geometry, one entry per spatial dimension. */
@@ -198,6 +229,31 @@ export interface NativeGeometry {
 export interface NativeLimits {
   maxDims: number
   maxChannels: number
+}
+
+export type NativeNgffVersion = '0.4' | '0.5'
+
+/** Options of `writeOmeTiff`, normalized by the facade. */
+export interface NativeOmeTiffOptions {
+  tile: Array<number>
+  compression: NativeCompression
+  level: number
+  /** Absent: BigTIFF when the file may pass 4 GiB. */
+  bigTiff?: boolean
+  channelNames: Array<string>
+  name: string
+  overwrite: boolean
+}
+
+/** Options of `writeOmeZarr`, normalized by the facade. */
+export interface NativeOmeZarrOptions {
+  chunk: Array<number>
+  ngffVersion: NativeNgffVersion
+  compression: NativeCompression
+  level: number
+  channelNames: Array<string>
+  name: string
+  overwrite: boolean
 }
 
 /**
@@ -219,6 +275,15 @@ export interface NativeRegion {
 
 /** Which array `readRegion` reads. */
 export type NativeRegionArray = 'mask' | 'overlapCounter'
+
+/** A class of traced regions: QuPath's classification. */
+export interface NativeRegionClass {
+  /** The label it names (label maps only). */
+  label?: number
+  name: string
+  /** `[r, g, b]`, 0..255 each. */
+  color: Array<number>
+}
 
 /** Extents of a resize, `[y, x]` each, validated by the facade. */
 export interface NativeResizeGeometry {
@@ -258,3 +323,12 @@ export declare function resizeToSource(image: Float32Array | Float64Array, chann
  * (`EEXIST`) unless `overwrite`, and a file this process maps always is.
  */
 export declare function resizeToSourceFile(image: Float32Array | Float64Array, channels: number, geometry: NativeResizeGeometry, kernel: string, filename: string, npyVersion: 1 | 2 | 3, overwrite: boolean): void
+
+/** Traces regions of the mask into a GeoJSON FeatureCollection (as JSON text). */
+export declare function toGeoJson(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, options: NativeGeoJsonOptions): string
+
+/** Writes a tiled OME-TIFF pyramid at `path`; returns the `[H, W]` of every level. */
+export declare function writeOmeTiff(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, path: string, options: NativeOmeTiffOptions): Array<Array<number>>
+
+/** Writes an OME-Zarr image at `path`; returns the `[H, W]` of every level. */
+export declare function writeOmeZarr(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, path: string, options: NativeOmeZarrOptions): Array<Array<number>>

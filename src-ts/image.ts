@@ -8,6 +8,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { statSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { withColorbar } from './colorbar';
 import { COLORMAP_HEX } from './colormaps';
 import { describe, ErrorCode, list, rangeError, typeError } from './errors';
 import { type FloatImage, floatImage } from './image-input';
@@ -15,7 +16,7 @@ import { refuseIfMapped } from './native-backend';
 import { loadSharp } from './sharp-loader';
 
 export type ColormapName = 'viridis' | 'magma' | 'gray';
-export type ImageFormat = 'png' | 'tiff';
+export type ImageFormat = 'png' | 'jpeg' | 'tiff';
 /** `'chw'`: `[C, H, W]` (a builder's mask); `'hwc'`: `[H, W, C]` (what `resizeToSource` returns). */
 export type MaskLayout = 'chw' | 'hwc';
 
@@ -44,12 +45,18 @@ export interface OverlayOptions extends ColorizeOptions {
   threshold?: number;
 }
 
+/** Options of `toImage`: coloring, encoding, and the colour bar. */
+export interface HeatmapOptions {
+  /** Add a band below the heatmap with the colormap from `range[0]` to `range[1]` and those two values printed. Default false. */
+  colorbar?: boolean;
+}
+
 export interface EncodeOptions {
   /** Write here; without it the encoded bytes are returned. */
   filename?: string;
   /**
-   * Default: from the filename's extension (`.png`, `.tif`/`.tiff`); otherwise `'png'` for images up to
-   * 16384 px a side and `'tiff'` (tiled, pyramidal) for larger ones.
+   * Default: from the filename's extension (`.png`, `.jpg`/`.jpeg`, `.tif`/`.tiff`; another extension is
+   * refused); without one, `'png'` for images up to 16384 px a side and `'tiff'` (tiled, pyramidal) for larger ones.
    */
   format?: ImageFormat;
   /** TIFF only: tiled with a multi-resolution pyramid, for QuPath and OpenSeadragon. Default true. */
@@ -60,7 +67,7 @@ export interface EncodeOptions {
   mpp?: number | readonly [number, number];
 }
 
-export type ImageOptions = ColorizeOptions & EncodeOptions;
+export type ImageOptions = ColorizeOptions & EncodeOptions & HeatmapOptions;
 
 /** What `toImage` and `writeImage` produced. */
 export interface EncodedImage {
@@ -298,10 +305,23 @@ export function overlay(image: unknown, mask: unknown, options?: OverlayOptions)
 /** Images with a side above this default to TIFF: browsers and most PNG viewers give up beyond it. */
 const LARGE_IMAGE_EDGE = 16384;
 
+const EXTENSIONS: Record<string, ImageFormat> = {
+  '.png': 'png',
+  '.jpg': 'jpeg',
+  '.jpeg': 'jpeg',
+  '.tif': 'tiff',
+  '.tiff': 'tiff',
+};
+
 function defaultFormat(filename: unknown, height: number, width: number): ImageFormat {
   const ext = typeof filename === 'string' ? extname(filename).toLowerCase() : '';
-  if (ext === '.png') return 'png';
-  if (ext === '.tif' || ext === '.tiff') return 'tiff';
+  if (ext in EXTENSIONS) return EXTENSIONS[ext];
+  if (ext !== '') {
+    throw rangeError(
+      ErrorCode.OPTION_RANGE,
+      `filename ${describe(filename)} ends in '${ext}', which is not an image format this writes (.png, .jpg, .jpeg, .tif, .tiff); rename it or pass format`,
+    );
+  }
   return Math.max(height, width) > LARGE_IMAGE_EDGE ? 'tiff' : 'png';
 }
 
@@ -320,8 +340,8 @@ function resolveEncode(
     throw typeError(ErrorCode.OPTION_TYPE, `filename must be a non-empty string; received ${describe(filename)}`);
   }
   const format = o.format ?? defaultFormat(filename, height, width);
-  if (format !== 'png' && format !== 'tiff') {
-    throw typeError(ErrorCode.OPTION_TYPE, `format must be 'png' or 'tiff'; received ${describe(format)}`);
+  if (format !== 'png' && format !== 'jpeg' && format !== 'tiff') {
+    throw typeError(ErrorCode.OPTION_TYPE, `format must be 'png', 'jpeg' or 'tiff'; received ${describe(format)}`);
   }
   const pyramid = o.pyramid ?? true;
   if (typeof pyramid !== 'boolean') {
@@ -361,17 +381,19 @@ async function encode(rgb: RgbImage, o: Record<string, unknown>): Promise<Encode
   const encoder =
     format === 'png'
       ? pipeline.png({ compressionLevel: 6 })
-      : pipeline.tiff({
-          compression: 'deflate',
-          tile: true,
-          tileWidth: tileSize,
-          tileHeight: tileSize,
-          pyramid,
-          // Classic TIFF offsets are 32-bit; large heatmaps need BigTIFF.
-          bigtiff: width * height * 3 > 2 ** 31,
-          // TIFF resolution is in pixels per millimetre.
-          ...(mpp ? { xres: 1000 / mpp[1], yres: 1000 / mpp[0], resolutionUnit: 'cm' as const } : {}),
-        });
+      : format === 'jpeg'
+        ? pipeline.jpeg({ quality: 90 })
+        : pipeline.tiff({
+            compression: 'deflate',
+            tile: true,
+            tileWidth: tileSize,
+            tileHeight: tileSize,
+            pyramid,
+            // Classic TIFF offsets are 32-bit; large heatmaps need BigTIFF.
+            bigtiff: width * height * 3 > 2 ** 31,
+            // TIFF resolution is in pixels per millimetre.
+            ...(mpp ? { xres: 1000 / mpp[1], yres: 1000 / mpp[0], resolutionUnit: 'cm' as const } : {}),
+          });
   const filename = o.filename as string | undefined;
   if (filename !== undefined) {
     if (statSync(filename, { throwIfNoEntry: false })?.isDirectory()) {
@@ -395,12 +417,18 @@ async function encode(rgb: RgbImage, o: Record<string, unknown>): Promise<Encode
  */
 export async function toImage(mask: unknown, options?: ImageOptions): Promise<EncodedImage> {
   const o = optionsObject(options);
-  checkKnown(o, [...COLORIZE_OPTIONS, ...ENCODE_OPTIONS]);
+  checkKnown(o, [...COLORIZE_OPTIONS, ...ENCODE_OPTIONS, 'colorbar']);
   // Refuse bad encoding options before the coloring work.
   resolveEncode(o, 1, 1);
   const { channel, colormap, range, layout } = o as ColorizeOptions;
+  const colorbar = o.colorbar ?? false;
+  if (typeof colorbar !== 'boolean') {
+    throw typeError(ErrorCode.OPTION_TYPE, `colorbar must be a boolean; received ${describe(colorbar)}`);
+  }
   const rgb = colorize(mask, { channel, colormap, range, layout });
-  return encode(rgb, o);
+  if (!colorbar) return encode(rgb, o);
+  const p = plane(floatImage('mask', mask), layout, channel);
+  return encode(withColorbar(rgb, colormapTable(resolveColormap(colormap)), resolveRange(range, p)), o);
 }
 
 /** Encodes an RGB image (e.g. from `overlay` or `colorize`) as PNG or TIFF. Needs sharp. */

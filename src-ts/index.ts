@@ -8,6 +8,17 @@ export type { Geometry, StorageFile, TileCounts } from './backend';
 export { allocateBatch } from './batch-buffer';
 export { ErrorCode, type MaskBuilderError } from './errors';
 export {
+  type GeoJsonFeature,
+  type GeoJsonFeatureCollection,
+  type GeoJsonOptions,
+  type RegionClass,
+  toGeoJSON,
+  writeGeoJSON,
+} from './export/geojson';
+export { type MaskGeometry, sidecarPath } from './export/geometry';
+export type { ExportInput } from './export/input';
+export { type ExportedImage, type OmeTiffOptions, type OmeZarrOptions, writeOmeTiff, writeOmeZarr } from './export/ome';
+export {
   type ColorizeOptions,
   type ColormapName,
   colorize,
@@ -23,8 +34,8 @@ export {
   toImage,
   writeImage,
 } from './image';
-export type { BatchInput, CoordsArray, CoordsInput, EdgeClippingInput } from './inputs';
-export { MaskBuilder, type ResultOf } from './mask-builder';
+export type { BatchInput, CoordsArray, CoordsInput, EdgeClippingInput, TensorLike } from './inputs';
+export { type BatchArgument, MaskBuilder, type ResultOf } from './mask-builder';
 export { loadNative as nativeBinding } from './native-backend';
 export type {
   ArrayDtype,
@@ -59,3 +70,5 @@ export {
   type MeanResult,
   type StorageFactory,
 } from './strategies';
+export type { TileOrigins, TileOriginsOptions } from './tile-grid';
+export { otsuThreshold, type TissueMask, type TissueMaskOptions, tissueMask } from './tissue';

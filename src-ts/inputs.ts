@@ -14,6 +14,18 @@ export interface BatchInput {
   dims?: readonly number[];
 }
 
+/**
+ * A tensor as onnxruntime returns it (`ort.Tensor` of onnxruntime-node,
+ * -web or -common): its `data` is typed for every element type, so which one
+ * it holds is checked when the batch arrives (float32 or float64, matching
+ * the builder's `dtype`; other types are refused saying how to convert).
+ */
+export interface TensorLike {
+  readonly data: ArrayBufferView | readonly unknown[];
+  readonly dims: readonly number[];
+  readonly type?: string;
+}
+
 export type CoordsArray = Int32Array | BigInt64Array | Float64Array;
 
 /** Top-left source coordinates `[y, x, ...]` of each tile. */
@@ -22,7 +34,10 @@ export type CoordsInput =
   | ReadonlyArray<ReadonlyArray<number> | ArrayLike<number>>;
 
 /** Output-tile pixels to drop: one number, one per dimension, or `[start, end]` per dimension. */
-export type EdgeClippingInput = number | ArrayLike<number> | ReadonlyArray<readonly [number, number] | ArrayLike<number>>;
+export type EdgeClippingInput =
+  | number
+  | ArrayLike<number>
+  | ReadonlyArray<number | readonly [number, number] | ArrayLike<number>>;
 
 export interface Batch {
   data: FloatArray;
@@ -42,6 +57,19 @@ export interface Clipping {
 
 const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get as (
+  this: unknown,
+) => string | undefined;
+
+/**
+ * `'Float32Array'`, `'Int32Array'`, ... for a typed array of any realm (one
+ * made in a worker, a `vm` context or jest's sandbox fails `instanceof`);
+ * undefined for anything else.
+ */
+export function typedArrayName(value: unknown): string | undefined {
+  return ArrayBuffer.isView(value) ? typedArrayTag.call(value) : undefined;
+}
+
 const isSharedBuffer = (b: ArrayBufferLike) => typeof SharedArrayBuffer !== 'undefined' && b instanceof SharedArrayBuffer;
 /** `ArrayBuffer.prototype.detached` where the runtime has it (Node 22+); else a view on a detached buffer cannot be made. */
 function isDetached(b: ArrayBufferLike): boolean {
@@ -56,16 +84,22 @@ function isDetached(b: ArrayBufferLike): boolean {
   }
 }
 
-function checkBuffer(name: string, data: ArrayBufferView): void {
-  if (isSharedBuffer(data.buffer)) {
-    throw typeError(
-      ErrorCode.BUFFER,
-      `${name} must not live in a SharedArrayBuffer (another thread could change it mid-update); copy it first`,
-    );
-  }
+/**
+ * Refuses a detached buffer; snapshots one in a SharedArrayBuffer. Copying in
+ * JavaScript is well defined however another thread writes meanwhile, and the
+ * kernel then reads memory nothing else can touch.
+ */
+function ownedData<T extends ArrayBufferView>(name: string, data: T): T {
+  if (isSharedBuffer(data.buffer)) return (data as unknown as { slice(): T }).slice();
   if (isDetached(data.buffer)) {
     throw typeError(ErrorCode.BUFFER, `${name} lives in a detached ArrayBuffer (it was transferred)`);
   }
+  return data;
+}
+
+/** Whether `data` lives in a SharedArrayBuffer (such a batch is copied, and cannot be transferred). */
+export function isShared(data: unknown): boolean {
+  return ArrayBuffer.isView(data) && isSharedBuffer(data.buffer);
 }
 
 function shapeOf(name: string, value: { shape?: unknown; dims?: unknown }, code: ErrorCode): number[] {
@@ -95,26 +129,41 @@ export function normalizeBatch(batch: unknown, dtype: FloatDtype): Batch {
       `batch must be { data, shape } (or a tensor with data and dims); received ${describe(batch)}`,
     );
   }
-  const b = batch as { data?: unknown; shape?: unknown; dims?: unknown };
+  const b = batch as { data?: unknown; shape?: unknown; dims?: unknown; type?: unknown };
   const data = b.data;
-  const expected = dtype === 'float32' ? Float32Array : Float64Array;
-  if (!(data instanceof expected)) {
+  const expected = dtype === 'float32' ? 'Float32Array' : 'Float64Array';
+  if (typedArrayName(data) !== expected) {
     throw typeError(
       ErrorCode.BATCH_TYPE,
-      `batch.data must be a ${expected.name} for dtype '${dtype}'; received ${describe(data)}`,
+      `batch.data must be a ${expected} for dtype '${dtype}'; received ${describe(data)}${dataHint(data, dtype, b)}`,
     );
   }
-  checkBuffer('batch.data', data);
+  const owned = ownedData('batch.data', data as FloatArray);
   const shape = shapeOf('batch', b, ErrorCode.BATCH_SHAPE);
   let count = 1;
   for (let i = 0; i < shape.length; i++) count *= shape[i];
-  if (count !== data.length) {
+  if (count !== owned.length) {
     throw rangeError(
       ErrorCode.BATCH_SHAPE,
-      `batch.data length must equal the product of its shape ${list(shape)} (${count}); received ${data.length} elements`,
+      `batch.data length must equal the product of its shape ${list(shape)} (${count}); received ${owned.length} elements`,
     );
   }
-  return { data, shape };
+  return { data: owned, shape };
+}
+
+/** How to fix a batch whose data has the wrong element type. */
+function dataHint(data: unknown, dtype: FloatDtype, batch: { type?: unknown }): string {
+  const name = typedArrayName(data);
+  if (name === 'Float64Array' || name === 'Float32Array') {
+    const other = dtype === 'float32' ? 'float64' : 'float32';
+    const ctor = dtype === 'float32' ? 'Float32Array' : 'Float64Array';
+    return ` (build the mask with dtype: '${other}', or convert: ${ctor}.from(batch.data))`;
+  }
+  if (batch.type === 'float16' || (name === 'Uint16Array' && 'dims' in batch)) {
+    return ' (a float16 tensor holds raw 16-bit halves: give the model float32 outputs, or decode the halves into a Float32Array)';
+  }
+  if (Array.isArray(data)) return ` (convert: ${dtype === 'float32' ? 'Float32Array' : 'Float64Array'}.from(data))`;
+  return '';
 }
 
 /**
@@ -133,7 +182,15 @@ export interface CoordsScratch {
 export function normalizeCoords(coords: unknown, ndim: number, scratch?: CoordsScratch): CoordsTable {
   if (Array.isArray(coords)) {
     const rows = coords.length;
-    const n = rows > 0 && coords[0] != null ? (coords[0] as ArrayLike<unknown>).length : ndim;
+    if (rows > 0 && (typeof coords[0] === 'number' || typeof coords[0] === 'bigint')) {
+      throw typeError(
+        ErrorCode.COORDS_TYPE,
+        `coords must be [y, x, ...] rows (an array of arrays) or { data, shape: [B, ${ndim}] }; received a flat array of numbers ${describe(coords)} ` +
+          `(group it into rows [[y, x], ...], or pass { data: Int32Array.from(flat), shape: [flat.length / ${ndim}, ${ndim}] })`,
+      );
+    }
+    const first = coords[0] as { length?: unknown } | null | undefined;
+    const n = rows > 0 && first != null && typeof first.length === 'number' ? first.length : ndim;
     let data: Float64Array;
     if (scratch === undefined) {
       data = new Float64Array(rows * n);
@@ -181,21 +238,25 @@ export function normalizeCoords(coords: unknown, ndim: number, scratch?: CoordsS
   }
   const c = coords as { data?: unknown; shape?: unknown; dims?: unknown };
   const data = c.data;
-  if (!(data instanceof Int32Array || data instanceof BigInt64Array || data instanceof Float64Array)) {
+  const name = typedArrayName(data);
+  if (name !== 'Int32Array' && name !== 'BigInt64Array' && name !== 'Float64Array') {
     throw typeError(
       ErrorCode.COORDS_TYPE,
-      `coords.data must be an Int32Array, BigInt64Array or Float64Array; received ${describe(data)}`,
+      `coords.data must be an Int32Array, BigInt64Array or Float64Array; received ${describe(data)}` +
+        (ArrayBuffer.isView(data) && !(data instanceof DataView)
+          ? ' (convert: Int32Array.from(coords.data), or Float64Array.from(coords.data) for values of 2^31 or more)'
+          : ''),
     );
   }
-  checkBuffer('coords.data', data);
+  const owned = ownedData('coords.data', data as CoordsArray);
   const shape = shapeOf('coords', c, ErrorCode.COORDS_SHAPE);
-  if (shape.length !== 2 || shape[0] * shape[1] !== data.length) {
+  if (shape.length !== 2 || shape[0] * shape[1] !== owned.length) {
     throw rangeError(
       ErrorCode.COORDS_SHAPE,
-      `coords must have shape [B, N] matching its ${data.length} values; received shape ${list(shape)}`,
+      `coords must have shape [B, N] matching its ${owned.length} values; received shape ${list(shape)}`,
     );
   }
-  return { data, shape };
+  return { data: owned, shape };
 }
 
 function clipValue(v: unknown, where: string): number {

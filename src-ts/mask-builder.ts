@@ -1,8 +1,9 @@
 /** `MaskBuilder`: the public class. Validates arguments, then hands typed arrays to a backend. */
 
-import { unlinkSync } from 'node:fs';
+import { rmSync, unlinkSync } from 'node:fs';
 import type { Backend, Geometry, StorageFile, TileCounts } from './backend';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
+import { decorateResult } from './export/result';
 import {
   type Batch,
   type Clipping,
@@ -10,14 +11,17 @@ import {
   type CoordsScratch,
   type CoordsTable,
   type EdgeClippingInput,
+  isShared,
   normalizeBatch,
   normalizeCoords,
   normalizeEdgeClipping,
+  type TensorLike,
   takeBuffer,
 } from './inputs';
 import { JsBackend } from './js/js-backend';
 import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
-import type { CounterArray, FloatArray, NdArray } from './ndarray';
+import { fallbackWarning } from './native-package';
+import type { ArrayOf, CounterDtype, FloatArray, FloatDtype, NdArray, TypedNdArray } from './ndarray';
 import {
   type MaskBuilderOptions,
   type MaskRegion,
@@ -40,15 +44,25 @@ import {
 } from './partial';
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
 import type { AggregatorClass, MaxAggregator, MeanAggregator, MeanResult } from './strategies';
+import { type TileOrigins, type TileOriginsOptions, tileOrigins } from './tile-grid';
+import { markUnfinished } from './unfinished';
 
-/** What `finalize()` returns for an aggregation option. */
-export type ResultOf<A> = A extends typeof MaxAggregator | 'max'
-  ? NdArray
+/**
+ * What `finalize()` returns for an aggregation option, with the mask typed by
+ * `dtype` (`D`) and the overlap counter by `counterDtype` (`K`).
+ */
+export type ResultOf<A, D extends FloatDtype = FloatDtype, K extends CounterDtype = CounterDtype> = A extends
+  | typeof MaxAggregator
+  | 'max'
+  ? TypedNdArray<ArrayOf<D>>
   : A extends typeof MeanAggregator | 'mean' | undefined
-    ? MeanResult
+    ? MeanResult<ArrayOf<D>, ArrayOf<K>>
     : A extends AggregatorClass<infer R>
       ? R
       : unknown;
+
+/** A batch as `updateBatch` takes it: `{ data, shape }`, or a tensor with `dims`. */
+export type BatchArgument = { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] } | TensorLike;
 
 /** Masks with this many more pixels than the source get a warning. */
 const INFLATION_WARNING_RATIO = 4;
@@ -62,17 +76,7 @@ function chooseBackend(options: ResolvedOptions): Backend {
   if (native) return new NativeBackend(options, native);
   if (!warnedFallback) {
     warnedFallback = true;
-    // The generated loader's own message is about npm's optional-dependency
-    // bug; the cause it carries says what actually failed.
-    const error = nativeLoadError() as (Error & { cause?: unknown }) | undefined;
-    const cause = error?.cause instanceof Error ? error.cause.message : error?.message;
-    process.emitWarning(
-      `wsi-mask-builder: no native binary for ${process.platform}-${process.arch} could be loaded (${String(cause).split('\n')[0]}); ` +
-        "using the pure-JavaScript backend (pass backend: 'js' to choose it explicitly)",
-      {
-        code: 'WSI_MASK_NATIVE_UNAVAILABLE',
-      },
-    );
+    process.emitWarning(fallbackWarning(nativeLoadError()), { code: 'WSI_MASK_NATIVE_UNAVAILABLE' });
   }
   return new JsBackend(options);
 }
@@ -92,16 +96,72 @@ function warnIfInflated(g: Geometry, options: ResolvedOptions): void {
 }
 
 /**
+ * A dense batch laid out `[B, ...outputTileExtent, C]` (what a channels-last
+ * model returns) is refused with the transpose that fixes it; the backends
+ * would only say that shape[1] is not the channel count.
+ */
+function refuseChannelsLast(shape: readonly number[], options: ResolvedOptions): void {
+  const out = options.outputTileExtent;
+  const n = out.length;
+  const channels = options.nChannels;
+  if (shape.length !== n + 2 || shape[1] === channels) return;
+  if (shape[n + 1] !== channels || out.some((o, d) => shape[1 + d] !== o)) return;
+  const axes = [0, n + 1, ...out.map((_, d) => d + 1)];
+  throw rangeError(
+    ErrorCode.BATCH_SHAPE,
+    `batch shape ${list(shape)} looks channels-last [B, ${out.join(', ')}, C]; the builder takes [B, C, ${out.join(', ')}] ` +
+      `(nChannels = ${channels}): transpose it first (numpy: a.transpose(${axes.join(', ')}); onnxruntime: export the model channels-first)`,
+  );
+}
+
+/** The EEXIST of a counter path the user never named says which option names it. */
+function explainCounterPath(error: unknown, options: ResolvedOptions): unknown {
+  const e = error as Error & { code?: unknown };
+  if (
+    e?.code === 'EEXIST' &&
+    options.storage === 'memmap' &&
+    options.filename !== undefined &&
+    options.overlapCounterFilename === undefined &&
+    typeof e.message === 'string' &&
+    !e.message.startsWith(`${options.filename} `)
+  ) {
+    e.message += ` (it is the overlap counter's path, derived from filename; choose another with overlapCounterFilename, or remove it)`;
+  }
+  return error;
+}
+
+/**
  * Assembles a mask from batches of tiles: scales source coordinates to mask
  * coordinates, clips tile borders, and merges overlaps with the aggregation.
  */
-export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof MeanAggregator> {
+export class MaskBuilder<
+  A extends MaskBuilderOptions['aggregation'] = typeof MeanAggregator,
+  D extends FloatDtype = 'float32',
+  K extends CounterDtype = 'uint16',
+> {
   readonly #options: ResolvedOptions;
   readonly #backend: Backend;
 
-  constructor(options: MaskBuilderOptions & { aggregation?: A }) {
+  /** Built-in results carry `geometry` (and a persisted memmap mask its sidecar). */
+  #decorate(result: unknown): unknown {
+    if (typeof this.#options.aggregation !== 'function') {
+      decorateResult(result, this.#backend.geometry, this.#options.mpp, this.#backend.files());
+    }
+    return result;
+  }
+
+  /**
+   * Checks every option (see `MaskBuilderOptions`). The result types follow
+   * `aggregation`, `dtype` and `counterDtype`; declare an options object
+   * before the call with `satisfies MaskBuilderOptions` to keep them.
+   */
+  constructor(options: MaskBuilderOptions & { aggregation?: A; dtype?: D; counterDtype?: K }) {
     this.#options = resolveOptions(options);
-    this.#backend = chooseBackend(this.#options);
+    try {
+      this.#backend = chooseBackend(this.#options);
+    } catch (error) {
+      throw explainCounterPath(error, this.#options);
+    }
     warnIfInflated(this.#backend.geometry, this.#options);
   }
 
@@ -138,9 +198,14 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   get nChannels(): number {
     return this.#options.nChannels;
   }
-  get dtype(): 'float32' | 'float64' {
-    return this.#options.dtype;
+  get dtype(): D {
+    return this.#options.dtype as D;
   }
+  /** Micrometres per source pixel, per dimension, when given (`mpp` option). */
+  get mpp(): number[] | undefined {
+    return this.#options.mpp ? [...this.#options.mpp] : undefined;
+  }
+
   /** The window of the mask this builder holds (`region` option); the whole mask by default. */
   get region(): MaskRegion {
     const r = this.#backend.region;
@@ -163,15 +228,29 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   /** Live `{ data, shape, dtype }` view of the accumulator `[C, ...maskExtents]`. */
-  get storage(): NdArray {
+  get storage(): TypedNdArray<ArrayOf<D>> {
     this.#check('storage', false);
-    return this.#backend.storage();
+    return this.#backend.storage() as TypedNdArray<ArrayOf<D>>;
   }
 
   /** Files backing `storage: 'memmap'` (mask first, then the overlap counter); empty otherwise. */
   get files(): StorageFile[] {
     this.#check('files', false);
     return this.#backend.files();
+  }
+
+  /**
+   * The `[y, x, ...]` source origins of the tiles the geometry implies
+   * (`(span - sourceTileExtent) / stride + 1` per dimension, first dimension
+   * slowest), as `{ data, shape: [N, dims] }` ready to pass as `coords`. With
+   * `batchSize`, an iterator of batches of at most that many; with `tissue`
+   * (a low-resolution mask of the slide, see `tissueMask`), only tiles over
+   * tissue.
+   */
+  tileOrigins(options: TileOriginsOptions & { batchSize: number }): IterableIterator<TileOrigins>;
+  tileOrigins(options?: TileOriginsOptions): TileOrigins;
+  tileOrigins(options?: TileOriginsOptions): TileOrigins | IterableIterator<TileOrigins> {
+    return tileOrigins(this.#backend.geometry, options);
   }
 
   /**
@@ -208,9 +287,9 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   /** Live view of the mean overlap counter `[1, ...maskExtents]`; null for other aggregations. */
-  get overlapCounter(): NdArray<CounterArray> | null {
+  get overlapCounter(): TypedNdArray<ArrayOf<K>> | null {
     this.#check('overlapCounter', false);
-    return this.#backend.overlapCounter();
+    return this.#backend.overlapCounter() as TypedNdArray<ArrayOf<K>> | null;
   }
 
   /** The backend's lifecycle decides; checked before the arguments, so a call in the wrong state says so. */
@@ -222,8 +301,10 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   readonly #coordsScratch: CoordsScratch = { buffer: new Float64Array(0) };
 
   #arguments(batch: unknown, coords: unknown, edgeClipping: unknown) {
+    const data = normalizeBatch(batch, this.#options.dtype);
+    refuseChannelsLast(data.shape, this.#options);
     return [
-      normalizeBatch(batch, this.#options.dtype),
+      data,
       normalizeCoords(coords, this.#options.sourceExtents.length, this.#coordsScratch),
       normalizeEdgeClipping(edgeClipping, this.#options.sourceExtents.length),
     ] as const;
@@ -236,11 +317,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * (a number, one per dimension, or `[start, end]` pairs). A rejected batch
    * changes nothing.
    */
-  updateBatch(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
-    coords: CoordsInput,
-    edgeClipping?: EdgeClippingInput,
-  ): void {
+  updateBatch(batch: BatchArgument, coords: CoordsInput, edgeClipping?: EdgeClippingInput): void {
     let args: readonly [Batch, CoordsTable, Clipping];
     try {
       args = this.#arguments(batch, coords, edgeClipping);
@@ -264,19 +341,19 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * the data, yours again, so a pipeline can recycle its buffers.
    */
   updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping: EdgeClippingInput | undefined,
     options: UpdateAsyncOptions & { transfer: true },
   ): Promise<FloatArray>;
   updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
     options?: UpdateAsyncOptions,
   ): Promise<void>;
   async updateBatchAsync(
-    batch: { data: FloatArray; shape?: readonly number[]; dims?: readonly number[] },
+    batch: BatchArgument,
     coords: CoordsInput,
     edgeClipping?: EdgeClippingInput,
     options?: UpdateAsyncOptions,
@@ -284,6 +361,12 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   ): Promise<FloatArray | void> {
     this.#check('updateBatchAsync', true);
     const transfer = resolveUpdateAsyncOptions(options);
+    if (transfer && isShared((batch as { data?: unknown } | null)?.data)) {
+      throw typeError(
+        ErrorCode.BUFFER,
+        'transfer: true cannot take batch.data: it lives in a SharedArrayBuffer, which is never transferred; call without transfer: true (the batch is copied), or post plain ArrayBuffers between workers',
+      );
+    }
     const [data, table, clipping] = this.#arguments(batch, coords, edgeClipping);
     if (!transfer) {
       await this.#backend.updateBatchAsync(data, table, clipping, false);
@@ -304,13 +387,13 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * `{ mask, overlapCounter }` for mean, the mask for max, or what a custom
    * aggregator returns. Calling it again returns the same result.
    */
-  finalize(): ResultOf<A> {
+  finalize(): ResultOf<A, D, K> {
     this.#check('finalize', false);
-    return this.#backend.finalize() as ResultOf<A>;
+    return this.#decorate(this.#backend.finalize()) as ResultOf<A, D, K>;
   }
 
   /** `finalize()` without blocking the event loop while pending updates finish. */
-  async finalizeAsync(): Promise<ResultOf<A>> {
+  async finalizeAsync(): Promise<ResultOf<A, D, K>> {
     this.#check('finalizeAsync', false);
     const cleaned = () => this.#backend.state === 'cleanedUp';
     let result: unknown;
@@ -320,7 +403,7 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
       throw cleaned() ? this.#cleanedBeforeFinalized() : error;
     }
     if (cleaned()) throw this.#cleanedBeforeFinalized();
-    return result as ResultOf<A>;
+    return this.#decorate(result) as ResultOf<A, D, K>;
   }
 
   #cleanedBeforeFinalized(): Error {
@@ -428,7 +511,10 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
    * must match the partials'. Mismatched, corrupt or truncated partials are
    * refused before anything is merged, naming the field.
    */
-  static loadPartials(dirs: readonly string[], options: Partial<MaskBuilderOptions> = {}): MaskBuilder<any> {
+  static loadPartials(
+    dirs: readonly string[],
+    options: Partial<MaskBuilderOptions> = {},
+  ): MaskBuilder<any, FloatDtype, CounterDtype> {
     const { builder, refs } = MaskBuilder.#forPartials(dirs, options);
     try {
       builder.#backend.mergePartials(refs);
@@ -440,7 +526,10 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   }
 
   /** `loadPartials` with the merge off the main thread (native backend). */
-  static async loadPartialsAsync(dirs: readonly string[], options: Partial<MaskBuilderOptions> = {}): Promise<MaskBuilder<any>> {
+  static async loadPartialsAsync(
+    dirs: readonly string[],
+    options: Partial<MaskBuilderOptions> = {},
+  ): Promise<MaskBuilder<any, FloatDtype, CounterDtype>> {
     const { builder, refs } = MaskBuilder.#forPartials(dirs, options);
     try {
       await builder.#backend.mergePartialsAsync(refs);
@@ -495,10 +584,33 @@ export class MaskBuilder<A extends MaskBuilderOptions['aggregation'] = typeof Me
   /**
    * Waits for pending updates and releases the storage. Views obtained
    * earlier read as empty afterwards (native) or keep their data (js).
-   * Calling it again does nothing.
+   * Calling it again does nothing. A persisted memmap mask (`filename`)
+   * released before `finalize()` keeps raw accumulator values: it is marked
+   * unfinished in `<filename>.json` and a `WSI_MASK_UNFINISHED` warning says so;
+   * `{ unfinished: 'remove' }` deletes its files instead (an abandoned build).
    */
-  cleanup(): void {
+  cleanup(options?: { unfinished?: 'mark' | 'remove' }): void {
+    const unfinishedOption = options?.unfinished ?? 'mark';
+    if (
+      options !== undefined &&
+      (options === null || typeof options !== 'object' || !['mark', 'remove'].includes(unfinishedOption))
+    ) {
+      throw typeError(
+        ErrorCode.OPTION_TYPE,
+        `cleanup options must be { unfinished: 'mark' | 'remove' }; received ${describe(options === null || typeof options !== 'object' ? options : unfinishedOption)}`,
+      );
+    }
+    if (this.#backend.state === 'cleanedUp') return;
+    const o = this.#options;
+    const unfinished = this.#backend.state === 'building' && o.storage === 'memmap' && o.filename !== undefined;
+    const files = unfinished ? this.#backend.files() : [];
     this.#backend.cleanup();
+    if (!unfinished) return;
+    if (unfinishedOption === 'remove') {
+      for (const file of files) if (!file.temporary) rmSync(file.path, { force: true });
+    } else {
+      markUnfinished(o.filename as string, typeof o.aggregation === 'string' ? o.aggregation : 'custom', files);
+    }
   }
 }
 

@@ -24,6 +24,29 @@ export interface NdArray<T extends NumericArray = FloatArray> {
   dtype: string;
 }
 
+/** The dtype name of a typed array type: `'float32'` for `Float32Array`, a union for a union. */
+export type DtypeOf<T> = T extends Float32Array
+  ? 'float32'
+  : T extends Float64Array
+    ? 'float64'
+    : T extends Uint16Array
+      ? 'uint16'
+      : T extends Uint32Array
+        ? 'uint32'
+        : T extends Int32Array
+          ? 'int32'
+          : T extends Uint8Array
+            ? 'uint8'
+            : string;
+
+/** An array this package returns: its `dtype` is typed with its data. */
+export interface TypedNdArray<T extends NumericArray = FloatArray> extends NdArray<T> {
+  dtype: DtypeOf<T>;
+}
+
+/** The array type of a dtype name: `Float64Array` for `'float64'`. */
+export type ArrayOf<D extends ArrayDtype> = DtypeArrays[D];
+
 type Ctor = {
   new (length: number): NumericArray;
   new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): NumericArray;

@@ -1,6 +1,7 @@
 /** Opening existing NPY files through the native core's memory mapping (no copy, any size on disk). */
 
 import { describe, ErrorCode, rangeError, typeError } from './errors';
+import { type MaskGeometry, readSidecar } from './export/geometry';
 import { RUNTIME_MAX_VIEW_BYTES, requireNative } from './native-backend';
 import { lazyArray, type NdArray } from './ndarray';
 import { NPY_TYPES } from './npy-dtypes';
@@ -13,6 +14,12 @@ export interface MappedNpy {
   fortranOrder: boolean;
   /** The data, mapped copy-on-write: reading `data` maps nothing new, writes stay private. */
   array: NdArray<any>;
+  /** The file's path (exports stream from it). */
+  path: string;
+  /** From the file's sidecar (`<path>.json`, written for persisted memmap masks), when there is one. */
+  geometry?: MaskGeometry;
+  /** Channel names from the sidecar, when it has them. */
+  channelNames?: string[];
   /** Detaches `array.data` (it then reads as empty) and unmaps the file. */
   close(): void;
 }
@@ -29,6 +36,7 @@ export function openNpy(path: string, options: { maxViewBytes?: number } = {}): 
   }
   // Never ask for more than one ArrayBuffer holds here, as for MaskBuilder.
   const file = native.NativeNpyFile.open(path, Math.min(maxViewBytes, RUNTIME_MAX_VIEW_BYTES));
+  const sidecar = readSidecar(path);
   const entry = NPY_TYPES[file.descr];
   if (!entry) throw rangeError(ErrorCode.NPY_FORMAT, `${path}: unsupported NPY dtype '${file.descr}'`);
   const { dtype, ctor } = entry;
@@ -39,12 +47,19 @@ export function openNpy(path: string, options: { maxViewBytes?: number } = {}): 
     () => new ctor(file.buffer().buffer),
     () => rangeError(ErrorCode.VIEW_TOO_LARGE, `${path} is larger than one view may hold`),
   );
-  return {
+  const mapped: MappedNpy = {
     shape,
     dtype,
     version: file.version as [number, number],
     fortranOrder: file.fortranOrder,
     array,
+    path,
     close: () => file.close(),
   };
+  if (sidecar) {
+    const { channelNames, ...geometry } = sidecar;
+    mapped.geometry = geometry;
+    if (channelNames) mapped.channelNames = channelNames;
+  }
+  return mapped;
 }

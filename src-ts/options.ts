@@ -2,6 +2,7 @@
 
 import { totalmem } from 'node:os';
 import { describe, ErrorCode, rangeError, typeError } from './errors';
+import { resolveMpp } from './export/geometry';
 import { MAX_CHANNELS, MAX_DIMS, type NpyVersion, resolveNpyVersion } from './limits';
 import { bytesPerElement, type CounterDtype, type FloatDtype } from './ndarray';
 import { Aggregator, type AggregatorClass, InMemory, MaxAggregator, MeanAggregator, type StorageFactory } from './strategies';
@@ -51,6 +52,11 @@ export interface MaskBuilderOptions {
   /** Passed to a custom aggregator's constructor (as `context.options`). */
   aggregationOptions?: Record<string, unknown>;
   /**
+   * Micrometres per source pixel (one number, or one per dimension). Carried by
+   * `finalize()` results and sidecars into the exports' physical pixel sizes.
+   */
+  mpp?: number | readonly number[];
+  /**
    * Hold only this window of the mask, `{ start, extent }` in mask pixels
    * (see `maskRegionOfSourceBox` and `planRegions`): tiles are cut to it,
    * tiles wholly outside are skipped and counted (`tileCounts`). Storage,
@@ -92,6 +98,7 @@ export interface ResolvedOptions {
   maxViewBytes: number | undefined;
   storageOptions: Record<string, unknown>;
   aggregationOptions: Record<string, unknown>;
+  mpp: number[] | undefined;
   region: MaskRegion | undefined;
 }
 
@@ -114,6 +121,7 @@ const KNOWN = new Set([
   'overlapCounterFilename',
   'npyVersion',
   'tempDir',
+  'mpp',
   'region',
 ]);
 
@@ -326,6 +334,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     tempDir: optionalPath('tempDir', o.tempDir),
     storageOptions: optionalRecord('storageOptions', o.storageOptions),
     aggregationOptions: optionalRecord('aggregationOptions', o.aggregationOptions),
+    mpp: resolveMpp(o.mpp, ndim),
     region: resolveBuilderRegion(o.region, ndim, aggregation),
   };
 }

@@ -8,7 +8,7 @@
  */
 
 import { forEachSampleRow } from './js/sample-rows';
-import type { ArrayDtype, CounterArray, FloatArray, NdArray } from './ndarray';
+import type { ArrayDtype, CounterArray, FloatArray, NdArray, TypedNdArray } from './ndarray';
 import { zeros } from './ndarray';
 
 /** Allocates the accumulator: `(shape, dtype, options) => NdArray` (zero-filled). */
@@ -46,8 +46,8 @@ export abstract class Aggregator<R = unknown> {
 }
 
 export interface MeanResult<T extends FloatArray = FloatArray, K extends CounterArray = CounterArray> {
-  mask: NdArray<T>;
-  overlapCounter: NdArray<K>;
+  mask: TypedNdArray<T>;
+  overlapCounter: TypedNdArray<K>;
 }
 
 /** Averages overlapping tiles, tracking overlaps in a `[1, ...maskExtents]` counter. */
@@ -75,7 +75,8 @@ export class MeanAggregator extends Aggregator<MeanResult> {
     const plane = counts.length;
     const acc = accumulator.data;
     for (let i = 0; i < acc.length; i++) acc[i] /= Math.max(counts[i % plane], 1);
-    return { mask: accumulator, overlapCounter: this.overlapCounter };
+    // The accumulator and counter carry their real dtype names.
+    return { mask: accumulator as TypedNdArray, overlapCounter: this.overlapCounter as TypedNdArray<CounterArray> };
   }
 }
 

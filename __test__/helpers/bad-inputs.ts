@@ -164,10 +164,6 @@ const bad = (what: string, batch: () => unknown, coords: () => unknown, expected
   expected,
 });
 
-function sharedBatch() {
-  return { data: new Float32Array(new SharedArrayBuffer(2 * 2 * 16 * 4)), shape: [2, 2, 4, 4] };
-}
-
 function detachedBatch() {
   const data = new Float32Array(2 * 2 * 16);
   structuredClone(data.buffer, { transfer: [data.buffer] });
@@ -185,7 +181,25 @@ export const BAD_BATCHES: BadBatch[] = [
     'Float64Array for a float32 builder',
     () => ({ data: new Float64Array(2), shape: [1, 2] }),
     one,
-    type(BTYPE, "batch.data must be a Float32Array for dtype 'float32'", 'received a Float64Array of length 2'),
+    type(
+      BTYPE,
+      "batch.data must be a Float32Array for dtype 'float32'",
+      'received a Float64Array of length 2',
+      "dtype: 'float64'",
+      'Float32Array.from(batch.data)',
+    ),
+  ),
+  bad(
+    'float16 tensor data (Uint16Array with dims)',
+    () => ({ data: new Uint16Array(2), dims: [1, 2], type: 'float16' }),
+    one,
+    type(BTYPE, 'received a Uint16Array', 'float16 tensor', 'float32 outputs'),
+  ),
+  bad(
+    'channels-last dense batch',
+    () => ({ data: f32(32), shape: [1, 4, 4, 2] }),
+    one,
+    range(SHAPE, 'looks channels-last [B, 4, 4, C]', 'takes [B, C, 4, 4]', 'a.transpose(0, 3, 1, 2)'),
   ),
   bad('Int32Array data', () => ({ data: new Int32Array(2), shape: [1, 2] }), one, type(BTYPE, 'received a Int32Array')),
   bad('Uint8Array data', () => ({ data: new Uint8Array(2), shape: [1, 2] }), one, type(BTYPE, 'Uint8Array')),
@@ -230,12 +244,6 @@ export const BAD_BATCHES: BadBatch[] = [
     one,
     range(SHAPE, 'outputTileExtent [4, 4]'),
   ),
-  bad(
-    'SharedArrayBuffer data',
-    sharedBatch,
-    () => diagonalCoords(2),
-    type('ERR_WSI_BUFFER', 'SharedArrayBuffer', 'copy it first'),
-  ),
   bad('detached data', detachedBatch, () => diagonalCoords(2), type('ERR_WSI_BUFFER', 'detached ArrayBuffer')),
   bad(
     'more tiles than coordinate rows',
@@ -273,10 +281,16 @@ export const BAD_COORDS: BadBatch[] = [
   ),
   bad('coords Float32Array', scalar, coordsTable(new Float32Array(2) as any), type(CTYPE, 'received a Float32Array')),
   bad(
-    'coords SharedArrayBuffer',
+    'coords Int16Array',
     scalar,
-    coordsTable(new Int32Array(new SharedArrayBuffer(8))),
-    type('ERR_WSI_BUFFER', 'coords.data'),
+    coordsTable(new Int16Array(2) as any),
+    type(CTYPE, 'received a Int16Array', 'convert: Int32Array.from(coords.data)'),
+  ),
+  bad(
+    'coords a flat array of numbers',
+    scalar,
+    () => [0, 0],
+    type(CTYPE, 'coords must be [y, x, ...] rows', 'received a flat array of numbers [0, 0]', 'Int32Array.from(flat)'),
   ),
   bad('coords shape missing', scalar, () => ({ data: new Int32Array(2) }), type(CSHAPE, 'coords needs a shape (or dims)')),
   bad(

@@ -207,7 +207,11 @@ export function readJson<T = any>(path: string): T {
 export function smallMaskScript(imports: string, extra = '{}'): string {
   return `${imports}
 const warnings = [];
-process.on('warning', (w) => warnings.push(w.code ?? w.name));
+const warningMessages = [];
+process.on('warning', (w) => {
+  warnings.push(w.code ?? w.name);
+  warningMessages.push(w.message);
+});
 const options = { sourceExtents: [3, 3], sourceTileExtent: 2, outputTileExtent: 2, stride: 1, nChannels: 1 };
 const builder = new MaskBuilder(options);
 const tiles = new Float32Array(16);
@@ -220,7 +224,7 @@ const second = new MaskBuilder(options);
 result.secondBackend = second.backend;
 second.cleanup();
 // Warnings are emitted on the next tick.
-setImmediate(() => console.log(JSON.stringify({ ...result, warnings, ...${extra} })));
+setImmediate(() => console.log(JSON.stringify({ ...result, warnings, warningMessages, ...${extra} })));
 `;
 }
 

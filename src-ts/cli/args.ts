@@ -12,16 +12,6 @@ export function positiveList(value: string): number[] {
   return numbers;
 }
 
-/** `"2"` or `"2,0"`: non-negative integers separated by commas. */
-export function nonNegativeList(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  const numbers = parts.map(Number);
-  if (parts.some((s) => s === '') || !numbers.every((n) => Number.isSafeInteger(n) && n >= 0)) {
-    throw new InvalidArgumentError(`expected non-negative integers separated by commas; got '${value}'`);
-  }
-  return numbers;
-}
-
 export function nonNegativeInteger(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) {
@@ -59,4 +49,41 @@ export function perDimension(name: string, values: number[], n: number): number[
     throw new Error(`${name} needs 1 or ${n} values (one per dimension of --source); got ${values.length}`);
   }
   return values;
+}
+
+/** One `--clip` entry: pixels at both edges, or `[start, end]`. */
+export type ClipEntry = number | [number, number];
+
+/**
+ * `--clip`, read as the API's `edgeClipping`: `N` (every edge), `Y,X` (per
+ * dimension, both edges), `START:END` (every dimension) or `Y0:Y1,X0:X1`
+ * (per dimension); entries may mix the two forms.
+ */
+export function clipList(value: string): ClipEntry[] {
+  const entries = value.split(',').map((part) => {
+    const pieces = part.split(':').map((s) => s.trim());
+    const numbers = pieces.map(Number);
+    if (pieces.length > 2 || pieces.some((s) => s === '') || !numbers.every((n) => Number.isSafeInteger(n) && n >= 0)) {
+      return undefined;
+    }
+    return pieces.length === 1 ? numbers[0] : ([numbers[0], numbers[1]] as [number, number]);
+  });
+  if (entries.some((e) => e === undefined)) {
+    throw new InvalidArgumentError(
+      `expected N, Y,X (per dimension), START:END or Y0:Y1,X0:X1 with non-negative integers; got '${value}'`,
+    );
+  }
+  return entries as ClipEntry[];
+}
+
+/** `--clip` entries as `edgeClipping` for `ndim` dimensions: one entry applies to every dimension. */
+export function edgeClipping(entries: ClipEntry[] | undefined, ndim: number): number | ClipEntry[] {
+  if (entries === undefined) return 0;
+  if (entries.length === 1) return typeof entries[0] === 'number' ? entries[0] : new Array(ndim).fill(entries[0]);
+  if (entries.length !== ndim) {
+    throw new Error(
+      `--clip takes 1 entry or ${ndim} (one per dimension of --source, as edgeClipping does): N, Y,X, START:END or Y0:Y1,X0:X1; got ${entries.length}`,
+    );
+  }
+  return entries;
 }

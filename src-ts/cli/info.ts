@@ -1,8 +1,9 @@
 /** `wsi-mask-builder info`: shape, dtype, NPY version and per-channel statistics of an NPY file, read in blocks. */
 
+import { type ChannelAxis, channelAxisOf } from './layout';
 import { NpyRows } from './npy-rows';
 
-export type ChannelAxis = 'first' | 'last';
+export type { ChannelAxis } from './layout';
 
 export interface ChannelStats {
   min: number;
@@ -18,63 +19,81 @@ export interface NpyInfo {
   dtype: string;
   version: string;
   channelAxis: ChannelAxis | null;
+  /** The array does not say which axis holds channels (pass `--channel-axis`). */
+  ambiguous: boolean;
+  fortranOrder: boolean;
   channels: ChannelStats[];
+  /** All elements together. */
+  overall: ChannelStats;
 }
 
 /** Elements read per block: bounded memory whatever the file size. */
 const BLOCK = 1 << 22;
 
-/**
- * A 3-D array's channel axis: first for `[C, H, W]` (a builder's mask), last
- * for `[H, W, C]` (resizeToSource output); unless given, the shorter of the two.
- */
-function channelAxis(shape: number[], axis: ChannelAxis | undefined): ChannelAxis | null {
-  if (shape.length < 3) return null;
-  if (axis) return axis;
-  return shape.length === 3 && shape[2] < shape[0] ? 'last' : 'first';
+/** Channel lines printed before the rest are summarized. */
+const SHOWN_CHANNELS = 16;
+
+/** Channel of the element at `index` in the file's order, for channels on `axis` of `shape`. */
+function channelIndexer(shape: number[], axis: ChannelAxis | null, fortran: boolean): (index: number) => number {
+  if (axis === null) return () => 0;
+  const at = axis === 'first' ? 0 : axis === 'second' ? 1 : shape.length - 1;
+  const size = shape[at];
+  // Elements between consecutive entries of the axis, in the file's order.
+  const inner = fortran ? shape.slice(0, at).reduce((a, d) => a * d, 1) : shape.slice(at + 1).reduce((a, d) => a * d, 1);
+  return (index) => Math.floor(index / inner) % size;
 }
 
 export function npyInfo(path: string, axis?: ChannelAxis): NpyInfo {
   const file = new NpyRows(path);
   try {
     const { shape } = file;
-    const where = channelAxis(shape, axis);
+    const detected = channelAxisOf(shape);
+    const ambiguous = axis === undefined && detected === null && shape.length === 3;
+    const where = shape.length < 3 ? null : (axis ?? detected ?? 'first');
     // Bounded by what the file holds: a file of no elements has no channel
     // statistics, however long its axes (shape (400000000, 0, 400000001)).
-    const nChannels = file.length === 0 ? 0 : where === null ? 1 : where === 'first' ? shape[0] : shape[shape.length - 1];
-    const perChannel = where === 'first' ? file.length / Math.max(nChannels, 1) : 0;
-    const min = new Array<number>(nChannels).fill(Number.POSITIVE_INFINITY);
-    const max = new Array<number>(nChannels).fill(Number.NEGATIVE_INFINITY);
-    const sum = new Array<number>(nChannels).fill(0);
-    const count = new Array<number>(nChannels).fill(0);
-    const nan = new Array<number>(nChannels).fill(0);
+    const nChannels =
+      file.length === 0 ? 0 : where === null ? 1 : shape[where === 'first' ? 0 : where === 'second' ? 1 : shape.length - 1];
+    const channelOf = channelIndexer(shape, where, file.fortranOrder);
+    // One slot per channel, and one more for all of them.
+    const slots = nChannels + 1;
+    const min = new Array<number>(slots).fill(Number.POSITIVE_INFINITY);
+    const max = new Array<number>(slots).fill(Number.NEGATIVE_INFINITY);
+    const sum = new Array<number>(slots).fill(0);
+    const count = new Array<number>(slots).fill(0);
+    const nan = new Array<number>(slots).fill(0);
+    const all = slots - 1;
     for (let start = 0; start < file.length; start += BLOCK) {
       const block = file.read(start, Math.min(BLOCK, file.length - start));
       for (let i = 0; i < block.length; i++) {
-        const index = start + i;
-        const c = where === null ? 0 : where === 'first' ? Math.floor(index / perChannel) : index % nChannels;
+        const c = channelOf(start + i);
         const v = Number(block[i]);
-        if (Number.isNaN(v)) {
-          nan[c]++;
-          continue;
+        for (const k of [c, all]) {
+          if (Number.isNaN(v)) {
+            nan[k]++;
+            continue;
+          }
+          if (v < min[k]) min[k] = v;
+          if (v > max[k]) max[k] = v;
+          sum[k] += v;
+          count[k]++;
         }
-        if (v < min[c]) min[c] = v;
-        if (v > max[c]) max[c] = v;
-        sum[c] += v;
-        count[c]++;
       }
     }
+    const stats = (k: number): ChannelStats =>
+      count[k] > 0
+        ? { min: min[k], max: max[k], mean: sum[k] / count[k], nan: nan[k] }
+        : { min: Number.NaN, max: Number.NaN, mean: Number.NaN, nan: nan[k] };
     return {
       path,
       shape,
       dtype: file.dtype,
       version: `${file.header.version[0]}.${file.header.version[1]}`,
       channelAxis: where,
-      channels: min.map((_, c) =>
-        count[c] > 0
-          ? { min: min[c], max: max[c], mean: sum[c] / count[c], nan: nan[c] }
-          : { min: Number.NaN, max: Number.NaN, mean: Number.NaN, nan: nan[c] },
-      ),
+      ambiguous,
+      fortranOrder: file.fortranOrder,
+      channels: Array.from({ length: all }, (_, c) => stats(c)),
+      overall: stats(all),
     };
   } finally {
     file.close();
@@ -83,18 +102,35 @@ export function npyInfo(path: string, axis?: ChannelAxis): NpyInfo {
 
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(6));
 
+const AXIS_NOTE: Record<ChannelAxis, string> = {
+  first: ' (channels first)',
+  second: ' (tiles [N, C, ...]: channels second)',
+  last: ' (channels last)',
+};
+
+function statsLine(label: string, s: ChannelStats): string {
+  const nan = s.nan > 0 ? `  nan=${s.nan}` : '';
+  return `  ${label}: min=${fmt(s.min)}  max=${fmt(s.max)}  mean=${fmt(s.mean)}${nan}`;
+}
+
 export function formatInfo(info: NpyInfo): string {
-  const axisNote = info.channelAxis === null ? '' : info.channelAxis === 'first' ? ' (channels first)' : ' (channels last)';
+  const axisNote =
+    info.channelAxis === null
+      ? ''
+      : info.ambiguous
+        ? ' (channels first? the shape does not say: pass --channel-axis first or last)'
+        : AXIS_NOTE[info.channelAxis];
   const lines = [
     `${info.path}`,
     `  shape   [${info.shape.join(', ')}]${axisNote}`,
     `  dtype   ${info.dtype}`,
-    `  version NPY ${info.version}`,
+    `  version NPY ${info.version}${info.fortranOrder ? ', Fortran order' : ''}`,
   ];
   if (info.channels.length === 0) lines.push('  no elements');
-  info.channels.forEach((s, c) => {
-    const nan = s.nan > 0 ? `  nan=${s.nan}` : '';
-    lines.push(`  channel ${c}: min=${fmt(s.min)}  max=${fmt(s.max)}  mean=${fmt(s.mean)}${nan}`);
+  info.channels.slice(0, SHOWN_CHANNELS).forEach((s, c) => {
+    lines.push(statsLine(`channel ${c}`, s));
   });
+  if (info.channels.length > SHOWN_CHANNELS) lines.push(`  ... ${info.channels.length - SHOWN_CHANNELS} more channels`);
+  if (info.channels.length > SHOWN_CHANNELS) lines.push(statsLine('all channels', info.overall));
   return lines.join('\n');
 }

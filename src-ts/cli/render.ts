@@ -1,7 +1,9 @@
 /** `wsi-mask-builder render`: a heatmap image of one channel of a mask NPY file. */
 
 import { type ColormapName, type EncodedImage, type ImageFormat, type MaskLayout, toImage } from '../image';
-import { readNpy } from '../npy';
+import { channelAxisOf } from './layout';
+import { NpyRows } from './npy-rows';
+import { refuseExisting } from './output';
 
 export interface RenderOptions {
   output: string;
@@ -13,14 +15,38 @@ export interface RenderOptions {
   tileSize: number;
   mpp?: number;
   layout?: MaskLayout;
+  colorbar?: boolean;
+  force?: boolean;
+}
+
+/** The layout of a 3-D mask: the flag, else the rule `info` uses; a shape that does not decide it is refused. */
+function layoutOf(path: string, shape: number[], flag: MaskLayout | undefined): MaskLayout | undefined {
+  if (flag !== undefined || shape.length !== 3) return flag;
+  const axis = channelAxisOf(shape);
+  if (axis === null) {
+    throw new Error(
+      `${path} has shape [${shape.join(', ')}], which does not say which axis holds the channels; ` +
+        'pass --layout chw ([C, H, W], a builder mask) or --layout hwc ([H, W, C], resizeToSource output)',
+    );
+  }
+  return axis === 'first' ? 'chw' : 'hwc';
 }
 
 export async function render(path: string, o: RenderOptions): Promise<EncodedImage> {
-  const array = readNpy(path);
+  refuseExisting(o.output, o.force, []);
+  const file = new NpyRows(path);
+  let values: ArrayLike<number | bigint>;
+  try {
+    values = file.shape.length === 0 ? file.read(0, 1) : file.readRows(0, file.shape[0]);
+  } finally {
+    file.close();
+  }
   const data =
-    array.data instanceof Float32Array || array.data instanceof Float64Array ? array.data : Float64Array.from(array.data);
+    values instanceof Float32Array || values instanceof Float64Array
+      ? values
+      : Float64Array.from(values as ArrayLike<number>, Number);
   return toImage(
-    { data, shape: array.shape },
+    { data, shape: file.shape },
     {
       filename: o.output,
       channel: o.channel,
@@ -30,7 +56,8 @@ export async function render(path: string, o: RenderOptions): Promise<EncodedIma
       pyramid: o.pyramid,
       tileSize: o.tileSize,
       mpp: o.mpp,
-      layout: o.layout,
+      layout: layoutOf(path, file.shape, o.layout),
+      colorbar: o.colorbar ?? false,
     },
   );
 }

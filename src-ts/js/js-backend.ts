@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import type { Backend, Geometry, PartialRef, StorageFile, TileCounts } from '../backend';
 import { describe, ErrorCode, list, rangeError, typeError } from '../errors';
 import type { Batch, Clipping, CoordsTable } from '../inputs';
-import { ARRAY_TYPES, type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray, product } from '../ndarray';
+import {
+  ARRAY_TYPES,
+  type ArrayDtype,
+  type CounterArray,
+  copyWindow,
+  type FloatArray,
+  type NdArray,
+  product,
+  type TypedNdArray,
+} from '../ndarray';
 import { readNpy, writeNpy } from '../npy';
 import { type MaskRegion, type ResolvedOptions, storageBytes } from '../options';
 import { ACCUMULATOR_FILE, COUNTER_FILE } from '../partial-files';
@@ -275,7 +284,10 @@ export class JsBackend implements Backend {
       if (this.aggregator) return this.aggregator.finalize(this.mask);
       if (this.counter) {
         divideByCounts(this.mask.data as FloatArray, this.counter.data, this.planeLength);
-        return { mask: this.mask, overlapCounter: this.counter } satisfies MeanResult;
+        return {
+          mask: this.mask as TypedNdArray,
+          overlapCounter: this.counter as TypedNdArray<CounterArray>,
+        } satisfies MeanResult;
       }
       const m = this.mask.data;
       for (let i = 0; i < m.length; i++) if (m[i] === -Infinity) m[i] = 0;

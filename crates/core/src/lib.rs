@@ -10,6 +10,7 @@ pub mod config;
 pub mod dispatch;
 pub mod element;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod geometry;
 pub mod kernels;

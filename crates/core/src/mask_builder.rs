@@ -2,7 +2,7 @@
 //! (building, finalized, cleaned up) and runs every update, on any thread, in
 //! call order.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::background::in_turn;
 use crate::batch_data::{BatchData, Floats, OwnedBatchData};
@@ -65,6 +65,16 @@ pub(crate) struct Shared {
   spares: Mutex<Vec<OwnedBatchData>>,
   /// Origin lists of applied plans, so planning allocates nothing per call.
   spare_origins: Mutex<Vec<Vec<usize>>>,
+  /// Updates issued with `apply_later` that may not have started, in call
+  /// order: a synchronous call runs them itself instead of waiting for a
+  /// worker thread that a saturated pool may never free.
+  queued: Mutex<Vec<Weak<dyn Claimable>>>,
+}
+
+/// An update that whichever thread gets to it first runs.
+trait Claimable: Send + Sync {
+  /// Runs the update on this thread unless another has started it.
+  fn run_here(&self, builder: &MaskBuilder);
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -121,6 +131,7 @@ impl MaskBuilder {
         sequencer: Sequencer::new(),
         spares: Mutex::new(Vec::new()),
         spare_origins: Mutex::new(Vec::new()),
+        queued: Mutex::new(Vec::new()),
       }),
     })
   }
@@ -188,6 +199,7 @@ impl MaskBuilder {
 
   /// Writes a planned batch now, after every update issued before it.
   pub fn apply(&self, plan: &BatchPlan, data: BatchData<'_>) -> Result<()> {
+    self.run_queued();
     let ticket = self.shared.sequencer.ticket();
     ticket.wait_turn();
     self.with(|a| a.apply(plan, data))
@@ -217,15 +229,34 @@ impl MaskBuilder {
 
   /// Takes the planned batch's place in the call order now; it is written
   /// when [`PendingUpdate::run`] gets its turn (on any thread).
-  pub fn apply_later<S: BatchSource>(&self, plan: BatchPlan, data: S) -> PendingUpdate<S> {
+  pub fn apply_later<S: BatchSource + 'static>(&self, plan: BatchPlan, data: S) -> PendingUpdate<S> {
     let ticket = self.shared.sequencer.ticket();
-    PendingUpdate { builder: self.clone(), ticket: Some(ticket), plan, data }
+    let slot = Arc::new(Mutex::new(UpdateSlot { ticket: Some(ticket), plan, data, result: None }));
+    self.queue(Arc::clone(&slot) as Arc<dyn Claimable>);
+    PendingUpdate { builder: self.clone(), slot }
+  }
+
+  fn queue(&self, work: Arc<dyn Claimable>) {
+    let mut queued = lock(&self.shared.queued);
+    queued.retain(|w| w.strong_count() > 0);
+    queued.push(Arc::downgrade(&work));
+  }
+
+  /// Runs, on this thread and in call order, every queued update and
+  /// finalization no worker has started, so a synchronous call never waits
+  /// on the thread pool (which other work may hold indefinitely).
+  fn run_queued(&self) {
+    let queued: Vec<Arc<dyn Claimable>> = lock(&self.shared.queued).drain(..).filter_map(|w| w.upgrade()).collect();
+    for work in queued {
+      work.run_here(self);
+    }
   }
 
   /// Waits for pending updates, then divides (mean) or turns pixels no tile
   /// reached into 0 (max). Calling it again changes nothing.
   pub fn finalize(&self) -> Result<()> {
     self.check("finalize", false)?;
+    self.run_queued();
     self.shared.sequencer.wait_idle();
     if self.state() == State::Finalized {
       return Ok(());
@@ -243,7 +274,9 @@ impl MaskBuilder {
       let mut state = lock(&self.shared.state);
       std::mem::replace(&mut *state, State::Finalized) == State::Building
     };
-    Ok(PendingFinalize { builder: self.clone(), ticket: Some(ticket), divide })
+    let slot = Arc::new(Mutex::new(FinalizeSlot { ticket: Some(ticket), divide, result: None }));
+    self.queue(Arc::clone(&slot) as Arc<dyn Claimable>);
+    Ok(PendingFinalize { builder: self.clone(), slot })
   }
 
   /// Waits for pending updates, writes file-backed storage through and
@@ -252,6 +285,7 @@ impl MaskBuilder {
     if self.state() == State::CleanedUp {
       return Ok(());
     }
+    self.run_queued();
     self.shared.sequencer.wait_idle();
     *lock(&self.shared.state) = State::CleanedUp;
     let accumulator = lock(&self.shared.accumulator).take();
@@ -325,18 +359,22 @@ impl MaskBuilder {
 /// Dropped without running, it gives up its place.
 pub struct PendingUpdate<S> {
   builder: MaskBuilder,
+  slot: Arc<Mutex<UpdateSlot<S>>>,
+}
+
+struct UpdateSlot<S> {
+  /// Taken by whichever thread runs the update.
   ticket: Option<Ticket>,
   plan: BatchPlan,
   data: S,
+  result: Option<Result<()>>,
 }
 
-impl<S: BatchSource> PendingUpdate<S> {
-  /// Waits for its turn and writes the batch on the background pool. Blocks:
-  /// call it from a worker thread. Runs once; later calls do nothing.
-  pub fn run(&mut self) -> Result<()> {
-    let Some(ticket) = self.ticket.take() else { return Ok(()) };
-    let (builder, plan, data) = (&self.builder, &mut self.plan, &mut self.data);
-    in_turn(ticket, || {
+impl<S: BatchSource> UpdateSlot<S> {
+  fn run(&mut self, builder: &MaskBuilder) {
+    let Some(ticket) = self.ticket.take() else { return };
+    let (plan, data) = (&mut self.plan, &mut self.data);
+    let result = in_turn(ticket, || {
       let applied = builder.with(|a| a.apply(plan, data.batch()));
       builder.recycle_plan(std::mem::replace(plan, BatchPlan::empty()));
       // Recycled within the turn, so cleanup (which waits for every turn) finds it.
@@ -344,30 +382,67 @@ impl<S: BatchSource> PendingUpdate<S> {
         builder.recycle(spare);
       }
       applied
-    })
+    });
+    self.result = Some(result);
+  }
+}
+
+impl<S: BatchSource> Claimable for Mutex<UpdateSlot<S>> {
+  fn run_here(&self, builder: &MaskBuilder) {
+    lock(self).run(builder);
+  }
+}
+
+impl<S: BatchSource> PendingUpdate<S> {
+  /// Waits for its turn and writes the batch on the background pool (unless
+  /// a synchronous call on the builder already did): blocks, so call it from
+  /// a worker thread. Returns the update's result; later calls return Ok.
+  pub fn run(&mut self) -> Result<()> {
+    let mut slot = lock(&self.slot);
+    slot.run(&self.builder);
+    slot.result.take().unwrap_or(Ok(()))
   }
 
   /// The batch source, e.g. to release it on the thread that owns it.
-  pub fn data_mut(&mut self) -> &mut S {
-    &mut self.data
+  pub fn with_data<R>(&mut self, f: impl FnOnce(&mut S) -> R) -> R {
+    f(&mut lock(&self.slot).data)
   }
 }
 
 /// A finalization that has its place in the call order.
 pub struct PendingFinalize {
   builder: MaskBuilder,
+  slot: Arc<Mutex<FinalizeSlot>>,
+}
+
+struct FinalizeSlot {
   ticket: Option<Ticket>,
   /// False when an earlier call already finalized: this one only waits.
   divide: bool,
+  result: Option<Result<()>>,
+}
+
+impl FinalizeSlot {
+  fn run(&mut self, builder: &MaskBuilder) {
+    let Some(ticket) = self.ticket.take() else { return };
+    let divide = self.divide;
+    self.result = Some(in_turn(ticket, || if divide { builder.with(|a| a.finalize()) } else { Ok(()) }));
+  }
+}
+
+impl Claimable for Mutex<FinalizeSlot> {
+  fn run_here(&self, builder: &MaskBuilder) {
+    lock(self).run(builder);
+  }
 }
 
 impl PendingFinalize {
-  /// Waits for every earlier update, then finalizes. Blocks: call it from a
-  /// worker thread. Runs once; later calls do nothing.
+  /// Waits for every earlier update, then finalizes (unless a synchronous
+  /// call already did). Blocks: call it from a worker thread.
   pub fn run(&mut self) -> Result<()> {
-    let Some(ticket) = self.ticket.take() else { return Ok(()) };
-    let (builder, divide) = (&self.builder, self.divide);
-    in_turn(ticket, || if divide { builder.with(|a| a.finalize()) } else { Ok(()) })
+    let mut slot = lock(&self.slot);
+    slot.run(&self.builder);
+    slot.result.take().unwrap_or(Ok(()))
   }
 }
 

@@ -8,6 +8,7 @@
 
 mod batch_buffer;
 mod errors;
+mod export;
 mod mask_builder;
 mod merge;
 mod npy_file;
@@ -19,6 +20,7 @@ mod update_task;
 mod views;
 
 pub use batch_buffer::allocate_batch_buffer;
+pub use export::{to_geo_json, write_ome_tiff, write_ome_zarr};
 pub use mask_builder::NativeMaskBuilder;
 pub use npy_file::NativeNpyFile;
 pub use outputs::limits;

@@ -148,9 +148,11 @@ impl Task for UpdateTask {
   }
 
   fn finally(mut self, env: Env) -> napi::Result<()> {
-    if let BatchSource::Held(held) = self.inner.data_mut() {
-      held.release(&env);
-    }
+    self.inner.with_data(|data| {
+      if let BatchSource::Held(held) = data {
+        held.release(&env);
+      }
+    });
     Ok(())
   }
 
