@@ -69,18 +69,29 @@ test('cleanup with updates pending waits for them: the persisted file holds ever
   try {
     const filename = join(dir, 'mask.npy');
     const b = new MaskBuilder({ ...options, storage: 'memmap', filename });
-    const pending = work.map((w) => b.updateBatchAsync(w.batch, w.coords));
-    expect(b.pending).toBeGreaterThan(0);
+    // Tiny updates can all finish on an idle pool before the next line runs:
+    // issue the work again until some of it is seen pending.
+    const issued: typeof work = [];
+    const pending: Promise<void>[] = [];
+    let seenPending = 0;
+    for (let round = 0; round < 50 && seenPending === 0; round++) {
+      for (const w of work) {
+        issued.push(w);
+        pending.push(b.updateBatchAsync(w.batch, w.coords));
+      }
+      seenPending = b.pending;
+    }
+    expect(seenPending).toBeGreaterThan(0);
     b.cleanup();
     // Read before any promise could settle: only cleanup's waiting can have put the sums there.
     const saved = readNpy(filename);
     const counts = readNpy(join(dir, 'mask.overlaps.npy'));
     const ref = new MaskBuilder({ ...options });
-    for (const w of work) ref.updateBatch(w.batch, w.coords);
+    for (const w of issued) ref.updateBatch(w.batch, w.coords);
     expect(Buffer.from(saved.data.buffer).equals(Buffer.from(ref.storage.data.buffer))).toBe(true);
     expect(Array.from(counts.data)).toEqual(Array.from(ref.overlapCounter!.data));
     expect(b.pending).toBe(0);
-    await expect(Promise.all(pending)).resolves.toEqual(work.map(() => undefined));
+    await expect(Promise.all(pending)).resolves.toEqual(issued.map(() => undefined));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
