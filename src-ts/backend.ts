@@ -62,6 +62,7 @@ export interface Backend {
   readRegion(array: 'mask' | 'overlapCounter', channel: number, start: number[], extent: number[]): NdArray<any>;
   /** Files backing memory-mapped storage (mask first). */
   files(): StorageFile[];
+  /** Applies a batch; refuses it (before its arguments) when the builder no longer accepts batches. */
   updateBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void;
   /** Throws what `updateBatch` would for a bad batch; writes nothing. */
   checkBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void;

@@ -39,10 +39,14 @@ export declare class NativeMaskBuilder {
   checkState(call: string, building: boolean): void
   /** Updates not yet applied. */
   get pending(): number
-  /** Applies a batch now, after any pending asynchronous update. */
-  updateBatch(data: TypedArray, shape: Array<number>, coords: TypedArray, coordsShape: Array<number>, clipStart: Array<number>, clipEnd: Array<number>): void
+  /**
+   * Applies a batch now, after any pending asynchronous update. `dims` packs
+   * the shapes and the clipping: `[rank, ...batchShape, coordsRows,
+   * coordsColumns, ...clipStart, ...clipEnd]`.
+   */
+  updateBatch(data: Float32Array | Float64Array, coords: TypedArray, dims: Uint32Array): void
   /** Validates a batch without applying it (throws what `updateBatch` would). */
-  checkBatch(data: Float32Array | Float64Array, shape: Array<number>, coords: TypedArray, coordsShape: Array<number>, clipStart: Array<number>, clipEnd: Array<number>): void
+  checkBatch(data: Float32Array | Float64Array, coords: TypedArray, dims: Uint32Array): void
   /**
    * Validates a batch now and applies it on the libuv thread pool, in call
    * order with every other update. The batch is copied before the call
@@ -51,7 +55,7 @@ export declare class NativeMaskBuilder {
    * with `transferred`, the facade has moved the buffer to the builder
    * (nothing else can reach it) and it is read in place.
    */
-  updateBatchAsync(data: Float32Array | Float64Array, shape: Array<number>, coords: TypedArray, coordsShape: Array<number>, clipStart: Array<number>, clipEnd: Array<number>, transferred: boolean): Promise<void>
+  updateBatchAsync(data: Float32Array | Float64Array, coords: TypedArray, dims: Uint32Array, transferred: boolean): Promise<void>
   /**
    * Waits for pending updates, then finishes the accumulator (divides the
    * mean, fills unreached max/min pixels with 0, ...) and computes the

@@ -107,12 +107,18 @@ function shapeOf(name: string, value: { shape?: unknown; dims?: unknown }, code:
   if (!Array.isArray(shape) && !(ArrayBuffer.isView(shape) && !(shape instanceof DataView))) {
     throw typeError(code, `${name} needs a shape (or dims) array; received ${describe(shape)}`);
   }
-  const dims = Array.from(shape as ArrayLike<unknown>, (d) => (typeof d === 'bigint' ? Number(d) : d));
-  dims.forEach((d, i) => {
+  // A plain array of numbers (the common case) is used as it is: it is read
+  // before the call returns, and never kept.
+  const given = shape as ArrayLike<unknown>;
+  let plain = Array.isArray(shape);
+  for (let i = 0; plain && i < given.length; i++) plain = typeof given[i] === 'number';
+  const dims = plain ? (shape as unknown[]) : Array.from(given, (d) => (typeof d === 'bigint' ? Number(d) : d));
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i];
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0 || d > 0xffffffff) {
       throw rangeError(code, `${name}.shape[${i}] must be a non-negative integer; received ${describe(d)}`);
     }
-  });
+  }
   return dims as number[];
 }
 
@@ -134,7 +140,8 @@ export function normalizeBatch(batch: unknown, dtype: FloatDtype): Batch {
   }
   const owned = ownedData('batch.data', data as FloatArray);
   const shape = shapeOf('batch', b, ErrorCode.BATCH_SHAPE);
-  const count = shape.reduce((a, d) => a * d, 1);
+  let count = 1;
+  for (let i = 0; i < shape.length; i++) count *= shape[i];
   if (count !== owned.length) {
     throw rangeError(
       ErrorCode.BATCH_SHAPE,
@@ -159,8 +166,20 @@ function dataHint(data: unknown, dtype: FloatDtype, batch: { type?: unknown }): 
   return '';
 }
 
-/** Coordinates as a `[B, N]` table; `ndim` gives an empty list (no tiles) its N. */
-export function normalizeCoords(coords: unknown, ndim: number): CoordsTable {
+/**
+ * Memory a builder lends `normalizeCoords` for coordinates given as rows: the
+ * table is read before the call that asked for it returns, so one buffer
+ * serves every call.
+ */
+export interface CoordsScratch {
+  buffer: Float64Array;
+}
+
+/**
+ * Coordinates as a `[B, N]` table; `ndim` gives an empty list (no tiles) its N.
+ * Rows are copied into `scratch` when given (grown as needed), so a call allocates nothing.
+ */
+export function normalizeCoords(coords: unknown, ndim: number, scratch?: CoordsScratch): CoordsTable {
   if (Array.isArray(coords)) {
     const rows = coords.length;
     if (rows > 0 && (typeof coords[0] === 'number' || typeof coords[0] === 'bigint')) {
@@ -172,8 +191,15 @@ export function normalizeCoords(coords: unknown, ndim: number): CoordsTable {
     }
     const first = coords[0] as { length?: unknown } | null | undefined;
     const n = rows > 0 && first != null && typeof first.length === 'number' ? first.length : ndim;
-    const data = new Float64Array(rows * n);
-    coords.forEach((row: unknown, t: number) => {
+    let data: Float64Array;
+    if (scratch === undefined) {
+      data = new Float64Array(rows * n);
+    } else {
+      if (scratch.buffer.length < rows * n) scratch.buffer = new Float64Array(Math.max(rows * n, 2 * scratch.buffer.length));
+      data = scratch.buffer.subarray(0, rows * n);
+    }
+    for (let t = 0; t < rows; t++) {
+      const row: unknown = coords[t];
       if (row === null || typeof row !== 'object' || typeof (row as ArrayLike<unknown>).length !== 'number') {
         throw typeError(
           ErrorCode.COORDS_TYPE,
@@ -201,7 +227,7 @@ export function normalizeCoords(coords: unknown, ndim: number): CoordsTable {
         }
         data[t * n + d] = Number(v);
       }
-    });
+    }
     return { data, shape: [rows, n] };
   }
   if (coords === null || typeof coords !== 'object' || ArrayBuffer.isView(coords)) {
@@ -243,9 +269,18 @@ function clipValue(v: unknown, where: string): number {
   return v;
 }
 
+/** No clipping, per dimension count: made once, read only. */
+const noClipping: Clipping[] = [];
+
 /** `edgeClipping` as per-dimension start and end counts. */
 export function normalizeEdgeClipping(clip: unknown, ndim: number): Clipping {
-  if (clip === undefined || clip === null) return { start: new Array(ndim).fill(0), end: new Array(ndim).fill(0) };
+  if (clip === undefined || clip === null) {
+    noClipping[ndim] ??= Object.freeze({
+      start: Object.freeze(new Array(ndim).fill(0)),
+      end: Object.freeze(new Array(ndim).fill(0)),
+    }) as Clipping;
+    return noClipping[ndim];
+  }
   if (typeof clip === 'number') {
     const v = clipValue(clip, '');
     return { start: new Array(ndim).fill(v), end: new Array(ndim).fill(v) };

@@ -5,7 +5,11 @@ import type { Backend, Geometry, StorageFile, TileCounts } from './backend';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
 import { decorateResult } from './export/result';
 import {
+  type Batch,
+  type Clipping,
   type CoordsInput,
+  type CoordsScratch,
+  type CoordsTable,
   type EdgeClippingInput,
   isShared,
   normalizeBatch,
@@ -321,12 +325,15 @@ export class MaskBuilder<
     this.#backend.check(call, mustBeBuilding);
   }
 
+  /** Coordinates given as rows are copied here (read before each call returns). */
+  readonly #coordsScratch: CoordsScratch = { buffer: new Float64Array(0) };
+
   #arguments(batch: unknown, coords: unknown, edgeClipping: unknown) {
     const data = normalizeBatch(batch, this.#options.dtype);
     refuseChannelsLast(data.shape, this.#options);
     return [
       data,
-      normalizeCoords(coords, this.#options.sourceExtents.length),
+      normalizeCoords(coords, this.#options.sourceExtents.length, this.#coordsScratch),
       normalizeEdgeClipping(edgeClipping, this.#options.sourceExtents.length),
     ] as const;
   }
@@ -339,8 +346,16 @@ export class MaskBuilder<
    * changes nothing.
    */
   updateBatch(batch: BatchArgument, coords: CoordsInput, edgeClipping?: EdgeClippingInput): void {
-    this.#check('updateBatch', true);
-    this.#backend.updateBatch(...this.#arguments(batch, coords, edgeClipping));
+    let args: readonly [Batch, CoordsTable, Clipping];
+    try {
+      args = this.#arguments(batch, coords, edgeClipping);
+    } catch (error) {
+      // A call in the wrong state says so before what is wrong with its arguments.
+      this.#check('updateBatch', true);
+      throw error;
+    }
+    // The backend refuses a call in the wrong state itself (one crossing per call, not two).
+    this.#backend.updateBatch(...args);
   }
 
   /**

@@ -222,17 +222,44 @@ export class NativeBackend implements Backend {
     return this.native.files;
   }
 
+  /**
+   * The shapes and the clipping packed into one reused `Uint32Array`
+   * (`[rank, ...batch.shape, ...coords.shape, ...clipping.start, ...clipping.end]`):
+   * one typed array crosses into the binding per call, and nothing is allocated.
+   */
+  private dims(batch: Batch, coords: CoordsTable, clipping: Clipping): Uint32Array {
+    const rank = batch.shape.length;
+    const n = clipping.start.length;
+    const length = 1 + rank + 2 + 2 * n;
+    let dims = this.packed.get(length);
+    if (dims === undefined) {
+      dims = new Uint32Array(length);
+      // Only the valid ranks ([B, C] and [B, C, ...outputTileExtent]) are kept.
+      if (rank === 2 || rank === 2 + n) this.packed.set(length, dims);
+    }
+    dims[0] = rank;
+    for (let i = 0; i < rank; i++) dims[1 + i] = batch.shape[i];
+    dims[1 + rank] = coords.shape[0];
+    dims[2 + rank] = coords.shape[1];
+    for (let d = 0; d < n; d++) {
+      dims[3 + rank + d] = clipping.start[d];
+      dims[3 + rank + n + d] = clipping.end[d];
+    }
+    return dims;
+  }
+
+  private readonly packed = new Map<number, Uint32Array>();
+
   updateBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
-    this.native.updateBatch(batch.data, batch.shape, coords.data, coords.shape, clipping.start, clipping.end);
+    this.native.updateBatch(batch.data, coords.data, this.dims(batch, coords, clipping));
   }
 
   checkBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
-    this.native.checkBatch(batch.data, batch.shape, coords.data, coords.shape, clipping.start, clipping.end);
+    this.native.checkBatch(batch.data, coords.data, this.dims(batch, coords, clipping));
   }
 
   updateBatchAsync(batch: Batch, coords: CoordsTable, clipping: Clipping, transferred: boolean): Promise<void> {
-    const { data, shape } = batch;
-    return this.native.updateBatchAsync(data, shape, coords.data, coords.shape, clipping.start, clipping.end, transferred);
+    return this.native.updateBatchAsync(batch.data, coords.data, this.dims(batch, coords, clipping), transferred);
   }
 
   /** A view of an array beside the mask (weight sum, variances, reductions), whole. */

@@ -16,10 +16,12 @@ const builder = new NativeMaskBuilder({
   filename,
 });
 const tile = new Float32Array(2 * 64 * 64).fill(1.5);
+// The binding's packed dimensions: [rank, ...batchShape, ...coordsShape, ...clipStart, ...clipEnd].
+const dims = Uint32Array.of(4, 1, 2, 64, 64, 1, 2, 0, 0, 0, 0);
 let n = 0;
 for (;;) {
   const y = (n * 32) % 448;
   const x = (Math.floor(n / 14) * 32) % 448;
-  builder.updateBatch(tile, [1, 2, 64, 64], new Int32Array([y, x]), [1, 2], [0, 0], [0, 0]);
+  builder.updateBatch(tile, new Int32Array([y, x]), dims);
   if (++n === 50) process.stdout.write('building\n');
 }

@@ -1,7 +1,12 @@
 """Runs one benchmark workload once with the reference implementation
 (ratiopath's MaskBuilder) and prints a JSON line, like bench/workload.mjs.
 
-    python reference_bench.py W1
+    python reference_bench.py W1 [tiler]
+
+With `tiler`, the peer is the-lay/tiler's numpy Merger instead (boxcar
+window, i.e. the uniform mean), for the dense workloads: its Tiler cuts the
+mask-space array into the workload's mask-space tiles in the same row-major
+order as the batches, and Merger.add_batch/merge assemble them.
 
 ratiopath is installed with --no-deps (bench/run.mjs makes the virtual
 environment); only its mask_builders package is imported, without running
@@ -94,8 +99,52 @@ class PerTileNumpy:
             os.unlink(self.tmp.name)
 
 
+def tiler_version():
+    try:
+        from importlib.metadata import version
+
+        return version("tiler")
+    except Exception:
+        return None
+
+
+class TilerMerger:
+    """the-lay/tiler's Merger on the workload, in mask space (boxcar window = mean)."""
+
+    def __init__(self, source, tile, output, stride, channels):
+        from tiler import Merger, Tiler
+
+        num = [int(np.ceil(max(0, s - tile) / stride)) + 1 for s in source]
+        g = int(np.gcd(tile, stride * output))
+        mask_tile = output * tile // g
+        mask_stride = stride * output // g
+        mask_extents = [(n - 1) * mask_stride + mask_tile for n in num]
+        self.channels = channels
+        self.tiler = Tiler(
+            data_shape=(channels, *mask_extents),
+            tile_shape=(channels, mask_tile, mask_tile),
+            overlap=(0, mask_tile - mask_stride, mask_tile - mask_stride),
+            channel_dimension=0,
+        )
+        assert len(self.tiler) == num[0] * num[1], "tiler's grid must match the workload's"
+        # Visits are not kept: the peer does only what the mean needs.
+        self.merger = Merger(self.tiler, window="boxcar", save_visits=False, data_dtype=np.float32)
+        self.batch = 0
+
+    def update_batch(self, batch, coords):
+        self.merger.add_batch(self.batch, self.batch_size, batch)
+        self.batch += 1
+
+    def finalize(self):
+        return self.merger.merge(unpad=True, dtype=np.float32)
+
+    def cleanup(self):
+        pass
+
+
 def main():
     name = sys.argv[1]
+    peer = sys.argv[2] if len(sys.argv) > 2 else "reference"
     with open(os.path.join(HERE, "..", "workloads.json")) as f:
         w = json.load(f)[name]
     source = w["sourceExtents"]
@@ -116,10 +165,19 @@ def main():
         coords = np.stack([(t // grid[1]) * w["stride"], (t % grid[1]) * w["stride"]], axis=1).astype(np.int64)
         batches.append((pool[len(batches) % len(pool)][:b], coords))
 
-    reference = load_reference()
+    reference = load_reference() if peer == "reference" else None
     mean = w["aggregation"] == "mean"
+    if peer == "tiler":
+        import tiler  # noqa: F401  (imported before timing, like ratiopath)
+
+        if scalar or not mean:
+            raise SystemExit("tiler's Merger is a peer for dense mean workloads only")
+    c0 = time.process_time()
     t0 = time.perf_counter()
-    if reference is not None:
+    if peer == "tiler":
+        builder = TilerMerger(source, w["tile"], w["output"], w["stride"], w["channels"])
+        builder.batch_size = w["batch"]
+    elif reference is not None:
         MaskBuilder, MeanAggregator, MaxAggregator = reference
         builder = MaskBuilder(
             source_extents=tuple(source),
@@ -138,18 +196,21 @@ def main():
         builder.update_batch(batch, coords)
     builder.finalize()
     t2 = time.perf_counter()
+    c2 = time.process_time()
     builder.cleanup()
     print(
         json.dumps(
             {
                 "workload": name,
-                "impl": "reference" if reference is not None else "reference-numpy",
+                "impl": "tiler" if peer == "tiler" else "reference" if reference is not None else "reference-numpy",
                 "tiles": tiles,
                 "constructSeconds": t1 - t0,
                 "seconds": t2 - t0,
+                "cpuSeconds": c2 - c0,
                 "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                 "python": sys.version.split()[0],
                 "ratiopath": ratiopath_version(),
+                "tiler": tiler_version() if peer == "tiler" else None,
                 "numpy": np.__version__,
             }
         )

@@ -34,6 +34,7 @@ def main():
     i = np.arange(w["batch"] * per_tile, dtype=np.int64)
     pool = (((i * 7919) % 1000) / 1000).astype(np.float32).reshape(w["batch"], channels, tile, tile)
 
+    c0 = time.process_time()
     t0 = time.perf_counter()
     tiler = Tiler(
         data_shape=(channels, *source),
@@ -47,6 +48,7 @@ def main():
         merger.add(t, pool[t % w["batch"]])
     merger.merge(unpad=True)
     t2 = time.perf_counter()
+    c2 = time.process_time()
     print(
         json.dumps(
             {
@@ -55,6 +57,7 @@ def main():
                 "tiles": len(tiler),
                 "constructSeconds": t1 - t0,
                 "seconds": t2 - t0,
+                "cpuSeconds": c2 - c0,
                 "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                 "python": sys.version.split()[0],
                 "tiler": version("tiler"),

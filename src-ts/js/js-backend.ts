@@ -317,6 +317,7 @@ export class JsBackend implements Backend {
   }
 
   updateBatch(batch: Batch, coords: CoordsTable, clipping: Clipping): void {
+    this.lifecycle.check('updateBatch', true);
     const plan = this.plan(batch, coords, clipping);
     this.checkCounterCapacity(plan);
     if (this.aggregator) {

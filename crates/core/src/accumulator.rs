@@ -212,7 +212,7 @@ impl<T: Element> Accumulator<T> {
   fn clip_weights(&mut self, plan: &BatchPlan) {
     let Some(map) = &self.weight_map else { return };
     if let Some((start, footprint, _)) = &self.clipped_weights {
-      if *start == plan.clip_start && *footprint == plan.footprint {
+      if start[..] == plan.clip_start[..] && footprint[..] == plan.footprint[..] {
         return;
       }
     }
@@ -221,7 +221,7 @@ impl<T: Element> Accumulator<T> {
       g.output_tile_extent.iter().zip(&g.upscale_factor).map(|(&o, &u)| (o * u) as usize).collect();
     let start: Vec<usize> = plan.clip_start.iter().zip(&g.upscale_factor).map(|(&c, &u)| c * u as usize).collect();
     let clipped = weights::clip_map(map, &full, &start, &plan.footprint);
-    self.clipped_weights = Some((plan.clip_start.clone(), plan.footprint.clone(), clipped));
+    self.clipped_weights = Some((plan.clip_start.to_vec(), plan.footprint.to_vec(), clipped));
   }
 
   /// Validates and applies a batch in one call.

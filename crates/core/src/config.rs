@@ -8,7 +8,7 @@ use crate::geometry::Geometry;
 use crate::mask_region::{clip_plan_to_region, MaskRegion};
 use crate::memmap::{default_counter_path, Backing};
 use crate::npy::NpyVersion;
-use crate::plan::{plan_batch, BatchPlan, Coords, EdgeClipping};
+use crate::plan::{plan_batch_into, BatchPlan, Coords, EdgeClipping};
 use crate::reduce::{check_finalize_request, FinalizeRequest};
 use crate::weights::Weights;
 use std::path::PathBuf;
@@ -180,7 +180,8 @@ pub fn aggregation_name(a: Aggregation) -> &'static str {
   a.name()
 }
 
-/// Plans a batch against the whole geometry, then cuts it to `region`.
+/// Plans a batch against the whole geometry, then cuts it to `region`; the
+/// origins go into `origins`' memory (a recycled plan's).
 #[allow(clippy::too_many_arguments)]
 pub fn plan_in_region(
   geometry: &Geometry,
@@ -191,8 +192,9 @@ pub fn plan_in_region(
   coords: Coords<'_>,
   coords_shape: &[usize],
   clipping: &EdgeClipping,
+  origins: Vec<usize>,
 ) -> Result<BatchPlan> {
-  let mut plan = plan_batch(geometry, channels, batch_shape, data_len, coords, coords_shape, clipping)?;
+  let mut plan = plan_batch_into(geometry, channels, batch_shape, data_len, coords, coords_shape, clipping, origins)?;
   if let Some(region) = region {
     clip_plan_to_region(&mut plan, region);
   }
@@ -213,6 +215,19 @@ impl BuilderSpec {
     coords_shape: &[usize],
     clipping: &EdgeClipping,
   ) -> Result<BatchPlan> {
+    self.plan_into(data, batch_shape, coords, coords_shape, clipping, Vec::new())
+  }
+
+  /// [`Self::plan`] with the origins written into `origins`' memory.
+  pub fn plan_into(
+    &self,
+    data: &BatchData<'_>,
+    batch_shape: &[usize],
+    coords: Coords<'_>,
+    coords_shape: &[usize],
+    clipping: &EdgeClipping,
+    origins: Vec<usize>,
+  ) -> Result<BatchPlan> {
     check_data(self.dtype, data)?;
     plan_in_region(
       &self.geometry,
@@ -223,6 +238,7 @@ impl BuilderSpec {
       coords,
       coords_shape,
       clipping,
+      origins,
     )
   }
 }

@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use crate::element::{CounterElement, Element};
-use crate::geometry::{c_strides, Geometry, MAX_DIMS};
+use crate::geometry::{Geometry, MAX_DIMS};
 use crate::plan::{BatchPlan, TileLayout};
 use crate::rows;
 
@@ -136,13 +136,14 @@ impl<'p> RowWalker<'p> {
     let mut upscale = [1; MAX_DIMS];
     let mut mask_strides = [0; MAX_DIMS];
     let mut tile_strides = [0; MAX_DIMS];
-    let ms = geometry.mask_strides();
-    let out: Vec<usize> = geometry.output_tile_extent.iter().map(|&o| o as usize).collect();
-    let ts = c_strides(&out);
-    for d in 0..ndim {
+    // C-order strides, computed in place: a batch allocates nothing here.
+    let (mut mask_stride, mut tile_stride) = (1usize, 1usize);
+    for d in (0..ndim).rev() {
       upscale[d] = geometry.upscale_factor[d] as usize;
-      mask_strides[d] = ms[d];
-      tile_strides[d] = ts[d];
+      mask_strides[d] = mask_stride;
+      tile_strides[d] = tile_stride;
+      mask_stride *= geometry.mask_extents[d] as usize;
+      tile_stride *= geometry.output_tile_extent[d] as usize;
     }
     Self { ndim, plan, upscale, mask_strides, tile_strides, upscale_last: upscale[ndim - 1] }
   }
@@ -186,6 +187,19 @@ impl<'p> RowWalker<'p> {
     let lo = rows.0.saturating_sub(origin[0]);
     let hi = extent[0].min(rows.1.saturating_sub(origin[0]));
     if lo >= hi {
+      return;
+    }
+    if n == 2 {
+      // The common case, without the odometer.
+      let (stride, upscale, tile_stride) = (self.mask_strides[0], self.upscale[0], self.tile_strides[0]);
+      let footprint_last = self.plan.footprint[1];
+      for r in lo..hi {
+        f(
+          (origin[0] + r) * stride + origin[1],
+          tile_last + (clip_start[0] + (skip[0] + r) / upscale) * tile_stride,
+          (skip[0] + r) * footprint_last + skip[1],
+        );
+      }
       return;
     }
     let mut r = [0usize; MAX_DIMS];
@@ -448,12 +462,22 @@ const PASS_CHUNK: usize = 1 << 16;
 
 /// Divides every channel plane by the overlap count, treating 0 as 1.
 pub fn divide_by_counts<T: Element, K: CounterElement>(mask: &mut [T], counter: &[K], plane_len: usize) {
+  let divide = |values: &mut [T], counts: &[K]| {
+    for (v, &k) in values.iter_mut().zip(counts) {
+      *v = *v / T::from_count(k.to_u32().max(1));
+    }
+  };
+  if mask.len() < PARALLEL_MIN_ELEMENTS {
+    // Small masks: less work than waking the pool (on a busy machine a
+    // woken thread may not run for milliseconds).
+    mask.chunks_exact_mut(plane_len).for_each(|plane| divide(plane, counter));
+    return;
+  }
   for plane in mask.chunks_exact_mut(plane_len) {
-    plane.par_chunks_mut(PASS_CHUNK).zip(counter.par_chunks(PASS_CHUNK)).for_each(|(values, counts)| {
-      for (v, &k) in values.iter_mut().zip(counts) {
-        *v = *v / T::from_count(k.to_u32().max(1));
-      }
-    });
+    plane
+      .par_chunks_mut(PASS_CHUNK)
+      .zip(counter.par_chunks(PASS_CHUNK))
+      .for_each(|(values, counts)| divide(values, counts));
   }
 }
 
@@ -488,20 +512,29 @@ pub fn copy_into<T: Element>(spare: Vec<T>, values: &[T]) -> Vec<T> {
   out
 }
 
-/// Fills `values` with `value` in parallel.
+/// Fills `values` with `value`, in parallel unless small.
 pub fn fill<T: Element>(values: &mut [T], value: T) {
+  if values.len() < PARALLEL_MIN_ELEMENTS {
+    values.fill(value);
+    return;
+  }
   values.par_chunks_mut(PASS_CHUNK).for_each(|chunk| chunk.fill(value));
 }
 
 /// Replaces `from` with `to` (used to turn "no tile reached" into 0 for max).
 pub fn replace<T: Element>(values: &mut [T], from: T, to: T) {
-  values.par_chunks_mut(PASS_CHUNK).for_each(|chunk| {
+  let swap = |chunk: &mut [T]| {
     for v in chunk {
       if *v == from {
         *v = to;
       }
     }
-  });
+  };
+  if values.len() < PARALLEL_MIN_ELEMENTS {
+    swap(values);
+    return;
+  }
+  values.par_chunks_mut(PASS_CHUNK).for_each(swap);
 }
 
 #[cfg(test)]

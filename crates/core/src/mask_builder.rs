@@ -64,6 +64,8 @@ pub(crate) struct Shared {
   pub(crate) accumulator: Mutex<Option<AnyAccumulator>>,
   pub(crate) sequencer: Arc<Sequencer>,
   spares: Mutex<Vec<OwnedBatchData>>,
+  /// Origin lists of applied plans, so planning allocates nothing per call.
+  spare_origins: Mutex<Vec<Vec<usize>>>,
   /// Updates issued with `apply_later` that may not have started, in call
   /// order: a synchronous call runs them itself instead of waiting for a
   /// worker thread that a saturated pool may never free.
@@ -130,6 +132,7 @@ impl MaskBuilder {
         accumulator: Mutex::new(Some(accumulator)),
         sequencer: Sequencer::new(),
         spares: Mutex::new(Vec::new()),
+        spare_origins: Mutex::new(Vec::new()),
         queued: Mutex::new(Vec::new()),
       }),
     })
@@ -184,7 +187,16 @@ impl MaskBuilder {
     clipping: &EdgeClipping,
   ) -> Result<BatchPlan> {
     self.check("updateBatch", true)?;
-    self.shared.spec.plan(data, batch_shape, coords, coords_shape, clipping)
+    let origins = lock(&self.shared.spare_origins).pop().unwrap_or_default();
+    self.shared.spec.plan_into(data, batch_shape, coords, coords_shape, clipping, origins)
+  }
+
+  /// Gives an applied plan's memory back for the next one.
+  pub fn recycle_plan(&self, plan: BatchPlan) {
+    let mut spares = lock(&self.shared.spare_origins);
+    if spares.len() < SPARE_BATCHES {
+      spares.push(plan.origins);
+    }
   }
 
   /// Writes a planned batch now, after every update issued before it.
@@ -205,7 +217,9 @@ impl MaskBuilder {
     clipping: &EdgeClipping,
   ) -> Result<()> {
     let plan = self.plan(&data, batch_shape, coords, coords_shape, clipping)?;
-    self.apply(&plan, data)
+    let applied = self.apply(&plan, data);
+    self.recycle_plan(plan);
+    applied
   }
 
   /// A copy of `data` owned by the builder, in recycled memory if any: for
@@ -380,9 +394,10 @@ struct UpdateSlot<S> {
 impl<S: BatchSource> UpdateSlot<S> {
   fn run(&mut self, builder: &MaskBuilder) {
     let Some(ticket) = self.ticket.take() else { return };
-    let (plan, data) = (&self.plan, &mut self.data);
+    let (plan, data) = (&mut self.plan, &mut self.data);
     let result = in_turn(ticket, || {
       let applied = builder.with(|a| a.apply(plan, data.batch()));
+      builder.recycle_plan(std::mem::replace(plan, BatchPlan::empty()));
       // Recycled within the turn, so cleanup (which waits for every turn) finds it.
       if let Some(spare) = data.take_spare() {
         builder.recycle(spare);

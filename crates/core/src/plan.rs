@@ -6,7 +6,7 @@
 //! only read it.
 
 use crate::error::{codes, js_number, list, Error, Result};
-use crate::geometry::{Geometry, MAX_SAFE_INTEGER};
+use crate::geometry::{Geometry, MAX_DIMS, MAX_SAFE_INTEGER};
 
 /// Top-left source coordinates of a batch, row-major `[B, N]`.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +75,52 @@ pub enum TileLayout {
   Dense,
 }
 
+/// One value per spatial dimension, held inline: planning a batch allocates
+/// nothing but its origins.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+  len: usize,
+  values: [usize; MAX_DIMS],
+}
+
+impl Dims {
+  fn new() -> Self {
+    Self { len: 0, values: [0; MAX_DIMS] }
+  }
+
+  fn push(&mut self, value: usize) {
+    self.values[self.len] = value;
+    self.len += 1;
+  }
+}
+
+impl std::ops::Deref for Dims {
+  type Target = [usize];
+  fn deref(&self) -> &[usize] {
+    &self.values[..self.len]
+  }
+}
+
+impl<'a> IntoIterator for &'a Dims {
+  type Item = &'a usize;
+  type IntoIter = std::slice::Iter<'a, usize>;
+  fn into_iter(self) -> Self::IntoIter {
+    self.iter()
+  }
+}
+
+impl std::fmt::Debug for Dims {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.debug_list().entries(self.iter()).finish()
+  }
+}
+
+impl PartialEq<Vec<usize>> for Dims {
+  fn eq(&self, other: &Vec<usize>) -> bool {
+    **self == other[..]
+  }
+}
+
 /// A validated batch: where each tile's clipped footprint lands in the mask.
 #[derive(Debug, Clone)]
 pub struct BatchPlan {
@@ -82,9 +128,9 @@ pub struct BatchPlan {
   pub channels: usize,
   pub layout: TileLayout,
   /// Mask-space extent of every clipped, upscaled footprint.
-  pub footprint: Vec<usize>,
+  pub footprint: Dims,
   /// Clip start per dimension, in output-tile pixels.
-  pub clip_start: Vec<usize>,
+  pub clip_start: Dims,
   /// Mask-space origins, row-major `[tiles, ndim]`.
   pub origins: Vec<usize>,
   /// Elements per tile in the batch data (C * prod(outputTileExtent), or C).
@@ -98,6 +144,21 @@ pub struct BatchPlan {
 }
 
 impl BatchPlan {
+  /// A plan of no tiles (what a run update leaves behind).
+  pub fn empty() -> Self {
+    Self {
+      tiles: 0,
+      channels: 0,
+      layout: TileLayout::Scalar,
+      footprint: Dims::new(),
+      clip_start: Dims::new(),
+      origins: Vec::new(),
+      tile_len: 0,
+      boxes: None,
+      skipped: 0,
+    }
+  }
+
   pub fn origin(&self, tile: usize) -> &[usize] {
     let n = self.footprint.len();
     &self.origins[tile * n..(tile + 1) * n]
@@ -163,6 +224,22 @@ pub fn plan_batch(
   coords: Coords<'_>,
   coords_shape: &[usize],
   clipping: &EdgeClipping,
+) -> Result<BatchPlan> {
+  plan_batch_into(geometry, channels, batch_shape, data_len, coords, coords_shape, clipping, Vec::new())
+}
+
+/// [`plan_batch`], writing the origins into `origins`' memory (a recycled
+/// plan's), so that planning allocates nothing once it has enough.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_batch_into(
+  geometry: &Geometry,
+  channels: usize,
+  batch_shape: &[usize],
+  data_len: usize,
+  coords: Coords<'_>,
+  coords_shape: &[usize],
+  clipping: &EdgeClipping,
+  mut origins: Vec<usize>,
 ) -> Result<BatchPlan> {
   let n = geometry.ndim();
   let out = &geometry.output_tile_extent;
@@ -240,8 +317,8 @@ pub fn plan_batch(
       format!("edgeClipping must give {n} dimensions; received {}", clipping.start.len().max(clipping.end.len())),
     ));
   }
-  let mut footprint = Vec::with_capacity(n);
-  let mut clip_start = Vec::with_capacity(n);
+  let mut footprint = Dims::new();
+  let mut clip_start = Dims::new();
   for (d, &extent) in out.iter().enumerate() {
     let (cs, ce) = (clipping.start[d], clipping.end[d]);
     let kept = cs.checked_add(ce).and_then(|c| extent.checked_sub(c)).filter(|&k| k > 0);
@@ -257,28 +334,62 @@ pub fn plan_batch(
     clip_start.push(cs as usize);
   }
 
-  // Placement of every tile.
-  let mut origins = Vec::with_capacity(tiles * n);
-  for t in 0..tiles {
-    for d in 0..n {
-      let c = coords.get(t * n + d).map_err(|received| {
-        Error::range(
-          codes::COORDS_VALUE,
-          format!("coords[{t}][{d}] must be a non-negative integer no larger than 2^53 - 1; received {received}"),
-        )
-      })?;
-      // Off-grid coordinates are floored to the stride grid, as the reference does.
-      let grid = c / geometry.stride[d];
-      let origin = grid
-        .checked_mul(geometry.mask_stride[d])
-        .and_then(|o| o.checked_add(clip_start[d] as u64 * geometry.upscale_factor[d]));
-      // Checked to the end: a coordinate near 2^53 times a large mask
-      // stride must not wrap around into the mask.
-      let end = origin.and_then(|o| o.checked_add(footprint[d] as u64));
-      let Some(origin) = origin.filter(|_| end.is_some_and(|e| e <= geometry.mask_extents[d])) else {
-        return Err(outside_mask(geometry, &clipping.start, &footprint, coords, t));
-      };
-      origins.push(origin as usize);
+  // Placement of every tile. Per dimension, once: a tile fits when its grid
+  // index is at most `max_grid` (so nothing below can overflow).
+  let mut stride = [1u64; MAX_DIMS];
+  let mut mask_stride = [0usize; MAX_DIMS];
+  let mut offset = [0usize; MAX_DIMS];
+  let mut max_grid = [0u64; MAX_DIMS];
+  let mut fits = true;
+  for d in 0..n {
+    stride[d] = geometry.stride[d];
+    mask_stride[d] = geometry.mask_stride[d] as usize;
+    let off = clip_start[d] as u64 * geometry.upscale_factor[d];
+    offset[d] = off as usize;
+    match geometry.mask_extents[d].checked_sub(off + footprint[d] as u64) {
+      Some(room) => max_grid[d] = room / geometry.mask_stride[d],
+      None => fits = false,
+    }
+  }
+  origins.clear();
+  origins.reserve(tiles * n);
+  let place = |t: usize, d: usize, c: u64, origins: &mut Vec<usize>| -> Result<()> {
+    // Off-grid coordinates are floored to the stride grid, as the reference
+    // does; 32-bit division where it suffices (most coordinates).
+    let grid = if c <= u32::MAX as u64 && stride[d] <= u32::MAX as u64 {
+      (c as u32 / stride[d] as u32) as u64
+    } else {
+      c / stride[d]
+    };
+    if !fits || grid > max_grid[d] {
+      return Err(outside_mask(geometry, &clipping.start, &footprint, coords, t));
+    }
+    origins.push(grid as usize * mask_stride[d] + offset[d]);
+    Ok(())
+  };
+  let bad_value = |t: usize, d: usize, received: String| {
+    Error::range(
+      codes::COORDS_VALUE,
+      format!("coords[{t}][{d}] must be a non-negative integer no larger than 2^53 - 1; received {received}"),
+    )
+  };
+  // One loop per coordinate type, so the type is matched once per batch.
+  match coords {
+    Coords::I32(values) => {
+      for (t, row) in values.chunks_exact(n).enumerate() {
+        for (d, &v) in row.iter().enumerate() {
+          let c = u64::try_from(v).map_err(|_| bad_value(t, d, v.to_string()))?;
+          place(t, d, c, &mut origins)?;
+        }
+      }
+    }
+    _ => {
+      for t in 0..tiles {
+        for d in 0..n {
+          let c = coords.get(t * n + d).map_err(|received| bad_value(t, d, received))?;
+          place(t, d, c, &mut origins)?;
+        }
+      }
     }
   }
 

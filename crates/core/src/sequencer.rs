@@ -14,6 +14,9 @@ struct Queue {
   serving: u64,
   /// Tickets finished or abandoned ahead of `serving`.
   done_early: BTreeSet<u64>,
+  /// Threads blocked on `turn`: with none, finishing a ticket wakes no one
+  /// (no futex call per synchronous update).
+  waiters: usize,
 }
 
 impl Queue {
@@ -61,7 +64,9 @@ impl Sequencer {
   pub fn wait_idle(&self) {
     let mut q = self.lock();
     while q.serving < q.next {
+      q.waiters += 1;
       q = self.turn.wait(q).unwrap_or_else(|p| p.into_inner());
+      q.waiters -= 1;
     }
   }
 
@@ -79,7 +84,9 @@ impl Ticket {
     let s = &self.sequencer;
     let mut q = s.lock();
     while q.serving < self.number {
+      q.waiters += 1;
       q = s.turn.wait(q).unwrap_or_else(|p| p.into_inner());
+      q.waiters -= 1;
     }
   }
 }
@@ -87,8 +94,14 @@ impl Ticket {
 impl Drop for Ticket {
   fn drop(&mut self) {
     let s = &self.sequencer;
-    s.lock().complete(self.number);
-    s.turn.notify_all();
+    let waiters = {
+      let mut q = s.lock();
+      q.complete(self.number);
+      q.waiters
+    };
+    if waiters > 0 {
+      s.turn.notify_all();
+    }
   }
 }
 

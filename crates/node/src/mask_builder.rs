@@ -4,11 +4,12 @@ use std::cell::{Cell, RefCell};
 
 use napi::bindgen_prelude::{
   AsyncTask, Either4, Float32Array, Float64Array, Object, ObjectFinalize, TypedArray, TypedArrayType, Uint16Array,
-  Uint32Array,
+  Uint32Array, Uint32ArraySlice,
 };
 use napi::{sys, Env, Result};
 use napi_derive::napi;
 use wsi_mask_core::error::codes;
+use wsi_mask_core::limits::MAX_DIMS;
 use wsi_mask_core::{BatchData, BatchPlan, Coords, EdgeClipping, Error, MaskBuilder, RegionData, State};
 
 use crate::errors::OrThrow;
@@ -38,6 +39,9 @@ pub struct NativeMaskBuilder {
   /// that dropped builders are collected, and their memory or disk
   /// reservation freed, as promptly as their size calls for.
   external_bytes: Cell<i64>,
+  /// The last batch's edge clipping, reused while it does not change: a call
+  /// allocates nothing.
+  clipping: RefCell<EdgeClipping>,
 }
 
 /// Tells V8 that `delta` bytes outside its heap were bound to (or freed from) JavaScript objects.
@@ -47,12 +51,36 @@ fn adjust_external_memory(env: &Env, delta: i64) {
   unsafe { sys::napi_adjust_external_memory(env.raw(), delta, &mut total) };
 }
 
-fn shape_of(values: &[u32]) -> Vec<usize> {
-  values.iter().map(|&v| v as usize).collect()
+/// A batch's shapes and clipping, as the facade packs them into one
+/// `Uint32Array` (one typed array per call instead of four JavaScript arrays):
+/// `[rank, ...batchShape, coordsRows, coordsColumns, ...clipStart, ...clipEnd]`,
+/// with one clip entry per spatial dimension.
+struct BatchDims {
+  batch_shape: [usize; MAX_DIMS + 2],
+  rank: usize,
+  coords_shape: [usize; 2],
 }
 
-fn clipping(start: &[u32], end: &[u32]) -> EdgeClipping {
-  EdgeClipping { start: start.iter().map(|&v| v as u64).collect(), end: end.iter().map(|&v| v as u64).collect() }
+/// Reads the packed dimensions; the clipping goes into `clipping` when it changed.
+fn batch_dims(dims: &[u32], ndim: usize, clipping: &mut EdgeClipping) -> std::result::Result<BatchDims, Error> {
+  let malformed = || Error::type_error(codes::BATCH_SHAPE, "malformed batch dimensions (the facade packs them)");
+  let rank = *dims.first().ok_or_else(malformed)? as usize;
+  if rank > MAX_DIMS + 2 || dims.len() != 1 + rank + 2 + 2 * ndim {
+    return Err(malformed());
+  }
+  let mut batch_shape = [0usize; MAX_DIMS + 2];
+  for (to, &from) in batch_shape.iter_mut().zip(&dims[1..1 + rank]) {
+    *to = from as usize;
+  }
+  let coords_shape = [dims[1 + rank] as usize, dims[2 + rank] as usize];
+  let (start, end) = dims[3 + rank..].split_at(ndim);
+  let same =
+    |kept: &[u64], given: &[u32]| kept.len() == given.len() && kept.iter().zip(given).all(|(&k, &g)| k == g as u64);
+  if !same(&clipping.start, start) || !same(&clipping.end, end) {
+    *clipping =
+      EdgeClipping { start: start.iter().map(|&v| v as u64).collect(), end: end.iter().map(|&v| v as u64).collect() };
+  }
+  Ok(BatchDims { batch_shape, rank, coords_shape })
 }
 
 /// Reinterprets a typed array's bytes; JavaScript aligns typed arrays to
@@ -91,22 +119,10 @@ fn coords_data<'a>(coords: &'a TypedArray<'_>) -> std::result::Result<Coords<'a>
 }
 
 impl NativeMaskBuilder {
-  fn plan(
-    &self,
-    data: BatchData<'_>,
-    shape: &[u32],
-    coords: &TypedArray<'_>,
-    coords_shape: &[u32],
-    clip_start: &[u32],
-    clip_end: &[u32],
-  ) -> std::result::Result<BatchPlan, Error> {
-    self.inner.plan(
-      &data,
-      &shape_of(shape),
-      coords_data(coords)?,
-      &shape_of(coords_shape),
-      &clipping(clip_start, clip_end),
-    )
+  fn plan(&self, data: BatchData<'_>, coords: &TypedArray<'_>, dims: &[u32]) -> std::result::Result<BatchPlan, Error> {
+    let mut clipping = self.clipping.borrow_mut();
+    let dims = batch_dims(dims, self.inner.geometry().ndim(), &mut clipping)?;
+    self.inner.plan(&data, &dims.batch_shape[..dims.rank], coords_data(coords)?, &dims.coords_shape, &clipping)
   }
 }
 
@@ -124,7 +140,14 @@ impl NativeMaskBuilder {
       + bytes(inner.counter_raw().ok().flatten())
       + bytes(inner.aux_raw().ok().flatten());
     adjust_external_memory(&env, external_bytes);
-    Ok(Self { inner, views: RefCell::new(Views::default()), max_view_bytes, external_bytes: Cell::new(external_bytes) })
+    let clipping = RefCell::new(EdgeClipping::none(inner.geometry().ndim()));
+    Ok(Self {
+      inner,
+      views: RefCell::new(Views::default()),
+      max_view_bytes,
+      external_bytes: Cell::new(external_bytes),
+      clipping,
+    })
   }
 
   /// Geometry: extents, strides, span, mask extents and upscale factor.
@@ -156,21 +179,22 @@ impl NativeMaskBuilder {
     self.inner.pending() as u32
   }
 
-  /// Applies a batch now, after any pending asynchronous update.
+  /// Applies a batch now, after any pending asynchronous update. `dims` packs
+  /// the shapes and the clipping: `[rank, ...batchShape, coordsRows,
+  /// coordsColumns, ...clipStart, ...clipEnd]`.
   #[napi(catch_unwind)]
   pub fn update_batch(
     &self,
     env: Env,
-    data: TypedArray,
-    shape: Vec<u32>,
+    #[napi(ts_arg_type = "Float32Array | Float64Array")] data: TypedArray,
     coords: TypedArray,
-    coords_shape: Vec<u32>,
-    clip_start: Vec<u32>,
-    clip_end: Vec<u32>,
+    dims: Uint32ArraySlice,
   ) -> Result<()> {
     let data = batch_data(&data).or_throw(&env)?;
-    let plan = self.plan(data, &shape, &coords, &coords_shape, &clip_start, &clip_end).or_throw(&env)?;
-    self.inner.apply(&plan, data).or_throw(&env)
+    let plan = self.plan(data, &coords, &dims).or_throw(&env)?;
+    let applied = self.inner.apply(&plan, data);
+    self.inner.recycle_plan(plan);
+    applied.or_throw(&env)
   }
 
   /// Validates a batch without applying it (throws what `updateBatch` would).
@@ -179,14 +203,12 @@ impl NativeMaskBuilder {
     &self,
     env: Env,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] data: TypedArray,
-    shape: Vec<u32>,
     coords: TypedArray,
-    coords_shape: Vec<u32>,
-    clip_start: Vec<u32>,
-    clip_end: Vec<u32>,
+    dims: Uint32ArraySlice,
   ) -> Result<()> {
     let view = batch_data(&data).or_throw(&env)?;
-    self.plan(view, &shape, &coords, &coords_shape, &clip_start, &clip_end).or_throw(&env)?;
+    let plan = self.plan(view, &coords, &dims).or_throw(&env)?;
+    self.inner.recycle_plan(plan);
     Ok(())
   }
 
@@ -201,15 +223,12 @@ impl NativeMaskBuilder {
     &self,
     env: Env,
     #[napi(ts_arg_type = "Float32Array | Float64Array")] data: TypedArray,
-    shape: Vec<u32>,
     coords: TypedArray,
-    coords_shape: Vec<u32>,
-    clip_start: Vec<u32>,
-    clip_end: Vec<u32>,
+    dims: Uint32ArraySlice,
     transferred: bool,
   ) -> Result<AsyncTask<UpdateTask>> {
     let view = batch_data(&data).or_throw(&env)?;
-    let plan = self.plan(view, &shape, &coords, &coords_shape, &clip_start, &clip_end).or_throw(&env)?;
+    let plan = self.plan(view, &coords, &dims).or_throw(&env)?;
     let source = if transferred {
       BatchSource::Held(HeldBatch::new(&env, &data)?)
     } else if let Some(pinned) = HeldBatch::pinned(&data) {
