@@ -9,6 +9,7 @@
 mod batch_buffer;
 mod errors;
 mod export;
+mod export_task;
 mod mask_builder;
 mod merge;
 mod npy_file;
