@@ -29,9 +29,9 @@ export interface GeoJsonOptions {
   /**
    * Simplify outlines with tolerance `simplify` slide pixels (topology-preserving
    * Visvalingam-Whyatt: a vertex goes when the triangle it makes with its neighbours
-   * is under `simplify² / 2`). Polygons stay valid with their holes inside; each
-   * polygon's area moves by at most `dropped vertices × simplify² / 2`. Default 0:
-   * the exact pixel-edge outlines.
+   * is under `simplify²`, so one mask pixel's worth removes the one-pixel stairs).
+   * Polygons stay valid with their holes inside; each polygon's area moves by at
+   * most `dropped vertices × simplify²`. Default 0: the exact pixel-edge outlines.
    */
   simplify?: number;
   /** Micrometres per source pixel (adds `Area µm^2`). Default: what the mask's geometry carries. */
@@ -176,8 +176,8 @@ function written(path: string, text: string): { path: string; features: number }
  * QuPath annotations: polygons with holes, in slide coordinates (mask pixel
  * corners times the mask's scale), with classification and measured area.
  * Traced along pixel edges, so areas are exact (`simplify` trades vertices for
- * a bounded area change). Needs the native addon; the mask is held in memory
- * while tracing (5 bytes per mask pixel besides it).
+ * a bounded area change). Needs the native addon; tracing holds the plane in
+ * memory: about 10 bytes per mask pixel (8 for a label map).
  */
 export function toGeoJSON(mask: ExportInput, options?: GeoJsonOptions): GeoJsonFeatureCollection {
   const call = 'toGeoJSON';

@@ -6,10 +6,11 @@
 use geo::{Area, LineString, Polygon, SimplifyVwPreserve, Validation};
 
 /// The triangle area (slide pixels squared) below which a vertex is dropped
-/// for a tolerance of `tolerance` slide pixels: a right triangle with legs
-/// `tolerance`, so a tolerance of one mask pixel removes one-pixel stairs.
+/// for a tolerance of `tolerance` slide pixels: a square of side `tolerance`,
+/// so a tolerance of one mask pixel removes one-pixel stairs (their
+/// triangles are half a pixel).
 pub fn vertex_area(tolerance: f64) -> f64 {
-  tolerance * tolerance / 2.0
+  tolerance * tolerance
 }
 
 fn vertices(polygon: &Polygon<f64>) -> usize {
