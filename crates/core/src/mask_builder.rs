@@ -14,7 +14,7 @@ use crate::geometry::Geometry;
 use crate::memmap::CreatedFile;
 use crate::plan::{BatchPlan, Coords, EdgeClipping};
 use crate::raw_array::RawArray;
-use crate::reduce::FinalizeRequest;
+use crate::reduce::{check_finalize_request, FinalizeRequest};
 use crate::region::RegionData;
 use crate::sequencer::{Sequencer, Ticket};
 
@@ -265,7 +265,7 @@ impl MaskBuilder {
   /// the state; later calls may ask for another reduction of the same mask.
   pub fn finalize_with(&self, request: &FinalizeRequest) -> Result<()> {
     self.check("finalize", false)?;
-    self.shared.spec.check_finalize(request)?;
+    check_finalize_request(self.shared.spec.aggregation, self.shared.spec.channels, request)?;
     self.run_queued();
     self.shared.sequencer.wait_idle();
     let first = std::mem::replace(&mut *lock(&self.shared.state), State::Finalized) == State::Building;
@@ -276,7 +276,7 @@ impl MaskBuilder {
   /// thread). The builder refuses batches from now on.
   pub fn finalize_later(&self, request: FinalizeRequest) -> Result<PendingFinalize> {
     self.check("finalizeAsync", false)?;
-    self.shared.spec.check_finalize(&request)?;
+    check_finalize_request(self.shared.spec.aggregation, self.shared.spec.channels, &request)?;
     let ticket = self.shared.sequencer.ticket();
     let first = {
       let mut state = lock(&self.shared.state);
