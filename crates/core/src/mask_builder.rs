@@ -296,9 +296,10 @@ impl MaskBuilder {
     self.run_queued();
     self.shared.sequencer.wait_idle();
     *lock(&self.shared.state) = State::CleanedUp;
-    let accumulator = lock(&self.shared.accumulator).take();
-    // Files that persist get written through before they are unmapped.
-    let flushed = accumulator.as_ref().map_or(Ok(()), |a| a.flush());
+    let mut accumulator = lock(&self.shared.accumulator).take();
+    // Files that persist get written (a mean's counter file may not exist
+    // yet) and written through before they are unmapped.
+    let flushed = accumulator.as_mut().map_or(Ok(()), |a| a.prepare_release().and_then(|_| a.flush()));
     drop(accumulator);
     lock(&self.shared.spares).clear();
     flushed
@@ -336,10 +337,17 @@ impl MaskBuilder {
     self.with(|a| a.mask_raw(channel))
   }
 
-  /// Raw view of the overlap counter; `None` for max and min.
+  /// Bytes of the per-pixel overlap counter held now (0 for max and min, and
+  /// while a uniform mean keeps tile rectangles instead).
+  pub fn counter_bytes(&self) -> usize {
+    lock(&self.shared.accumulator).as_ref().map_or(0, |a| a.counter_bytes())
+  }
+
+  /// Raw view of the overlap counter; `None` for max and min. A uniform
+  /// mean's counter is made from its tile rectangles on first use.
   pub fn counter_raw(&self) -> Result<Option<RawArray>> {
     self.check("overlapCounter", false)?;
-    self.with(|a| Ok(a.counter_raw()))
+    self.with(|a| a.counter_raw())
   }
 
   /// Raw view of the weight sum (weighted mean and sum) or the variances
