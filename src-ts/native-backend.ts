@@ -320,6 +320,10 @@ export class NativeBackend implements Backend {
     return this.result(request);
   }
 
+  prepareRelease(): void {
+    this.native.prepareRelease();
+  }
+
   cleanup(): void {
     this.native.cleanup();
     this.finished = undefined;

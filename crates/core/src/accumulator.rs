@@ -65,6 +65,8 @@ pub struct Accumulator<T: Element> {
   tiles_applied: u64,
   /// Tiles given to this builder that lie wholly outside its region.
   tiles_skipped: u64,
+  /// Whether the accumulator holds the final mask.
+  finalized: bool,
   files: Vec<CreatedFile>,
 }
 
@@ -110,6 +112,7 @@ impl<T: Element> Accumulator<T> {
       reduced: None,
       tiles_applied: 0,
       tiles_skipped: 0,
+      finalized: false,
       files,
     })
   }
@@ -167,6 +170,10 @@ impl<T: Element> Accumulator<T> {
   /// rectangles until [`Self::materialize_counter`].
   pub fn counter(&self) -> Option<&Counter> {
     self.counter.as_ref()
+  }
+
+  pub fn is_finalized(&self) -> bool {
+    self.finalized
   }
 
   /// Whether this builder counts overlaps (per pixel or as rectangles).
@@ -344,6 +351,7 @@ impl<T: Element> Accumulator<T> {
         _ => None,
       };
       self.finalize_accumulator(counter_file);
+      self.finalized = true;
     }
     if reduction.is_some() {
       self.materialize_counter()?;

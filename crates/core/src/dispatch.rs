@@ -70,6 +70,11 @@ impl AnyAccumulator {
     each!(self, b => b.materialize_counter())
   }
 
+  /// Whether the accumulator holds the final mask.
+  pub fn is_finalized(&self) -> bool {
+    each!(self, b => b.is_finalized())
+  }
+
   /// See [`Accumulator::prepare_release`].
   pub fn prepare_release(&mut self) -> Result<()> {
     each!(self, b => b.prepare_release())

@@ -332,6 +332,14 @@ impl NativeMaskBuilder {
     }
   }
 
+  /// Before releasing a persisted memmap builder unfinished: writes the
+  /// files it keeps beside its sums (a uniform mean's counter file, which
+  /// otherwise is written at finalize), so `files` lists them.
+  #[napi(catch_unwind)]
+  pub fn prepare_release(&self, env: Env) -> Result<()> {
+    self.inner.prepare_release().or_throw(&env)
+  }
+
   /// Waits for pending updates, frees the storage and detaches every view
   /// (they then read as empty). Calling it again does nothing.
   #[napi(catch_unwind)]
