@@ -1,7 +1,9 @@
-//! NPY files: header encoding (versions 1.0, 2.0, 3.0) and a strict parser
-//! that never panics on arbitrary bytes.
+//! NPY files: header encoding (versions 1.0, 2.0, 3.0) and parsing that
+//! never panics on arbitrary bytes. Parsing uses ndarray-npy; encoding is
+//! ours because ndarray-npy writes only 1.0/2.0 and the reference writes 3.0.
 
-use std::path::Path;
+use ndarray_npy::npy::header::{Header, ParseHeaderError, ReadHeaderError};
+use py_literal::Value as PyValue;
 
 use crate::error::{codes, Error, Result};
 use crate::geometry::MAX_SAFE_INTEGER;
@@ -177,16 +179,17 @@ pub fn encode_header(descr: &str, shape: &[u64], version: NpyVersion) -> Result<
 }
 
 /// Parses the header at the start of `bytes`. Never panics; every
-/// malformation is an `ERR_WSI_NPY_FORMAT` error.
+/// malformation is an `ERR_WSI_NPY_FORMAT` error. The framing (magic,
+/// version, length, truncation) is checked here so a hostile length never
+/// allocates; the dictionary is parsed by ndarray-npy.
 pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader> {
   if bytes.len() < 10 || &bytes[..6] != MAGIC {
     return Err(format_error("not an NPY file (missing the \\x93NUMPY magic)".into()));
   }
   let (major, minor) = (bytes[6], bytes[7]);
-  let (len_size, utf8) = match (major, minor) {
-    (1, 0) => (2, false),
-    (2, 0) => (4, false),
-    (3, 0) => (4, true),
+  let len_size = match (major, minor) {
+    (1, 0) => 2,
+    (2, 0) | (3, 0) => 4,
     _ => return Err(format_error(format!("unsupported NPY version {major}.{minor}"))),
   };
   let header_len = if len_size == 2 {
@@ -200,205 +203,53 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader> {
   if header_len > MAX_HEADER_LEN {
     return Err(format_error(format!("NPY header of {header_len} bytes is larger than {MAX_HEADER_LEN}")));
   }
-  let start = 8 + len_size;
-  let end = start + header_len;
-  let raw = bytes.get(start..end).ok_or_else(|| format_error("truncated NPY header".into()))?;
-  let text = if utf8 {
-    std::str::from_utf8(raw).map_err(|_| format_error("NPY 3.0 header is not UTF-8".into()))?.to_string()
-  } else {
-    raw.iter().map(|&b| b as char).collect()
+  let end = 8 + len_size + header_len;
+  let framed = bytes.get(..end).ok_or_else(|| format_error("truncated NPY header".into()))?;
+  let header = Header::from_reader(&mut &framed[..]).map_err(header_error)?;
+  if header.shape.len() > MAX_NDIM {
+    return Err(format_error(format!("the NPY shape has more than {MAX_NDIM} dimensions")));
+  }
+  let descr = match header.type_descriptor {
+    PyValue::String(descr) => descr,
+    _ => return Err(format_error("unsupported NPY dtype: a structured dtype (plain numeric arrays only)".into())),
   };
-  let (descr, fortran_order, shape) = parse_dict(&text)?;
-  Ok(NpyHeader { version: (major, minor), descr, fortran_order, shape, data_offset: end })
+  Ok(NpyHeader {
+    version: (major, minor),
+    descr,
+    fortran_order: header.layout.is_fortran(),
+    shape: header.shape.into_iter().map(|d| d as u64).collect(),
+    data_offset: end,
+  })
 }
 
-/// Minimal parser for the Python literal numpy writes:
-/// `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
-fn parse_dict(text: &str) -> Result<(String, bool, Vec<u64>)> {
-  let mut p = Parser { s: text.as_bytes(), i: 0 };
-  let mut descr = None;
-  let mut fortran = None;
-  let mut shape = None;
-  p.expect(b'{')?;
-  loop {
-    p.skip_ws();
-    if p.eat(b'}') {
-      break;
-    }
-    let key = p.string()?;
-    p.expect(b':')?;
-    match key.as_str() {
-      "descr" => descr = Some(p.string()?),
-      "fortran_order" => fortran = Some(p.boolean()?),
-      "shape" => shape = Some(p.tuple()?),
-      other => return Err(format_error(format!("unexpected key '{other}' in the NPY header"))),
-    }
-    p.skip_ws();
-    if p.eat(b',') {
-      continue;
-    }
-    p.expect(b'}')?;
-    break;
-  }
-  p.skip_ws();
-  if p.i != p.s.len() {
-    return Err(format_error("trailing characters after the NPY header dictionary".into()));
-  }
-  match (descr, fortran, shape) {
-    (Some(d), Some(f), Some(s)) => Ok((d, f, s)),
-    _ => Err(format_error("the NPY header lacks 'descr', 'fortran_order' or 'shape'".into())),
-  }
+/// ndarray-npy's reasons in a line; never the (possibly huge) header text.
+fn header_error(e: ReadHeaderError) -> Error {
+  let reason = match e {
+    ReadHeaderError::Io(_) => "truncated NPY header".to_string(),
+    ReadHeaderError::Parse(p) => match p {
+      ParseHeaderError::NonAscii => "the NPY 1.0/2.0 header is not ASCII".into(),
+      ParseHeaderError::Utf8Parse(_) => "NPY 3.0 header is not UTF-8".into(),
+      ParseHeaderError::MissingNewline => "the NPY header does not end with a newline".into(),
+      ParseHeaderError::DictParse(_) | ParseHeaderError::MetaNotDict(_) => {
+        "the NPY header is not the dictionary numpy writes ({'descr': ..., 'fortran_order': ..., 'shape': (...)})"
+          .into()
+      }
+      ParseHeaderError::UnknownKey(_) => "unexpected key in the NPY header".into(),
+      // ndarray-npy 0.10 spells the missing shape "shaper".
+      ParseHeaderError::MissingKey(key) => {
+        format!("the NPY header lacks '{}'", if key == "shaper" { "shape" } else { key.as_str() })
+      }
+      ParseHeaderError::IllegalValue { key, .. } => format!("the NPY header's '{key}' is not valid"),
+      other => format!("malformed NPY header ({})", truncate(&other.to_string(), 120)),
+    },
+  };
+  format_error(reason)
 }
 
-struct Parser<'a> {
-  s: &'a [u8],
-  i: usize,
-}
-
-impl Parser<'_> {
-  fn skip_ws(&mut self) {
-    while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
-      self.i += 1;
-    }
-  }
-
-  fn eat(&mut self, c: u8) -> bool {
-    if self.s.get(self.i) == Some(&c) {
-      self.i += 1;
-      true
-    } else {
-      false
-    }
-  }
-
-  fn expect(&mut self, c: u8) -> Result<()> {
-    self.skip_ws();
-    if self.eat(c) {
-      Ok(())
-    } else {
-      Err(format_error(format!("malformed NPY header: expected '{}' at byte {}", c as char, self.i)))
-    }
-  }
-
-  fn string(&mut self) -> Result<String> {
-    self.skip_ws();
-    let quote = match self.s.get(self.i) {
-      Some(&q @ (b'\'' | b'"')) => q,
-      _ => return Err(format_error(format!("malformed NPY header: expected a string at byte {}", self.i))),
-    };
-    self.i += 1;
-    let start = self.i;
-    while self.i < self.s.len() && self.s[self.i] != quote {
-      if self.s[self.i] == b'\\' {
-        return Err(format_error("escaped characters are not supported in NPY headers".into()));
-      }
-      self.i += 1;
-    }
-    if self.i >= self.s.len() {
-      return Err(format_error("unterminated string in the NPY header".into()));
-    }
-    let value = String::from_utf8_lossy(&self.s[start..self.i]).into_owned();
-    self.i += 1;
-    Ok(value)
-  }
-
-  fn boolean(&mut self) -> Result<bool> {
-    self.skip_ws();
-    let rest = &self.s[self.i..];
-    if rest.starts_with(b"True") {
-      self.i += 4;
-      Ok(true)
-    } else if rest.starts_with(b"False") {
-      self.i += 5;
-      Ok(false)
-    } else {
-      Err(format_error("malformed NPY header: fortran_order must be True or False".into()))
-    }
-  }
-
-  fn integer(&mut self) -> Result<u64> {
-    self.skip_ws();
-    let start = self.i;
-    let mut value: u64 = 0;
-    while let Some(&c) = self.s.get(self.i) {
-      if !c.is_ascii_digit() {
-        break;
-      }
-      value = value
-        .checked_mul(10)
-        .and_then(|v| v.checked_add((c - b'0') as u64))
-        .filter(|&v| v <= MAX_SAFE_INTEGER)
-        .ok_or_else(|| format_error("an NPY shape entry is larger than 2^53 - 1".into()))?;
-      self.i += 1;
-    }
-    if self.i == start {
-      return Err(format_error(format!("malformed NPY header: expected an integer at byte {}", self.i)));
-    }
-    // Python 2 long suffix.
-    self.eat(b'L');
-    Ok(value)
-  }
-
-  fn tuple(&mut self) -> Result<Vec<u64>> {
-    self.expect(b'(')?;
-    let mut dims = Vec::new();
-    loop {
-      self.skip_ws();
-      if self.eat(b')') {
-        return Ok(dims);
-      }
-      if dims.len() >= MAX_NDIM {
-        return Err(format_error(format!("NPY shape has more than {MAX_NDIM} dimensions")));
-      }
-      dims.push(self.integer()?);
-      self.skip_ws();
-      if !self.eat(b',') {
-        self.expect(b')')?;
-        return Ok(dims);
-      }
-    }
-  }
-}
-
-/// A whole NPY file read into memory.
-#[derive(Debug, Clone)]
-pub struct NpyFile {
-  pub header: NpyHeader,
-  pub data: Vec<u8>,
-}
-
-impl NpyFile {
-  pub fn read(path: impl AsRef<Path>) -> Result<Self> {
-    let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(&format!("cannot read {}", path.display()), &e))?;
-    Self::from_bytes(bytes)
-  }
-
-  pub fn from_bytes(mut bytes: Vec<u8>) -> Result<Self> {
-    let header = parse_header(&bytes)?;
-    let len = header.data_len()?;
-    let available = (bytes.len() - header.data_offset) as u64;
-    if available < len {
-      return Err(format_error(format!("the NPY data is truncated: {available} of {len} bytes present")));
-    }
-    bytes.drain(..header.data_offset);
-    bytes.truncate(len as usize);
-    Ok(Self { header, data: bytes })
-  }
-
-  /// Every element converted to `f64`, in file (C) order.
-  pub fn to_f64(&self) -> Result<Vec<f64>> {
-    let t = self.header.element_type()?;
-    let chunks = self.data.chunks_exact(t.size());
-    Ok(match t {
-      NpyType::F32 => chunks.map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
-      NpyType::F64 => chunks.map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default())).collect(),
-      NpyType::U8 => self.data.iter().map(|&b| b as f64).collect(),
-      NpyType::U16 => chunks.map(|c| u16::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
-      NpyType::U32 => chunks.map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
-      NpyType::I32 => chunks.map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
-      NpyType::I64 => chunks.map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()) as f64).collect(),
-    })
+fn truncate(text: &str, max: usize) -> &str {
+  match text.char_indices().nth(max) {
+    Some((i, _)) => &text[..i],
+    None => text,
   }
 }
 
@@ -436,9 +287,10 @@ mod tests {
     bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
     bytes.extend_from_slice(&header);
     bytes.extend((0..20i64).flat_map(|v| v.to_le_bytes()));
-    let f = NpyFile::from_bytes(bytes).unwrap();
-    assert_eq!(f.header.shape, vec![10, 2]);
-    assert_eq!(f.to_f64().unwrap()[19], 19.0);
+    let header = parse_header(&bytes).unwrap();
+    assert_eq!((header.descr.as_str(), header.shape.as_slice()), ("<i8", &[10u64, 2][..]));
+    assert_eq!((header.data_offset, header.data_len().unwrap()), (bytes.len() - 160, 160));
+    assert_eq!(i64::from_le_bytes(bytes[bytes.len() - 8..].try_into().unwrap()), 19);
   }
 
   #[test]

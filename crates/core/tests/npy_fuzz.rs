@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use wsi_mask_core::error::codes;
-use wsi_mask_core::npy::{encode_header, parse_header, NpyFile, NpyVersion, ALIGNMENT, MAX_HEADER_LEN};
+use wsi_mask_core::npy::{encode_header, parse_header, NpyVersion, ALIGNMENT, MAX_HEADER_LEN};
 
 const CASES: u32 = 20_000;
 
@@ -39,15 +39,6 @@ fn parse_everything(bytes: &[u8]) -> Result<bool, TestCaseError> {
       false
     }
   };
-  match NpyFile::from_bytes(bytes.to_vec()) {
-    Ok(file) => {
-      let len = file.header.data_len().map_err(|e| TestCaseError::fail(e.message))?;
-      prop_assert_eq!(file.data.len() as u64, len);
-      let values = file.to_f64().map_err(|e| TestCaseError::fail(e.message))?;
-      prop_assert_eq!(values.len() as u64, file.header.element_count().unwrap_or(0));
-    }
-    Err(e) => prop_assert_eq!(e.code, codes::NPY_FORMAT),
-  }
   Ok(parsed)
 }
 
