@@ -10,6 +10,13 @@ use crate::kernels::{split_planes, BANDS_PER_THREAD, PARALLEL_MIN_ELEMENTS};
 use crate::plan::BatchPlan;
 use rayon::prelude::*;
 
+/// The rows along dimension 0 one thread derives, with their part of every plane.
+struct Band<'a, T, K> {
+  rows: (usize, usize),
+  planes: Vec<&'a mut [T]>,
+  counter: Option<&'a mut [K]>,
+}
+
 /// The written boxes of the tiles applied, in storage coordinates (the
 /// region's, for a builder holding one).
 #[derive(Clone)]
@@ -107,11 +114,16 @@ impl TileRects {
       Some(c) => split_planes(c, plane_len, row_elems, &cuts).into_iter().map(|mut v| v.pop()).collect(),
       None => (0..nb).map(|_| None).collect(),
     };
-    let mut bands: Vec<(usize, Vec<&mut [T]>, Option<&mut [K]>)> =
-      planes.into_iter().zip(counters).enumerate().map(|(b, (p, c))| (b, p, c)).collect();
-    let work = |(b, planes, counter): &mut (usize, Vec<&mut [T]>, Option<&mut [K]>)| {
+    let mut bands: Vec<Band<'_, T, K>> = planes
+      .into_iter()
+      .zip(counters)
+      .enumerate()
+      .map(|(b, (planes, counter))| Band { rows: (cuts[b], cuts[b + 1]), planes, counter })
+      .collect();
+    let work = |band: &mut Band<'_, T, K>| {
+      let Band { rows, planes, counter } = band;
       let mut divisors = vec![T::ZERO; width];
-      self.for_each_line((cuts[*b], cuts[*b + 1]), |offset, counts, changed| {
+      self.for_each_line(*rows, |offset, counts, changed| {
         if !planes.is_empty() {
           if changed {
             for (d, &c) in divisors.iter_mut().zip(counts) {
