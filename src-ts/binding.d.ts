@@ -89,6 +89,12 @@ export declare class NativeMaskBuilder {
   /** `{ buffer, live }` over the overlap counter, or null for max. */
   counterBuffer(): { buffer: ArrayBuffer; live: boolean } | null
   /**
+   * Before releasing a persisted memmap builder unfinished: writes the
+   * files it keeps beside its sums (a uniform mean's counter file, which
+   * otherwise is written at finalize), so `files` lists them.
+   */
+  prepareRelease(): void
+  /**
    * Waits for pending updates, frees the storage and detaches every view
    * (they then read as empty). Calling it again does nothing.
    */

@@ -261,7 +261,10 @@ export class MaskBuilder<
     return this.#backend.storage() as TypedNdArray<ArrayOf<D>>;
   }
 
-  /** Files backing `storage: 'memmap'` (mask first, then the overlap counter); empty otherwise. */
+  /**
+   * Files backing `storage: 'memmap'` (mask first); empty otherwise. A uniform mean's overlap counter
+   * file is created at `finalize()` (or when the counter is first read), and is listed from then on.
+   */
   get files(): StorageFile[] {
     this.#check('files', false);
     return this.#backend.files();
@@ -655,6 +658,7 @@ export class MaskBuilder<
     if (this.#backend.state === 'cleanedUp') return;
     const o = this.#options;
     const unfinished = this.#backend.state === 'building' && o.storage === 'memmap' && o.filename !== undefined;
+    if (unfinished) this.#backend.prepareRelease();
     const files = unfinished ? this.#backend.files() : [];
     this.#backend.cleanup();
     if (!unfinished) return;

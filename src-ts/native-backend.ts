@@ -307,7 +307,19 @@ export class NativeBackend implements Backend {
         overlapCounter: this.overlapCounter(),
       };
     }
-    return { mask, overlapCounter: this.overlapCounter() };
+    return { mask, overlapCounter: this.counterResult() };
+  }
+
+  /**
+   * The finalized uniform mean's counter, its data made on first read: the core derives it from the
+   * tiles' rectangles then, so a build that never reads it never holds the counter in memory.
+   */
+  private counterResult(): NdArray<CounterArray> | null {
+    const dtype = this.options.counterDtype;
+    const extents = this.region.extent;
+    if (extents.reduce((a, e) => a * e, bytesPerElement(dtype)) > this.maxViewBytes) return this.overlapCounter();
+    const data = () => (this.overlapCounter() as NdArray<CounterArray>).data;
+    return lazyArray<CounterArray>([1, ...extents], dtype, data, () => new RangeError('the overlap counter is too large'));
   }
 
   finalize(request: ResolvedFinalize = {}): unknown {
@@ -318,6 +330,10 @@ export class NativeBackend implements Backend {
   async finalizeAsync(request: ResolvedFinalize = {}): Promise<unknown> {
     await this.native.finalizeAsync(request);
     return this.result(request);
+  }
+
+  prepareRelease(): void {
+    this.native.prepareRelease();
   }
 
   cleanup(): void {

@@ -23,6 +23,7 @@ pub mod npy;
 pub mod partial;
 pub mod plan;
 pub mod raw_array;
+pub mod rects;
 pub mod reduce;
 pub mod region;
 pub mod resize;

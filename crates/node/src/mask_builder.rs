@@ -136,9 +136,8 @@ impl NativeMaskBuilder {
     };
     let (inner, max_view_bytes) = build().or_throw(&env)?;
     let bytes = |raw: Option<wsi_mask_core::RawArray>| raw.map_or(0, |r| r.byte_len as i64);
-    let external_bytes = bytes(inner.mask_raw(None).ok())
-      + bytes(inner.counter_raw().ok().flatten())
-      + bytes(inner.aux_raw().ok().flatten());
+    let external_bytes =
+      bytes(inner.mask_raw(None).ok()) + inner.counter_bytes() as i64 + bytes(inner.aux_raw().ok().flatten());
     adjust_external_memory(&env, external_bytes);
     let clipping = RefCell::new(EdgeClipping::none(inner.geometry().ndim()));
     Ok(Self {
@@ -331,6 +330,14 @@ impl NativeMaskBuilder {
       Some(raw) => Ok(Some(self.views.borrow_mut().create(env, raw, "overlap counter", self.max_view_bytes)?)),
       None => Ok(None),
     }
+  }
+
+  /// Before releasing a persisted memmap builder unfinished: writes the
+  /// files it keeps beside its sums (a uniform mean's counter file, which
+  /// otherwise is written at finalize), so `files` lists them.
+  #[napi(catch_unwind)]
+  pub fn prepare_release(&self, env: Env) -> Result<()> {
+    self.inner.prepare_release().or_throw(&env)
   }
 
   /// Waits for pending updates, frees the storage and detaches every view
