@@ -97,8 +97,11 @@ export declare class NativeMaskBuilder {
   /**
    * Waits for pending updates, frees the storage and detaches every view
    * (they then read as empty). Calling it again does nothing.
+   *
+   * With `abandon`, the build is being thrown away (its files are deleted
+   * next): a persisted file not created yet is not written first.
    */
-  cleanup(): void
+  cleanup(abandon?: boolean | undefined | null): void
   /** The window of the mask this builder holds. */
   get region(): NativeRegion
   /**

@@ -318,7 +318,11 @@ export class NativeBackend implements Backend {
     const dtype = this.options.counterDtype;
     const extents = this.region.extent;
     if (extents.reduce((a, e) => a * e, bytesPerElement(dtype)) > this.maxViewBytes) return this.overlapCounter();
-    const data = () => (this.overlapCounter() as NdArray<CounterArray>).data;
+    // Read first after cleanup(), it reads as empty, like every view taken before it.
+    const data = () =>
+      this.state === 'cleanedUp'
+        ? view(new ArrayBuffer(0), [0], dtype).data
+        : (this.overlapCounter() as NdArray<CounterArray>).data;
     return lazyArray<CounterArray>([1, ...extents], dtype, data, () => new RangeError('the overlap counter is too large'));
   }
 
@@ -336,8 +340,8 @@ export class NativeBackend implements Backend {
     this.native.prepareRelease();
   }
 
-  cleanup(): void {
-    this.native.cleanup();
+  cleanup(abandon = false): void {
+    this.native.cleanup(abandon);
     this.finished = undefined;
     for (const ref of openAtExit) if (ref.deref() === this.native) openAtExit.delete(ref);
   }

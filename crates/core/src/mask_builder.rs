@@ -290,6 +290,16 @@ impl MaskBuilder {
   /// Waits for pending updates, writes file-backed storage through and
   /// releases it. Calling it again does nothing.
   pub fn cleanup(&self) -> Result<()> {
+    self.release(true)
+  }
+
+  /// [`Self::cleanup`] for a build being abandoned (its files are about to
+  /// be deleted): a persisted file not created yet is not written first.
+  pub fn abandon(&self) -> Result<()> {
+    self.release(false)
+  }
+
+  fn release(&self, write_unfinished: bool) -> Result<()> {
     if self.state() == State::CleanedUp {
       return Ok(());
     }
@@ -299,7 +309,12 @@ impl MaskBuilder {
     let mut accumulator = lock(&self.shared.accumulator).take();
     // Files that persist get written (a mean's counter file may not exist
     // yet) and written through before they are unmapped.
-    let flushed = accumulator.as_mut().map_or(Ok(()), |a| a.prepare_release().and_then(|_| a.flush()));
+    let flushed = accumulator.as_mut().map_or(Ok(()), |a| {
+      if write_unfinished {
+        a.prepare_release()?;
+      }
+      a.flush()
+    });
     drop(accumulator);
     lock(&self.shared.spares).clear();
     flushed

@@ -342,9 +342,12 @@ impl NativeMaskBuilder {
 
   /// Waits for pending updates, frees the storage and detaches every view
   /// (they then read as empty). Calling it again does nothing.
+  ///
+  /// With `abandon`, the build is being thrown away (its files are deleted
+  /// next): a persisted file not created yet is not written first.
   #[napi(catch_unwind)]
-  pub fn cleanup(&self, env: Env) -> Result<()> {
-    let flushed = self.inner.cleanup();
+  pub fn cleanup(&self, env: Env, abandon: Option<bool>) -> Result<()> {
+    let flushed = if abandon == Some(true) { self.inner.abandon() } else { self.inner.cleanup() };
     self.views.borrow_mut().detach_all(&env);
     adjust_external_memory(&env, -self.external_bytes.replace(0));
     flushed.or_throw(&env)
