@@ -5,6 +5,7 @@
 use crate::allocation::{allocate, allocate_counter, Storage};
 use crate::capacity::check_counter_capacity;
 use crate::config::{Aggregation, BuilderConfig, StorageConfig};
+use crate::counter::{Counter, CounterSlice};
 use crate::element::{CounterDtype, CounterElement, Element};
 use crate::error::{codes, list, Error, Result};
 use crate::geometry::Geometry;
@@ -23,21 +24,6 @@ use crate::weights;
 use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn};
 
 pub use crate::limits::MAX_CHANNELS;
-
-/// The mean aggregator's overlap counter, `[1, ...maskExtents]`.
-pub enum Counter {
-  U16(Array<u16>),
-  U32(Array<u32>),
-}
-
-impl Counter {
-  pub fn dtype(&self) -> CounterDtype {
-    match self {
-      Counter::U16(_) => CounterDtype::Uint16,
-      Counter::U32(_) => CounterDtype::Uint32,
-    }
-  }
-}
 
 pub struct Accumulator<T: Element> {
   config: BuilderConfig,
@@ -609,13 +595,6 @@ fn merge_checked_counts<K: CounterElement>(
   }
   merge::merge_counts(dst, src, placement);
   Ok(())
-}
-
-/// A counter plane of either type, borrowed.
-#[derive(Clone, Copy)]
-pub enum CounterSlice<'a> {
-  U16(&'a [u16]),
-  U32(&'a [u32]),
 }
 
 /// A builder's un-normalized state: accumulator planes `[C, ...region.extent]`,

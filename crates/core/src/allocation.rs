@@ -3,8 +3,8 @@
 //! files (removed again if a later one fails, so a refused builder leaves
 //! nothing behind).
 
-use crate::accumulator::Counter;
 use crate::config::{BuilderConfig, StorageConfig};
+use crate::counter::Counter;
 use crate::element::{CounterDtype, Dtype, Element};
 use crate::error::{codes, list, Error, Result};
 use crate::memmap::{check_absent, create_npy, Backing, CreatedFile};

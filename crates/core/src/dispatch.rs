@@ -1,8 +1,9 @@
 //! `AnyAccumulator`: an accumulator of the element type chosen at run time.
 
-use crate::accumulator::{Accumulator, Counter};
+use crate::accumulator::Accumulator;
 use crate::batch_data::BatchData;
 use crate::config::{aggregation_name, check_data, Aggregation, BuilderConfig, BuilderSpec};
+use crate::counter::Counter;
 use crate::element::Dtype;
 use crate::error::{codes, list, Error, Result};
 use crate::geometry::Geometry;

@@ -12,7 +12,8 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::accumulator::{CounterSlice, SourceState};
+use crate::accumulator::SourceState;
+use crate::counter::CounterSlice;
 use crate::dispatch::AnyAccumulator;
 use crate::element::{CounterDtype, Dtype};
 use crate::error::{codes, list, Error, Result};
