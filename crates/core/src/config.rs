@@ -9,7 +9,6 @@ use crate::mask_region::{clip_plan_to_region, MaskRegion};
 use crate::memmap::{default_counter_path, Backing};
 use crate::npy::NpyVersion;
 use crate::plan::{plan_batch_into, BatchPlan, Coords, EdgeClipping};
-use crate::reduce::{check_finalize_request, FinalizeRequest};
 use crate::weights::Weights;
 use std::path::PathBuf;
 
@@ -202,11 +201,6 @@ pub fn plan_in_region(
 }
 
 impl BuilderSpec {
-  /// What `finalize_with` refuses, checked before anything is queued.
-  pub fn check_finalize(&self, request: &FinalizeRequest) -> Result<()> {
-    check_finalize_request(self.aggregation, self.channels, request)
-  }
-
   pub fn plan(
     &self,
     data: &BatchData<'_>,

@@ -12,7 +12,8 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::accumulator::{CounterSlice, SourceState};
+use crate::accumulator::SourceState;
+use crate::counter::CounterSlice;
 use crate::dispatch::AnyAccumulator;
 use crate::element::{CounterDtype, Dtype};
 use crate::error::{codes, list, Error, Result};
@@ -48,8 +49,10 @@ fn write_npy(path: &Path, descr: &str, shape: &[u64], bytes: &[u8]) -> Result<()
 
 /// Writes the builder's un-normalized arrays into `dir` (which must exist);
 /// returns the files written.
-pub fn write_arrays(builder: &AnyAccumulator, dir: &Path) -> Result<Vec<PathBuf>> {
+pub fn write_arrays(builder: &mut AnyAccumulator, dir: &Path) -> Result<Vec<PathBuf>> {
   builder.config().check_partials()?;
+  builder.materialize_counter()?;
+  let builder = &*builder;
   let shape = builder.mask_shape();
   let counter_shape: Vec<u64> = std::iter::once(1).chain(shape[1..].iter().copied()).collect();
   let mut written = Vec::new();
@@ -168,11 +171,11 @@ impl OpenPartial {
     match builder {
       AnyAccumulator::F32(b) => {
         let mask = self.accumulator.array::<f32>()?;
-        b.merge(&SourceState { region, mask: mask.as_slice(), counter, tiles_applied, tiles_skipped })
+        b.merge(&SourceState { region, mask: mask.as_slice(), counter, rects: None, tiles_applied, tiles_skipped })
       }
       AnyAccumulator::F64(b) => {
         let mask = self.accumulator.array::<f64>()?;
-        b.merge(&SourceState { region, mask: mask.as_slice(), counter, tiles_applied, tiles_skipped })
+        b.merge(&SourceState { region, mask: mask.as_slice(), counter, rects: None, tiles_applied, tiles_skipped })
       }
     }
   }
@@ -242,10 +245,12 @@ mod tests {
       let mut shard = builder(Some(MaskRegion { start: vec![start, 0], extent: vec![8, 16] }));
       update(&mut shard, &coords, 2.0);
       let dir = scratch(&format!("shard{i}"));
-      write_arrays(&shard, &dir).unwrap();
+      write_arrays(&mut shard, &dir).unwrap();
       OpenPartial::open(spec_of(&shard, &dir)).unwrap().merge_into(&mut merged).unwrap();
       std::fs::remove_dir_all(&dir).unwrap();
     }
+    whole.materialize_counter().unwrap();
+    merged.materialize_counter().unwrap();
     let AnyAccumulator::F32(w) = &whole else { panic!() };
     let AnyAccumulator::F32(m) = &merged else { panic!() };
     assert_eq!(w.mask().as_slice(), m.mask().as_slice());
@@ -261,7 +266,7 @@ mod tests {
     let mut b = builder(None);
     update(&mut b, &[0, 0], 1.0);
     let dir = scratch("corrupt");
-    write_arrays(&b, &dir).unwrap();
+    write_arrays(&mut b, &dir).unwrap();
     let mut wrong = spec_of(&b, &dir);
     wrong.counter_dtype = Some(CounterDtype::Uint32);
     let e = OpenPartial::open(wrong).err().unwrap();
