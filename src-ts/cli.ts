@@ -7,7 +7,16 @@
  */
 
 import { Command, Option } from 'commander';
-import { clipList, finiteNumber, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveList, positiveNumber, range } from './cli/args';
+import {
+  clipList,
+  finiteNumber,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  positiveInteger,
+  positiveList,
+  positiveNumber,
+  range,
+} from './cli/args';
 import { AGGREGATIONS, assemble, WEIGHT_NAMES } from './cli/assemble';
 import { exportMask } from './cli/export';
 import { formatInfo, npyInfo } from './cli/info';
