@@ -86,7 +86,9 @@ export function zeros<D extends ArrayDtype>(shape: readonly number[], dtype: D):
 
 /** A view of `buffer` as an array of `dtype` with `shape`. */
 export function view<D extends ArrayDtype>(buffer: ArrayBufferLike, shape: readonly number[], dtype: D): NdArray<DtypeArrays[D]> {
-  return { data: new ARRAY_TYPES[dtype](buffer) as DtypeArrays[D], shape: [...shape], dtype };
+  // A buffer detached by cleanup() has byteLength 0 and cannot back a new view: it reads as empty.
+  const data = buffer.byteLength === 0 ? new ARRAY_TYPES[dtype](0) : new ARRAY_TYPES[dtype](buffer);
+  return { data: data as DtypeArrays[D], shape: [...shape], dtype };
 }
 
 /** C-order element strides. */

@@ -4,7 +4,7 @@
  * normalized to channel planes (or a file to stream) plus geometry.
  */
 
-import { describe, ErrorCode, list, rangeError, typeError } from '../errors';
+import { describe, ErrorCode, list, rangeError, stateError, typeError } from '../errors';
 import type { NdArray } from '../ndarray';
 import { geometryOf, type MaskGeometry, resolveMpp } from './geometry';
 
@@ -54,6 +54,14 @@ function unwrap(value: unknown): { array: NdArray<any>; file: string | undefined
 }
 
 /** Normalizes `value` for an export; `options.mpp` and `options.channelNames` override what the input carries. */
+/** A view whose builder's storage cleanup() released reads as empty. */
+function released(): Error {
+  return stateError(
+    ErrorCode.CLEANED_UP,
+    "mask.data is empty: its builder's storage was released by cleanup(); export before cleanup() (or export the persisted file with openNpy)",
+  );
+}
+
 export function exportSource(value: unknown, options: { mpp?: unknown; channelNames?: unknown }): ExportSource {
   const { array, file, holder } = unwrap(value);
   const shape = array.shape;
@@ -74,6 +82,9 @@ export function exportSource(value: unknown, options: { mpp?: unknown; channelNa
   const planes: ExportSource['planes'] = [];
   if (file === undefined) {
     const whole = (array as { channels?: NdArray<any>[] }).channels ? undefined : array.data;
+    if (whole !== undefined && ArrayBuffer.isView(whole) && whole.byteLength === 0 && channels * h * w > 0) {
+      throw released();
+    }
     for (let c = 0; c < channels; c++) {
       const data = whole ? (whole as Float32Array).subarray(c * h * w, (c + 1) * h * w) : (array as any).channels[c].data;
       if (!ARRAYS.some((A) => data instanceof A)) {
@@ -82,6 +93,7 @@ export function exportSource(value: unknown, options: { mpp?: unknown; channelNa
           `mask.data must be a Float32Array, Float64Array, Uint8Array or Uint16Array; received ${describe(data)}`,
         );
       }
+      if (data.length === 0) throw released();
       if (data.length !== h * w) {
         throw rangeError(
           ErrorCode.IMAGE_SHAPE,
