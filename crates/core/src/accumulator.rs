@@ -275,7 +275,7 @@ impl<T: Element> Accumulator<T> {
     }
     if let Some(reduction) = reduction {
       let channels = self.config.channels;
-      let extents = &self.config.geometry.mask_extents;
+      let extents = &self.region.extent;
       let mask = self.mask.as_slice();
       let (reduced, files) = match &self.counter {
         Some(Counter::U16(c)) => reduce::reduce(mask, channels, extents, Some(c.as_slice()), reduction, &output)?,
