@@ -75,7 +75,13 @@ export interface Backend {
   finalize(request?: ResolvedFinalize): unknown;
   finalizeAsync(request?: ResolvedFinalize): Promise<unknown>;
   /** Waits for pending updates and releases the storage; later calls do nothing. */
-  cleanup(): void;
+  /** `abandon`: the build's files are deleted next, so none not yet created is written first. */
+  cleanup(abandon?: boolean): void;
+  /**
+   * Before an unfinished persisted memmap release: writes the files the storage keeps beside its sums
+   * (native: a uniform mean's overlap counter, otherwise written at finalize), so `files()` lists them.
+   */
+  prepareRelease(): void;
   /** The window of the mask held (the whole mask unless the region option says otherwise). */
   readonly region: MaskRegion;
   tileCounts(): TileCounts;

@@ -89,10 +89,19 @@ export declare class NativeMaskBuilder {
   /** `{ buffer, live }` over the overlap counter, or null for max. */
   counterBuffer(): { buffer: ArrayBuffer; live: boolean } | null
   /**
+   * Before releasing a persisted memmap builder unfinished: writes the
+   * files it keeps beside its sums (a uniform mean's counter file, which
+   * otherwise is written at finalize), so `files` lists them.
+   */
+  prepareRelease(): void
+  /**
    * Waits for pending updates, frees the storage and detaches every view
    * (they then read as empty). Calling it again does nothing.
+   *
+   * With `abandon`, the build is being thrown away (its files are deleted
+   * next): a persisted file not created yet is not written first.
    */
-  cleanup(): void
+  cleanup(abandon?: boolean | undefined | null): void
   /** The window of the mask this builder holds. */
   get region(): NativeRegion
   /**

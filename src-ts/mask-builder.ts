@@ -266,7 +266,10 @@ export class MaskBuilder<
     return this.#backend.storage() as TypedNdArray<ArrayOf<D>>;
   }
 
-  /** Files backing `storage: 'memmap'` (mask first, then the overlap counter); empty otherwise. */
+  /**
+   * Files backing `storage: 'memmap'` (mask first); empty otherwise. A uniform mean's overlap counter
+   * file is created at `finalize()` (or when the counter is first read), and is listed from then on.
+   */
   get files(): StorageFile[] {
     this.#check('files', false);
     return this.#backend.files();
@@ -638,7 +641,7 @@ export class MaskBuilder<
   /** Releases a builder that failed to come into being, removing files it created. */
   #discard(): void {
     const persisted = this.#backend.files().filter((f) => !f.temporary);
-    this.cleanup();
+    this.cleanup({ unfinished: 'remove' });
     for (const f of persisted) {
       try {
         unlinkSync(f.path);
@@ -670,8 +673,10 @@ export class MaskBuilder<
     if (this.#backend.state === 'cleanedUp') return;
     const o = this.#options;
     const unfinished = this.#backend.state === 'building' && o.storage === 'memmap' && o.filename !== undefined;
+    // Only a kept (marked) mask needs its counter file written first; a removed one does not.
+    if (unfinished && unfinishedOption === 'mark') this.#backend.prepareRelease();
     const files = unfinished ? this.#backend.files() : [];
-    this.#backend.cleanup();
+    this.#backend.cleanup(unfinished && unfinishedOption === 'remove');
     if (!unfinished) return;
     if (unfinishedOption === 'remove') {
       for (const file of files) if (!file.temporary) rmSync(file.path, { force: true });

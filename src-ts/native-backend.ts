@@ -364,7 +364,23 @@ export class NativeBackend implements Backend {
         overlapCounter: this.overlapCounter(),
       };
     }
-    return { mask, overlapCounter: this.overlapCounter() };
+    return { mask, overlapCounter: this.counterResult() };
+  }
+
+  /**
+   * The finalized uniform mean's counter, its data made on first read: the core derives it from the
+   * tiles' rectangles then, so a build that never reads it never holds the counter in memory.
+   */
+  private counterResult(): NdArray<CounterArray> | null {
+    const dtype = this.options.counterDtype;
+    const extents = this.region.extent;
+    if (extents.reduce((a, e) => a * e, bytesPerElement(dtype)) > this.maxViewBytes) return this.overlapCounter();
+    // Read first after cleanup(), it reads as empty, like every view taken before it.
+    const data = () =>
+      this.state === 'cleanedUp'
+        ? view(new ArrayBuffer(0), [0], dtype).data
+        : (this.overlapCounter() as NdArray<CounterArray>).data;
+    return lazyArray<CounterArray>([1, ...extents], dtype, data, () => new RangeError('the overlap counter is too large'));
   }
 
   finalize(request: ResolvedFinalize = {}): unknown {
@@ -379,8 +395,12 @@ export class NativeBackend implements Backend {
     return this.result(request);
   }
 
-  cleanup(): void {
-    this.native.cleanup();
+  prepareRelease(): void {
+    this.native.prepareRelease();
+  }
+
+  cleanup(abandon = false): void {
+    this.native.cleanup(abandon);
     this.finished = undefined;
     for (const ref of openAtExit) if (ref.deref() === this.native) openAtExit.delete(ref);
   }

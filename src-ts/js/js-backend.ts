@@ -475,6 +475,10 @@ export class JsBackend implements Backend {
     return this.finalize(request);
   }
 
+  prepareRelease(): void {
+    // In memory only: nothing is persisted.
+  }
+
   cleanup(): void {
     this.lifecycle.cleanup(() => this.aggregator?.cleanup());
   }

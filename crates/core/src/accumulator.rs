@@ -2,41 +2,28 @@
 //! kernels. It has no lifecycle of its own: `MaskBuilder` (mask_builder.rs)
 //! orders its calls and calls `finalize` once.
 
-use crate::allocation::{allocate, Storage};
+use crate::allocation::{allocate, allocate_counter, Storage};
 use crate::capacity::check_counter_capacity;
 use crate::config::{Aggregation, BuilderConfig, StorageConfig};
+use crate::counter::{Counter, CounterSlice};
 use crate::element::{CounterDtype, CounterElement, Element};
 use crate::error::{codes, list, Error, Result};
 use crate::geometry::Geometry;
 use crate::kernels::{self, AccumulatorSlices, Maximum, Minimum, Sum, Update};
 use crate::mask_region::{storage_geometry, MaskRegion};
-use crate::memmap::CreatedFile;
+use crate::memmap::{Backing, CreatedFile};
 use crate::merge::{self, Placement};
 use crate::npy::NpyVersion;
 use crate::plan::BatchPlan;
 #[cfg(test)]
 use crate::plan::{plan_batch, Coords, EdgeClipping};
+use crate::rects::TileRects;
 use crate::reduce::{self, FinalizeRequest, Output, Reduced, Reduction};
 use crate::storage::Array;
 use crate::weights;
 use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn};
 
 pub use crate::limits::MAX_CHANNELS;
-
-/// The mean aggregator's overlap counter, `[1, ...maskExtents]`.
-pub enum Counter {
-  U16(Array<u16>),
-  U32(Array<u32>),
-}
-
-impl Counter {
-  pub fn dtype(&self) -> CounterDtype {
-    match self {
-      Counter::U16(_) => CounterDtype::Uint16,
-      Counter::U32(_) => CounterDtype::Uint32,
-    }
-  }
-}
 
 pub struct Accumulator<T: Element> {
   config: BuilderConfig,
@@ -47,6 +34,9 @@ pub struct Accumulator<T: Element> {
   plane_len: usize,
   mask: Array<T>,
   counter: Option<Counter>,
+  /// The uniform mean's overlap counts as the rectangles of the tiles
+  /// applied, while no per-pixel counter exists (`counter` is `None`).
+  rects: Option<TileRects>,
   /// The weight sum plane (weighted), or the sums of squared deviations per
   /// channel (variance).
   aux: Option<Array<T>>,
@@ -61,6 +51,8 @@ pub struct Accumulator<T: Element> {
   tiles_applied: u64,
   /// Tiles given to this builder that lie wholly outside its region.
   tiles_skipped: u64,
+  /// Whether the accumulator holds the final mask.
+  finalized: bool,
   files: Vec<CreatedFile>,
 }
 
@@ -77,7 +69,13 @@ impl<T: Element> Accumulator<T> {
     let output_tile: Vec<usize> = config.geometry.output_tile_extent.iter().map(|&o| o as usize).collect();
     let weight_map = weights::footprint_weights(&config.weights, &output_tile, &upscale)?
       .map(|map| map.into_iter().map(T::from_f64).collect::<Vec<T>>());
-    let Storage { plane_len, mut mask, counter, aux, files } = allocate::<T>(&config)?;
+    let region = config.region_held();
+    // The uniform mean keeps tile rectangles instead of a counter until the
+    // counts are needed; Welford (variance) and argmax read the live counter.
+    let rects = (config.aggregation == Aggregation::Mean && weight_map.is_none())
+      .then(|| TileRects::new(&region.extent))
+      .flatten();
+    let Storage { plane_len, mut mask, counter, aux, files } = allocate::<T>(&config, rects.is_some())?;
     match config.aggregation {
       // Start beyond every value so negative maxima (positive minima)
       // survive; pixels no tile reaches become 0 at finalize.
@@ -85,7 +83,6 @@ impl<T: Element> Accumulator<T> {
       Aggregation::Min => kernels::fill(mask.as_mut_slice(), T::INFINITY),
       _ => {}
     }
-    let region = config.region_held();
     let storage_geometry = storage_geometry(&config.geometry, &region);
     Ok(Self {
       config,
@@ -94,12 +91,14 @@ impl<T: Element> Accumulator<T> {
       plane_len,
       mask,
       counter,
+      rects,
       aux,
       weight_map,
       clipped_weights: None,
       reduced: None,
       tiles_applied: 0,
       tiles_skipped: 0,
+      finalized: false,
       files,
     })
   }
@@ -153,8 +152,52 @@ impl<T: Element> Accumulator<T> {
     &self.mask
   }
 
+  /// The per-pixel overlap counter, if one exists now: a uniform mean keeps
+  /// rectangles until [`Self::materialize_counter`].
   pub fn counter(&self) -> Option<&Counter> {
     self.counter.as_ref()
+  }
+
+  pub fn is_finalized(&self) -> bool {
+    self.finalized
+  }
+
+  /// Whether this builder counts overlaps (per pixel or as rectangles).
+  pub fn counts_overlaps(&self) -> bool {
+    self.counter.is_some() || self.rects.is_some()
+  }
+
+  /// Bytes of the per-pixel counter held now.
+  pub fn counter_bytes(&self) -> usize {
+    self.counter.as_ref().map_or(0, |c| self.plane_len * c.dtype().size())
+  }
+
+  /// Turns the rectangles into a per-pixel counter (memmap: creates the
+  /// counter file), which this builder then updates per pixel as usual.
+  /// Nothing changes if that fails.
+  pub fn materialize_counter(&mut self) -> Result<Option<&Counter>> {
+    if let Some(rects) = &self.rects {
+      let (mut counter, file) = allocate_counter(&self.config, &self.region.extent)?;
+      match &mut counter {
+        Counter::U16(c) => rects.fill_counts(c.as_mut_slice()),
+        Counter::U32(c) => rects.fill_counts(c.as_mut_slice()),
+      }
+      self.files.extend(file);
+      self.counter = Some(counter);
+      self.rects = None;
+    }
+    Ok(self.counter.as_ref())
+  }
+
+  /// Before the storage is released unfinished: a persisted memmap counter
+  /// file gets written, as it would have been all along with a per-pixel counter.
+  pub fn prepare_release(&mut self) -> Result<()> {
+    match &self.config.storage {
+      StorageConfig::MemMap { counter: Backing::File(_), .. } if self.rects.is_some() => {
+        self.materialize_counter().map(|_| ())
+      }
+      _ => Ok(()),
+    }
   }
 
   /// Writes a planned batch. Refuses, writing nothing, if the data does not
@@ -165,6 +208,18 @@ impl<T: Element> Accumulator<T> {
     }
     if plan.boxes.is_some() != self.config.region.is_some() {
       return Err(Error::range(codes::BATCH_SHAPE, "batch plan was made for another region".to_string()));
+    }
+    if let Some(rects) = &self.rects {
+      // Rectangles while no pixel can overflow the counter's type and they
+      // take less memory than the counter; past that, per-pixel counts and
+      // the exact capacity check.
+      let max = self.config.counter_dtype.max_count();
+      let rect_bytes = (rects.len() + plan.tiles) as u64 * rects.rect_bytes() as u64;
+      let counter_bytes = (self.plane_len * self.config.counter_dtype.size()) as u64;
+      if self.tiles_applied + plan.tiles as u64 > max || rect_bytes > counter_bytes.max(1 << 20) {
+        self.check_files()?;
+        self.materialize_counter()?;
+      }
     }
     check_counter_capacity(&self.storage_geometry, plan, self.counter.as_ref(), self.tiles_applied)?;
     self.check_files()?;
@@ -202,6 +257,9 @@ impl<T: Element> Accumulator<T> {
         AccumulatorSlices { mask, counter: None, aux, plane_len },
         update,
       ),
+    }
+    if let Some(rects) = &mut self.rects {
+      rects.record(plan);
     }
     self.tiles_applied = self.tiles_applied.saturating_add((plan.tiles - plan.skipped) as u64);
     self.tiles_skipped = self.tiles_skipped.saturating_add(plan.skipped as u64);
@@ -271,7 +329,18 @@ impl<T: Element> Accumulator<T> {
       },
     };
     if first {
-      self.finalize_accumulator();
+      // A memmap counter file is created before anything changes (it is
+      // written by the division pass); in memory the counts stay rectangles
+      // until asked for.
+      let counter_file = match (&self.rects, &self.config.storage) {
+        (Some(_), StorageConfig::MemMap { .. }) => Some(allocate_counter(&self.config, &self.region.extent)?),
+        _ => None,
+      };
+      self.finalize_accumulator(counter_file);
+      self.finalized = true;
+    }
+    if reduction.is_some() {
+      self.materialize_counter()?;
     }
     if let Some(reduction) = reduction {
       let channels = self.config.channels;
@@ -288,10 +357,27 @@ impl<T: Element> Accumulator<T> {
     self.flush()
   }
 
-  fn finalize_accumulator(&mut self) {
+  fn finalize_accumulator(&mut self, counter_file: Option<(Counter, Option<CreatedFile>)>) {
     let mask = self.mask.as_mut_slice();
     let plane_len = self.plane_len;
     let weighted = self.weight_map.is_some();
+    if let Some(rects) = &self.rects {
+      // Counts derived row by row, fused with the division; memmap writes
+      // the counter file in the same pass.
+      match counter_file {
+        Some((mut counter, file)) => {
+          match &mut counter {
+            Counter::U16(c) => rects.divide(mask, plane_len, Some(c.as_mut_slice())),
+            Counter::U32(c) => rects.divide(mask, plane_len, Some(c.as_mut_slice())),
+          }
+          self.files.extend(file);
+          self.counter = Some(counter);
+          self.rects = None;
+        }
+        None => rects.divide::<T, u16>(mask, plane_len, None),
+      }
+      return;
+    }
     match self.config.aggregation {
       Aggregation::Max => kernels::replace(mask, T::NEG_INFINITY, T::ZERO),
       Aggregation::Min => kernels::replace(mask, T::INFINITY, T::ZERO),
@@ -369,6 +455,7 @@ impl<T: Element> Accumulator<T> {
         Counter::U16(a) => CounterSlice::U16(a.as_slice()),
         Counter::U32(a) => CounterSlice::U32(a.as_slice()),
       }),
+      rects: self.rects.as_ref(),
       aux: self.aux.as_ref().map(|a| a.as_slice()),
       tiles_applied: self.tiles_applied,
       tiles_skipped: self.tiles_skipped,
@@ -422,7 +509,35 @@ impl<T: Element> Accumulator<T> {
       ));
     }
     let max = self.config.counter_dtype.max_count();
-    match (&mut self.counter, &source.counter) {
+    let tiles = self.tiles_applied + source.tiles_applied;
+    let derived_u16: Vec<u16>;
+    let derived_u32: Vec<u32>;
+    let mut source_counter = source.counter;
+    match (&mut self.rects, source.rects) {
+      // Both keep rectangles and no pixel can overflow: the lists join.
+      (Some(rects), Some(theirs)) if tiles <= max => {
+        rects.append_shifted(theirs, &placement.offset);
+        source_counter = None;
+      }
+      (_, theirs) => {
+        if self.rects.is_some() {
+          self.materialize_counter()?;
+        }
+        if let Some(theirs) = theirs {
+          source_counter = Some(match self.config.counter_dtype {
+            CounterDtype::Uint16 => {
+              derived_u16 = theirs.counter_plane(src_plane);
+              CounterSlice::U16(&derived_u16)
+            }
+            CounterDtype::Uint32 => {
+              derived_u32 = theirs.counter_plane(src_plane);
+              CounterSlice::U32(&derived_u32)
+            }
+          });
+        }
+      }
+    }
+    match (&mut self.counter, &source_counter) {
       (None, None) => {}
       (Some(Counter::U16(d)), Some(CounterSlice::U16(s))) => merge_checked_counts(
         d.as_mut_slice(),
@@ -512,19 +627,14 @@ fn merge_checked_counts<K: CounterElement>(
   Ok(())
 }
 
-/// A counter plane of either type, borrowed.
-#[derive(Clone, Copy)]
-pub enum CounterSlice<'a> {
-  U16(&'a [u16]),
-  U32(&'a [u32]),
-}
-
 /// A builder's un-normalized state: accumulator planes `[C, ...region.extent]`,
 /// overlap counts, and the tiles it saw.
 pub struct SourceState<'a, T> {
   pub region: &'a MaskRegion,
   pub mask: &'a [T],
   pub counter: Option<CounterSlice<'a>>,
+  /// The counts as tile rectangles, when the source keeps no counter.
+  pub rects: Option<&'a TileRects>,
   /// The weight sum plane (weighted), or the M2 planes per channel (variance).
   pub aux: Option<&'a [T]>,
   pub tiles_applied: u64,
@@ -588,7 +698,7 @@ mod tests {
       b.update_batch(&batch, &[1000, 1, 8, 8], Coords::I32(&coords), &[1000, 2], &EdgeClipping::none(2)).unwrap();
     }
     let before = b.mask().as_slice().to_vec();
-    let Some(Counter::U16(c)) = b.counter() else { panic!() };
+    let Some(Counter::U16(c)) = b.materialize_counter().unwrap() else { panic!() };
     let counts_before = c.as_slice().to_vec();
     let e =
       b.update_batch(&batch, &[1000, 1, 8, 8], Coords::I32(&coords), &[1000, 2], &EdgeClipping::none(2)).unwrap_err();
@@ -608,6 +718,48 @@ mod tests {
     .unwrap();
     let Some(Counter::U16(c)) = b.counter() else { panic!() };
     assert_eq!(c.as_slice()[0], u16::MAX);
+  }
+
+  #[test]
+  fn refusal_straight_from_rectangles_is_exact() {
+    let mut cfg = config(Aggregation::Mean, CounterDtype::Uint16);
+    cfg.channels = 1;
+    let mut b = Accumulator::<f32>::new(cfg).unwrap();
+    let batch = vec![1.0f32; 64 * 1000];
+    let coords = vec![0i32; 2000];
+    let clipping = EdgeClipping::none(2);
+    for _ in 0..65 {
+      b.update_batch(&batch, &[1000, 1, 8, 8], Coords::I32(&coords), &[1000, 2], &clipping).unwrap();
+    }
+    assert!(b.counter().is_none(), "65000 tiles cannot overflow: still rectangles");
+    let before = b.mask().as_slice().to_vec();
+    let e = b.update_batch(&batch, &[1000, 1, 8, 8], Coords::I32(&coords), &[1000, 2], &clipping).unwrap_err();
+    assert_eq!(e.code, codes::COUNTER_OVERFLOW);
+    assert_eq!(b.mask().as_slice(), &before[..]);
+    b.update_batch(&batch[..535 * 64], &[535, 1, 8, 8], Coords::I32(&coords[..1070]), &[535, 2], &clipping).unwrap();
+    b.finalize().unwrap();
+    let Some(Counter::U16(c)) = b.materialize_counter().unwrap() else { panic!() };
+    assert_eq!(c.as_slice()[0], u16::MAX);
+    assert_eq!(b.mask().as_slice()[0], 1.0);
+  }
+
+  #[test]
+  fn more_tiles_than_uint16_holds_are_fine_when_no_pixel_overflows() {
+    let mut cfg = config(Aggregation::Mean, CounterDtype::Uint16);
+    cfg.geometry = Geometry::new(&[256, 256], &[1, 1], &[1, 1], &[1, 1]).unwrap();
+    cfg.channels = 1;
+    let mut b = Accumulator::<f32>::new(cfg).unwrap();
+    let tiles = 70000;
+    let coords: Vec<i32> = (0..tiles).flat_map(|t| [((t / 256) % 256) as i32, (t % 256) as i32]).collect();
+    let data = vec![2.0f32; tiles];
+    for (chunk, values) in coords.chunks(2 * 10000).zip(data.chunks(10000)) {
+      let k = values.len();
+      b.update_batch(values, &[k, 1], Coords::I32(chunk), &[k, 2], &EdgeClipping::none(2)).unwrap();
+    }
+    b.finalize().unwrap();
+    assert!(b.mask().as_slice().iter().all(|&v| v == 2.0));
+    let Some(Counter::U16(c)) = b.counter() else { panic!("crossing 65535 tiles materializes the counter") };
+    assert_eq!(c.as_slice().iter().map(|&k| k as usize).sum::<usize>(), tiles);
   }
 
   #[test]
@@ -678,9 +830,12 @@ mod tests {
     assert_eq!(std::fs::read(&counter).unwrap(), b"precious");
     std::fs::remove_file(&counter).unwrap();
     let mut b = Accumulator::<f32>::new(cfg).unwrap();
-    assert_eq!(b.files().len(), 2);
+    // A mean builds without its counter file; finalize writes it.
+    assert_eq!(b.files().len(), 1);
     b.update_batch(&[2.0, 4.0], &[1, 2], Coords::I32(&[0, 0]), &[1, 2], &EdgeClipping::none(2)).unwrap();
+    assert!(!counter.exists());
     b.finalize().unwrap();
+    assert_eq!(b.files().len(), 2);
     drop(b);
     // Read back with ndarray-npy: an independent reader of what we wrote.
     use ndarray_npy::ReadNpyExt;

@@ -3,8 +3,8 @@
 //! files (removed again if a later one fails, so a refused builder leaves
 //! nothing behind).
 
-use crate::accumulator::Counter;
 use crate::config::{BuilderConfig, StorageConfig};
+use crate::counter::Counter;
 use crate::element::{CounterDtype, Dtype, Element};
 use crate::error::{codes, list, Error, Result};
 use crate::memmap::{check_absent, create_npy, Backing, CreatedFile};
@@ -37,8 +37,10 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 /// Allocates the storage `config` asks for, refusing sizes the address space
-/// (or the in-memory limit) cannot hold.
-pub(crate) fn allocate<T: Element>(config: &BuilderConfig) -> Result<Storage<T>> {
+/// (or the in-memory limit) cannot hold. With `defer_counter` the overlap
+/// counter is left out (the builder keeps tile rectangles instead and calls
+/// [`allocate_counter`] when it needs the counts); the limit still counts it.
+pub(crate) fn allocate<T: Element>(config: &BuilderConfig, defer_counter: bool) -> Result<Storage<T>> {
   config.geometry.plane_len()?;
   let region = match &config.region {
     Some(r) => {
@@ -75,17 +77,16 @@ pub(crate) fn allocate<T: Element>(config: &BuilderConfig) -> Result<Storage<T>>
         }
       }
       let mask = Array::<T>::zeroed(plane_len * config.channels)?;
-      let counter = if config.aggregation.counts_overlaps() {
-        Some(match config.counter_dtype {
-          CounterDtype::Uint16 => Counter::U16(Array::zeroed(plane_len)?),
-          CounterDtype::Uint32 => Counter::U32(Array::zeroed(plane_len)?),
-        })
+      let counter = if config.aggregation.counts_overlaps() && !defer_counter {
+        Some(allocate_counter(config, &region.extent)?.0)
       } else {
         None
       };
       (mask, counter)
     }
     StorageConfig::MemMap { mask: mask_backing, counter: counter_backing, npy_version, .. } => {
+      // A deferred counter file is still refused here if it exists, and
+      // created when the counts are first needed (at the latest, finalize).
       let mean = config.aggregation.counts_overlaps();
       // Refuse before creating anything, so an existing file is never touched.
       for backing in std::iter::once(mask_backing).chain(mean.then_some(counter_backing)) {
@@ -96,19 +97,10 @@ pub(crate) fn allocate<T: Element>(config: &BuilderConfig) -> Result<Storage<T>>
       let mask_shape: Vec<u64> = std::iter::once(config.channels as u64).chain(region.extent.iter().copied()).collect();
       let (mask, mask_file) = create_npy::<T>(mask_backing, T::DTYPE.descr(), &mask_shape, *npy_version)?;
       files.push(mask_file);
-      let counter = if mean {
-        let shape: Vec<u64> = std::iter::once(1).chain(region.extent.iter().copied()).collect();
-        let created = match config.counter_dtype {
-          CounterDtype::Uint16 => {
-            create_npy::<u16>(counter_backing, "<u2", &shape, *npy_version).map(|(a, f)| (Counter::U16(a), f))
-          }
-          CounterDtype::Uint32 => {
-            create_npy::<u32>(counter_backing, "<u4", &shape, *npy_version).map(|(a, f)| (Counter::U32(a), f))
-          }
-        };
-        match created {
+      let counter = if mean && !defer_counter {
+        match allocate_counter(config, &region.extent) {
           Ok((counter, file)) => {
-            files.push(file);
+            files.extend(file);
             Some(counter)
           }
           Err(e) => {
@@ -144,6 +136,35 @@ pub(crate) fn allocate<T: Element>(config: &BuilderConfig) -> Result<Storage<T>>
     },
   };
   Ok(Storage { plane_len, mask, counter, aux, files })
+}
+
+/// The overlap counter `[1, ...extent]`, zero-filled: anonymous memory, or
+/// the memmap counter file (which must not exist).
+pub(crate) fn allocate_counter(config: &BuilderConfig, extent: &[u64]) -> Result<(Counter, Option<CreatedFile>)> {
+  let plane_len = extent.iter().product::<u64>() as usize;
+  match &config.storage {
+    StorageConfig::InMemory { .. } => Ok((
+      match config.counter_dtype {
+        CounterDtype::Uint16 => Counter::U16(Array::zeroed(plane_len)?),
+        CounterDtype::Uint32 => Counter::U32(Array::zeroed(plane_len)?),
+      },
+      None,
+    )),
+    StorageConfig::MemMap { counter, npy_version, .. } => {
+      if let Backing::File(path) = counter {
+        check_absent(path)?;
+      }
+      let shape: Vec<u64> = std::iter::once(1).chain(extent.iter().copied()).collect();
+      match config.counter_dtype {
+        CounterDtype::Uint16 => {
+          create_npy::<u16>(counter, "<u2", &shape, *npy_version).map(|(a, f)| (Counter::U16(a), Some(f)))
+        }
+        CounterDtype::Uint32 => {
+          create_npy::<u32>(counter, "<u4", &shape, *npy_version).map(|(a, f)| (Counter::U32(a), Some(f)))
+        }
+      }
+    }
+  }
 }
 
 /// The auxiliary planes: anonymous memory, or a temporary NPY file beside

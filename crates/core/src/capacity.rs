@@ -1,7 +1,7 @@
 //! Whether a batch could push the overlap counter past its type's maximum:
 //! checked before anything is written, walking the batch's geometry once.
 
-use crate::accumulator::Counter;
+use crate::counter::Counter;
 use crate::error::{codes, Error, Result};
 use crate::geometry::Geometry;
 use crate::kernels;

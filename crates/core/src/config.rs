@@ -9,7 +9,6 @@ use crate::mask_region::{clip_plan_to_region, MaskRegion};
 use crate::memmap::{default_counter_path, Backing};
 use crate::npy::NpyVersion;
 use crate::plan::{plan_batch_into, BatchPlan, Coords, EdgeClipping};
-use crate::reduce::{check_finalize_request, FinalizeRequest};
 use crate::weights::Weights;
 use std::path::PathBuf;
 
@@ -196,11 +195,6 @@ impl BuilderSpec {
       a if a.takes_weights() && self.weighted => 1,
       _ => 0,
     }
-  }
-
-  /// What `finalize_with` refuses, checked before anything is queued.
-  pub fn check_finalize(&self, request: &FinalizeRequest) -> Result<()> {
-    check_finalize_request(self.aggregation, self.channels, request)
   }
 
   pub fn plan(

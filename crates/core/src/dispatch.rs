@@ -1,8 +1,9 @@
 //! `AnyAccumulator`: an accumulator of the element type chosen at run time.
 
-use crate::accumulator::{Accumulator, Counter};
+use crate::accumulator::Accumulator;
 use crate::batch_data::BatchData;
 use crate::config::{aggregation_name, check_data, BuilderConfig, BuilderSpec};
+use crate::counter::Counter;
 use crate::element::Dtype;
 use crate::error::{codes, list, Error, Result};
 use crate::geometry::Geometry;
@@ -58,6 +59,26 @@ impl AnyAccumulator {
 
   pub fn counter(&self) -> Option<&Counter> {
     each!(self, b => b.counter())
+  }
+
+  /// Bytes of the per-pixel counter held now (0 while a mean keeps rectangles).
+  pub fn counter_bytes(&self) -> usize {
+    each!(self, b => b.counter_bytes())
+  }
+
+  /// The per-pixel counter, made from the tile rectangles first if need be.
+  pub fn materialize_counter(&mut self) -> Result<Option<&Counter>> {
+    each!(self, b => b.materialize_counter())
+  }
+
+  /// Whether the accumulator holds the final mask.
+  pub fn is_finalized(&self) -> bool {
+    each!(self, b => b.is_finalized())
+  }
+
+  /// See [`Accumulator::prepare_release`].
+  pub fn prepare_release(&mut self) -> Result<()> {
+    each!(self, b => b.prepare_release())
   }
 
   pub fn region(&self) -> &MaskRegion {
@@ -193,7 +214,7 @@ impl AnyAccumulator {
   /// the storage: `start` and `extent` per spatial dimension. Refuses
   /// windows of more than `max_bytes`.
   pub fn read_region(
-    &self,
+    &mut self,
     counter: bool,
     channel: usize,
     start: &[u64],
@@ -204,7 +225,7 @@ impl AnyAccumulator {
     let n = g.ndim();
     let what = if counter { "overlapCounter" } else { "mask" };
     let channels = if counter { 1 } else { self.config().channels };
-    if counter && self.counter().is_none() {
+    if counter && !each!(&*self, b => b.counts_overlaps()) {
       return Err(Error::range(
         codes::REGION,
         "this builder has no overlap counter (max and min aggregations)".to_string(),
@@ -244,7 +265,7 @@ impl AnyAccumulator {
     let start: Vec<u64> = start.iter().zip(&held.start).map(|(&s, &h)| s - h).collect();
     let start = &start[..];
     let count = extent.iter().try_fold(1u64, |a, &e| a.checked_mul(e)).unwrap_or(u64::MAX);
-    let element = if counter { self.counter().map_or(2, |c| c.dtype().size()) } else { self.dtype().size() };
+    let element = if counter { self.config().counter_dtype.size() } else { self.dtype().size() };
     if count.saturating_mul(element as u64) > max_bytes as u64 {
       return Err(Error::range(
         codes::VIEW_TOO_LARGE,
@@ -254,9 +275,14 @@ impl AnyAccumulator {
         ),
       ));
     }
+    if counter {
+      self.materialize_counter()?;
+    }
+    let held = self.region();
     // Views and counters hold the region this builder keeps, not the whole mask.
     let extents: Vec<usize> = held.extent.iter().map(|&e| e as usize).collect();
-    Ok(match (counter, self, self.counter()) {
+    let this = &*self;
+    Ok(match (counter, this, this.counter()) {
       (false, AnyAccumulator::F32(b), _) => {
         RegionData::F32(copy_window(b.mask_view().index_axis_move(Axis(0), channel), start, extent))
       }
@@ -269,11 +295,12 @@ impl AnyAccumulator {
     })
   }
 
-  pub fn counter_raw(&self) -> Option<RawArray> {
-    self.counter().map(|c| match c {
+  /// Raw view of the overlap counter (made from the tile rectangles first if need be).
+  pub fn counter_raw(&mut self) -> Result<Option<RawArray>> {
+    Ok(self.materialize_counter()?.map(|c| match c {
       Counter::U16(a) => RawArray::of(a),
       Counter::U32(a) => RawArray::of(a),
-    })
+    }))
   }
 }
 

@@ -140,6 +140,8 @@ pub trait CounterElement: Pod + Ord {
   fn to_u32(self) -> u32;
   /// Adds another count (merges); capacity is checked before any write.
   fn add_count(self, other: Self) -> Self;
+  /// A count derived in u32 (from tile rectangles) known to fit this type.
+  fn from_u32(count: u32) -> Self;
 }
 
 impl CounterElement for u16 {
@@ -157,6 +159,10 @@ impl CounterElement for u16 {
   fn to_u32(self) -> u32 {
     self as u32
   }
+  #[inline(always)]
+  fn from_u32(count: u32) -> Self {
+    count as u16
+  }
 }
 
 impl CounterElement for u32 {
@@ -172,5 +178,9 @@ impl CounterElement for u32 {
   #[inline(always)]
   fn to_u32(self) -> u32 {
     self
+  }
+  #[inline(always)]
+  fn from_u32(count: u32) -> Self {
+    count
   }
 }

@@ -19,10 +19,10 @@ use crate::plan::{BatchPlan, TileLayout};
 use crate::rows;
 
 /// Below this many written elements per batch, threads cost more than they save.
-const PARALLEL_MIN_ELEMENTS: usize = 1 << 18;
+pub(crate) const PARALLEL_MIN_ELEMENTS: usize = 1 << 18;
 
 /// Row bands per thread and batch: more balance the load, fewer cost less to schedule.
-const BANDS_PER_THREAD: usize = 4;
+pub(crate) const BANDS_PER_THREAD: usize = 4;
 
 /// How a tile value combines with the accumulated one.
 pub trait Combine<T: Element>: Send + Sync {
@@ -359,7 +359,7 @@ fn apply_band<T: Element, K: CounterElement>(
 
 /// Cuts every plane of `planes` (each `plane_len` elements) into one run of
 /// rows per band at the row cuts; `row_elems` is elements per dim-0 row.
-fn split_planes<'a, E>(
+pub(crate) fn split_planes<'a, E>(
   planes: &'a mut [E],
   plane_len: usize,
   row_elems: usize,

@@ -14,7 +14,7 @@ use crate::geometry::Geometry;
 use crate::memmap::CreatedFile;
 use crate::plan::{BatchPlan, Coords, EdgeClipping};
 use crate::raw_array::RawArray;
-use crate::reduce::FinalizeRequest;
+use crate::reduce::{check_finalize_request, FinalizeRequest};
 use crate::region::RegionData;
 use crate::sequencer::{Sequencer, Ticket};
 
@@ -265,18 +265,18 @@ impl MaskBuilder {
   /// the state; later calls may ask for another reduction of the same mask.
   pub fn finalize_with(&self, request: &FinalizeRequest) -> Result<()> {
     self.check("finalize", false)?;
-    self.shared.spec.check_finalize(request)?;
+    check_finalize_request(self.shared.spec.aggregation, self.shared.spec.channels, request)?;
     self.run_queued();
     self.shared.sequencer.wait_idle();
     let first = std::mem::replace(&mut *lock(&self.shared.state), State::Finalized) == State::Building;
-    self.with(|a| a.finalize_with(request, first))
+    finalize_in(self, request, first)
   }
 
   /// `finalize_with` in call order, run by [`PendingFinalize::run`] (on any
   /// thread). The builder refuses batches from now on.
   pub fn finalize_later(&self, request: FinalizeRequest) -> Result<PendingFinalize> {
     self.check("finalizeAsync", false)?;
-    self.shared.spec.check_finalize(&request)?;
+    check_finalize_request(self.shared.spec.aggregation, self.shared.spec.channels, &request)?;
     let ticket = self.shared.sequencer.ticket();
     let first = {
       let mut state = lock(&self.shared.state);
@@ -290,18 +290,44 @@ impl MaskBuilder {
   /// Waits for pending updates, writes file-backed storage through and
   /// releases it. Calling it again does nothing.
   pub fn cleanup(&self) -> Result<()> {
+    self.release(true)
+  }
+
+  /// [`Self::cleanup`] for a build being abandoned (its files are about to
+  /// be deleted): a persisted file not created yet is not written first.
+  pub fn abandon(&self) -> Result<()> {
+    self.release(false)
+  }
+
+  fn release(&self, write_unfinished: bool) -> Result<()> {
     if self.state() == State::CleanedUp {
       return Ok(());
     }
     self.run_queued();
     self.shared.sequencer.wait_idle();
     *lock(&self.shared.state) = State::CleanedUp;
-    let accumulator = lock(&self.shared.accumulator).take();
-    // Files that persist get written through before they are unmapped.
-    let flushed = accumulator.as_ref().map_or(Ok(()), |a| a.flush());
+    let mut accumulator = lock(&self.shared.accumulator).take();
+    // Files that persist get written (a mean's counter file may not exist
+    // yet) and written through before they are unmapped.
+    let flushed = accumulator.as_mut().map_or(Ok(()), |a| {
+      if write_unfinished {
+        a.prepare_release()?;
+      }
+      a.flush()
+    });
     drop(accumulator);
     lock(&self.shared.spares).clear();
     flushed
+  }
+
+  /// Writes the files a persisted memmap builder released unfinished keeps
+  /// beside its sums (a uniform mean's counter file, which otherwise is
+  /// written at finalize), so they can be listed before [`Self::cleanup`].
+  pub fn prepare_release(&self) -> Result<()> {
+    if self.state() == State::CleanedUp {
+      return Ok(());
+    }
+    self.with(|a| a.prepare_release())
   }
 
   /// Copies a window of one channel of the mask (or of the counter).
@@ -336,10 +362,17 @@ impl MaskBuilder {
     self.with(|a| a.mask_raw(channel))
   }
 
-  /// Raw view of the overlap counter; `None` for max and min.
+  /// Bytes of the per-pixel overlap counter held now (0 for max and min, and
+  /// while a uniform mean keeps tile rectangles instead).
+  pub fn counter_bytes(&self) -> usize {
+    lock(&self.shared.accumulator).as_ref().map_or(0, |a| a.counter_bytes())
+  }
+
+  /// Raw view of the overlap counter; `None` for max and min. A uniform
+  /// mean's counter is made from its tile rectangles on first use.
   pub fn counter_raw(&self) -> Result<Option<RawArray>> {
     self.check("overlapCounter", false)?;
-    self.with(|a| Ok(a.counter_raw()))
+    self.with(|a| a.counter_raw())
   }
 
   /// Raw view of the weight sum (weighted mean and sum) or the variances
@@ -430,6 +463,20 @@ impl<S: BatchSource> PendingUpdate<S> {
   }
 }
 
+/// Finalizes the accumulator; a first finalize refused before the mask
+/// changed (e.g. no room for the memmap counter file) leaves the builder
+/// building, so it can be retried.
+fn finalize_in(builder: &MaskBuilder, request: &FinalizeRequest, first: bool) -> Result<()> {
+  let result = builder.with(|a| a.finalize_with(request, first));
+  if first && result.is_err() && builder.with(|a| Ok(!a.is_finalized())).unwrap_or(false) {
+    let mut state = lock(&builder.shared.state);
+    if *state == State::Finalized {
+      *state = State::Building;
+    }
+  }
+  result
+}
+
 /// A finalization that has its place in the call order.
 pub struct PendingFinalize {
   builder: MaskBuilder,
@@ -449,7 +496,7 @@ impl FinalizeSlot {
   fn run(&mut self, builder: &MaskBuilder) {
     let Some(ticket) = self.ticket.take() else { return };
     let (first, request) = (self.first, &self.request);
-    self.result = Some(in_turn(ticket, || builder.with(|a| a.finalize_with(request, first))));
+    self.result = Some(in_turn(ticket, || finalize_in(builder, request, first)));
   }
 }
 

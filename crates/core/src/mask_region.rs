@@ -190,10 +190,10 @@ mod tests {
         b.apply(&plan, BatchData::F64(&data)).unwrap();
         b
       };
-      let whole = build(None);
+      let mut whole = build(None);
       for (start, extent) in [([3, 5], [7, 9]), ([0, 0], [30, 1]), ([29, 26], [1, 1]), ([11, 0], [5, 27])] {
         let region = MaskRegion { start: start.to_vec(), extent: extent.to_vec() };
-        let shard = build(Some(region.clone()));
+        let mut shard = build(Some(region.clone()));
         let (applied, skipped) = shard.tile_counts();
         assert_eq!(applied + skipped, tiles as u64);
         for c in 0..2 {

@@ -14,8 +14,9 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::accumulator::{CounterSlice, SourceState};
+use crate::accumulator::SourceState;
 use crate::config::{Aggregation, BuilderSpec};
+use crate::counter::CounterSlice;
 use crate::dispatch::AnyAccumulator;
 use crate::element::{CounterDtype, Dtype};
 use crate::error::{codes, list, Error, Result};
@@ -74,7 +75,9 @@ fn write_npy(path: &Path, descr: &str, shape: &[u64], bytes: &[u8]) -> Result<()
 
 /// Writes the builder's un-normalized arrays into `dir` (which must exist);
 /// returns the files written.
-pub fn write_arrays(builder: &AnyAccumulator, dir: &Path) -> Result<Vec<PathBuf>> {
+pub fn write_arrays(builder: &mut AnyAccumulator, dir: &Path) -> Result<Vec<PathBuf>> {
+  builder.materialize_counter()?;
+  let builder = &*builder;
   let shape = builder.mask_shape();
   let plane_shape =
     |planes: usize| -> Vec<u64> { std::iter::once(planes as u64).chain(shape[1..].iter().copied()).collect() };
@@ -216,13 +219,13 @@ impl OpenPartial {
         let mask = self.accumulator.array::<f32>()?;
         let aux = self.aux.as_ref().map(|a| a.array::<f32>()).transpose()?;
         let aux = aux.as_ref().map(|a| a.as_slice());
-        b.merge(&SourceState { region, mask: mask.as_slice(), counter, aux, tiles_applied, tiles_skipped })
+        b.merge(&SourceState { region, mask: mask.as_slice(), counter, rects: None, aux, tiles_applied, tiles_skipped })
       }
       AnyAccumulator::F64(b) => {
         let mask = self.accumulator.array::<f64>()?;
         let aux = self.aux.as_ref().map(|a| a.array::<f64>()).transpose()?;
         let aux = aux.as_ref().map(|a| a.as_slice());
-        b.merge(&SourceState { region, mask: mask.as_slice(), counter, aux, tiles_applied, tiles_skipped })
+        b.merge(&SourceState { region, mask: mask.as_slice(), counter, rects: None, aux, tiles_applied, tiles_skipped })
       }
     }
   }
@@ -293,10 +296,12 @@ mod tests {
       let mut shard = builder(Some(MaskRegion { start: vec![start, 0], extent: vec![8, 16] }));
       update(&mut shard, &coords, 2.0);
       let dir = scratch(&format!("shard{i}"));
-      write_arrays(&shard, &dir).unwrap();
+      write_arrays(&mut shard, &dir).unwrap();
       OpenPartial::open(spec_of(&shard, &dir)).unwrap().merge_into(&mut merged).unwrap();
       std::fs::remove_dir_all(&dir).unwrap();
     }
+    whole.materialize_counter().unwrap();
+    merged.materialize_counter().unwrap();
     let AnyAccumulator::F32(w) = &whole else { panic!() };
     let AnyAccumulator::F32(m) = &merged else { panic!() };
     assert_eq!(w.mask().as_slice(), m.mask().as_slice());
@@ -333,8 +338,8 @@ mod tests {
     b.apply(&plan, BatchData::F64(&data)).unwrap();
   }
 
-  fn saved_and_merged(parts: &[AnyAccumulator], into: &mut AnyAccumulator, name: &str) {
-    for (i, part) in parts.iter().enumerate() {
+  fn saved_and_merged(parts: &mut [AnyAccumulator], into: &mut AnyAccumulator, name: &str) {
+    for (i, part) in parts.iter_mut().enumerate() {
       let dir = scratch(&format!("{name}{i}"));
       write_arrays(part, &dir).unwrap();
       let (tiles_applied, tiles_skipped) = part.tile_counts();
@@ -377,7 +382,7 @@ mod tests {
     update_f64(&mut parts[1], &coords[6..], &values[3..]);
     assert_eq!(AuxFile::of(&parts[0].spec()).map(|a| a.file), Some(M2_FILE));
     let mut merged = builder_of(Aggregation::Variance, crate::weights::Weights::Uniform);
-    saved_and_merged(&parts, &mut merged, "variance");
+    saved_and_merged(&mut parts, &mut merged, "variance");
     for (a, b) in mask_of(&whole).iter().zip(mask_of(&merged)) {
       assert!((a - b).abs() <= 1e-12, "mean {a} vs {b}");
     }
@@ -403,7 +408,7 @@ mod tests {
     update_f64(&mut parts[1], &coords[2..], &values[1..]);
     assert_eq!(AuxFile::of(&parts[0].spec()).map(|a| a.file), Some(WEIGHT_SUM_FILE));
     let mut merged = builder_of(Aggregation::Mean, gaussian.clone());
-    saved_and_merged(&parts, &mut merged, "weighted");
+    saved_and_merged(&mut parts, &mut merged, "weighted");
     for (a, b) in mask_of(&whole).iter().zip(mask_of(&merged)) {
       assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0));
     }
@@ -421,7 +426,7 @@ mod tests {
     let mut b = builder(None);
     update(&mut b, &[0, 0], 1.0);
     let dir = scratch("corrupt");
-    write_arrays(&b, &dir).unwrap();
+    write_arrays(&mut b, &dir).unwrap();
     let mut wrong = spec_of(&b, &dir);
     wrong.counter_dtype = Some(CounterDtype::Uint32);
     let e = OpenPartial::open(wrong).err().unwrap();

@@ -17,8 +17,10 @@ use std::path::Path;
 
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use ndarray::ArrayView3;
 use rayon::prelude::*;
 
+use crate::batch_data::Floats;
 use crate::error::{codes, list, Error, Result};
 use crate::files::{check_absent, refuse_if_mapped, PendingFile};
 use crate::geometry::MAX_SAFE_INTEGER;
@@ -80,8 +82,13 @@ impl ResizeKernel {
   }
 }
 
-/// The mask, channel planes first: `[C, H_mask, W_mask]`, C order.
-pub type MaskPlanes<'a> = crate::batch_data::FloatSlice<'a>;
+/// The mask to resize, channel planes first: `[C, H_mask, W_mask]` views
+/// in standard (C) layout; [`SourceResize::planes`] makes them from a flat
+/// slice.
+pub type MaskPlanes<'a> = Floats<ArrayView3<'a, f32>, ArrayView3<'a, f64>>;
+
+/// The planes' memory, flat: what the row loops read.
+type FlatPlanes<'a> = crate::batch_data::FloatSlice<'a>;
 
 /// Extents of a resize, `[y, x]` each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,21 +177,50 @@ impl SourceResize {
       })
   }
 
-  /// Checks that `input` holds `[C, H_mask, W_mask]`.
-  pub fn check_input(&self, input: &MaskPlanes) -> Result<()> {
+  /// `data` (`[C, H_mask, W_mask]`, C order, flat) as the planes this
+  /// resize reads; refuses a length that is not that shape's.
+  pub fn planes<'a>(&self, data: FlatPlanes<'a>) -> Result<MaskPlanes<'a>> {
     let [mh, mw] = self.geometry.mask_extents;
     let expected = self.channels as u128 * mh as u128 * mw as u128;
-    if input.len() as u128 != expected {
+    if data.len() as u128 != expected {
       return Err(Error::range(
         codes::IMAGE_SHAPE,
         format!(
           "the image must hold [C, H_mask, W_mask] = [{}, {mh}, {mw}] = {expected} elements; received {}",
           self.channels,
-          input.len()
+          data.len()
         ),
       ));
     }
-    Ok(())
+    let shape = (self.channels, mh as usize, mw as usize);
+    let view_error = |_| Error::range(codes::IMAGE_SHAPE, "the image's shape does not fit its data".to_string());
+    Ok(match data {
+      Floats::F32(d) => Floats::F32(ArrayView3::from_shape(shape, d).map_err(view_error)?),
+      Floats::F64(d) => Floats::F64(ArrayView3::from_shape(shape, d).map_err(view_error)?),
+    })
+  }
+
+  /// The planes' memory, once their shape is `[C, H_mask, W_mask]` and
+  /// their layout standard (the row loops read contiguous rows).
+  fn flat<'a>(&self, input: &MaskPlanes<'a>) -> Result<FlatPlanes<'a>> {
+    let [mh, mw] = self.geometry.mask_extents;
+    let want = [self.channels, mh as usize, mw as usize];
+    let shape = match input {
+      Floats::F32(v) => v.shape(),
+      Floats::F64(v) => v.shape(),
+    };
+    if shape != want {
+      return Err(Error::range(
+        codes::IMAGE_SHAPE,
+        format!("the image must have shape [C, H_mask, W_mask] = {want:?}; received {shape:?}"),
+      ));
+    }
+    let not_standard =
+      || Error::range(codes::IMAGE_SHAPE, "the image planes must be in standard (C) layout".to_string());
+    Ok(match input {
+      Floats::F32(v) => Floats::F32(v.to_slice().ok_or_else(not_standard)?),
+      Floats::F64(v) => Floats::F64(v.to_slice().ok_or_else(not_standard)?),
+    })
   }
 
   fn row_elements(&self) -> usize {
@@ -202,7 +238,7 @@ impl SourceResize {
 
   /// Resizes the whole output into `out` (`[H, W, C]` interleaved), bands in parallel.
   pub fn resize_into(&self, input: MaskPlanes, out: &mut [f32]) -> Result<()> {
-    self.check_input(&input)?;
+    let input = self.flat(&input)?;
     let len = self.output_len()?;
     if out.len() != len {
       return Err(Error::range(
@@ -225,7 +261,7 @@ impl SourceResize {
   /// target), and is never deleted or truncated; a file this process maps is
   /// refused either way.
   pub fn resize_to_npy(&self, input: MaskPlanes, path: &Path, version: NpyVersion, overwrite: bool) -> Result<()> {
-    self.check_input(&input)?;
+    let input = self.flat(&input)?;
     let header = encode_header("<f4", &self.output_shape(), version)?;
     refuse_if_mapped(path)?;
     if !overwrite {
@@ -242,7 +278,7 @@ impl SourceResize {
   /// memory stays bounded by bytes whatever the shape.
   fn write_bands(
     &self,
-    input: MaskPlanes,
+    input: FlatPlanes,
     header: &[u8],
     file: &mut File,
     what: &str,
@@ -261,7 +297,7 @@ impl SourceResize {
 
   /// Rows wider than a band: each row in pieces of `cols` columns, up to one
   /// piece per thread resized in parallel, then written in order.
-  fn write_wide_rows(&self, input: MaskPlanes, writer: &mut impl Write, what: &str, band_bytes: usize) -> Result<()> {
+  fn write_wide_rows(&self, input: FlatPlanes, writer: &mut impl Write, what: &str, band_bytes: usize) -> Result<()> {
     let [height, width] = self.geometry.source_extents;
     // The horizontal pass keeps about (kernel rows) x cols floats too.
     let cols = (band_bytes / 4 / (self.channels + 16)).max(1) as u64;
@@ -288,7 +324,7 @@ impl SourceResize {
   /// mask columns wide enough for the kernel.
   fn resize_piece(
     &self,
-    input: MaskPlanes,
+    input: FlatPlanes,
     row: u64,
     x0: u64,
     x1: u64,
@@ -320,8 +356,8 @@ impl SourceResize {
       for y in first..end {
         let at = c * plane + y * mask_w;
         match input {
-          MaskPlanes::F32(data) => scratch.window.extend_from_slice(&data[at + c0..at + c1]),
-          MaskPlanes::F64(data) => scratch.window.extend(data[at + c0..at + c1].iter().map(|&v| v as f32)),
+          FlatPlanes::F32(data) => scratch.window.extend_from_slice(&data[at + c0..at + c1]),
+          FlatPlanes::F64(data) => scratch.window.extend(data[at + c0..at + c1].iter().map(|&v| v as f32)),
         }
       }
       let src =
@@ -338,7 +374,7 @@ impl SourceResize {
     Ok(())
   }
 
-  fn write_row_bands(&self, input: MaskPlanes, writer: &mut impl Write, what: &str, band_bytes: usize) -> Result<()> {
+  fn write_row_bands(&self, input: FlatPlanes, writer: &mut impl Write, what: &str, band_bytes: usize) -> Result<()> {
     let height = self.geometry.source_extents[0];
     let rows = self.band_rows(band_bytes) as u64;
     let group = rayon::current_num_threads().max(1);
@@ -376,7 +412,7 @@ impl SourceResize {
   }
 
   /// Resizes output rows `[row0, row0 + band.len() / (W * C))` into `band`.
-  fn resize_band(&self, input: MaskPlanes, row0: u64, band: &mut [f32], scratch: &mut BandScratch) -> Result<()> {
+  fn resize_band(&self, input: FlatPlanes, row0: u64, band: &mut [f32], scratch: &mut BandScratch) -> Result<()> {
     let [mask_h, mask_w] = self.geometry.mask_extents.map(|v| v as usize);
     let width = self.geometry.source_extents[1] as usize;
     let channels = self.channels;
@@ -388,8 +424,8 @@ impl SourceResize {
     let plane = mask_h * mask_w;
     for c in 0..channels {
       let window = match input {
-        MaskPlanes::F32(data) => &data[c * plane + first * mask_w..c * plane + end * mask_w],
-        MaskPlanes::F64(data) => {
+        FlatPlanes::F32(data) => &data[c * plane + first * mask_w..c * plane + end * mask_w],
+        FlatPlanes::F64(data) => {
           let rows = &data[c * plane + first * mask_w..c * plane + end * mask_w];
           scratch.converted.clear();
           scratch.converted.extend(rows.iter().map(|&v| v as f32));
@@ -463,10 +499,10 @@ mod tests {
     ResizeGeometry { mask_extents: mask, span, source_extents: source }
   }
 
-  fn resize(g: ResizeGeometry, channels: usize, kernel: ResizeKernel, input: MaskPlanes) -> Vec<f32> {
+  fn resize(g: ResizeGeometry, channels: usize, kernel: ResizeKernel, input: FlatPlanes) -> Vec<f32> {
     let r = SourceResize::new(g, channels, kernel).unwrap();
     let mut out = vec![f32::NAN; r.output_len().unwrap()];
-    r.resize_into(input, &mut out).unwrap();
+    r.resize_into(r.planes(input).unwrap(), &mut out).unwrap();
     out
   }
 
@@ -486,7 +522,7 @@ mod tests {
     // 5 x 7 mask, 4 source pixels per mask pixel, cropped to 18 x 25.
     let mask = noise(2 * 5 * 7, 1);
     let g = geometry([5, 7], [20, 28], [18, 25]);
-    let out = resize(g, 2, ResizeKernel::Nearest, MaskPlanes::F32(&mask));
+    let out = resize(g, 2, ResizeKernel::Nearest, FlatPlanes::F32(&mask));
     assert_eq!(out.len(), 18 * 25 * 2);
     for y in 0..18 {
       for x in 0..25 {
@@ -508,7 +544,7 @@ mod tests {
       ] {
         let mask = vec![value; 40 * 30];
         let len = (g.mask_extents[0] * g.mask_extents[1]) as usize;
-        let out = resize(g, 1, kernel, MaskPlanes::F32(&mask[..len]));
+        let out = resize(g, 1, kernel, FlatPlanes::F32(&mask[..len]));
         for (i, &v) in out.iter().enumerate() {
           assert!((v - value).abs() <= 1e-5 * value.abs().max(1.0), "{name} {g:?} [{i}] = {v}");
         }
@@ -525,7 +561,7 @@ mod tests {
         geometry([mh as u64, mw as u64], [48, 72], [45, 70]),
         1,
         ResizeKernel::parse(name).unwrap(),
-        MaskPlanes::F32(&mask),
+        FlatPlanes::F32(&mask),
       );
       for y in 0..45 {
         let row = &out[y * 70..(y + 1) * 70];
@@ -553,8 +589,8 @@ mod tests {
     let mask = noise(9 * 14, 7);
     for name in ResizeKernel::NAMES {
       let kernel = ResizeKernel::parse(name).unwrap();
-      let whole = resize(geometry([9, 14], [36, 56], [36, 56]), 1, kernel, MaskPlanes::F32(&mask));
-      let cropped = resize(geometry([9, 14], [36, 56], [33, 53]), 1, kernel, MaskPlanes::F32(&mask));
+      let whole = resize(geometry([9, 14], [36, 56], [36, 56]), 1, kernel, FlatPlanes::F32(&mask));
+      let cropped = resize(geometry([9, 14], [36, 56], [33, 53]), 1, kernel, FlatPlanes::F32(&mask));
       for y in 0..33 {
         for x in 0..53 {
           let (a, b) = (cropped[y * 53 + x], whole[y * 56 + x]);
@@ -569,8 +605,8 @@ mod tests {
     let mask = noise(2 * 11 * 13, 3);
     let wide: Vec<f64> = mask.iter().map(|&v| v as f64).collect();
     let g = geometry([11, 13], [88, 104], [80, 100]);
-    let a = resize(g, 2, ResizeKernel::Cubic, MaskPlanes::F32(&mask));
-    let b = resize(g, 2, ResizeKernel::Cubic, MaskPlanes::F64(&wide));
+    let a = resize(g, 2, ResizeKernel::Cubic, FlatPlanes::F32(&mask));
+    let b = resize(g, 2, ResizeKernel::Cubic, FlatPlanes::F64(&wide));
     assert_eq!(a, b);
   }
 
@@ -583,17 +619,17 @@ mod tests {
     assert!(r.band_rows(BAND_BYTES) < 690);
     let mut whole = vec![0f32; r.output_len().unwrap()];
     let mut scratch = BandScratch::default();
-    r.resize_band(MaskPlanes::F32(&mask), 0, &mut whole, &mut scratch).unwrap();
+    r.resize_band(FlatPlanes::F32(&mask), 0, &mut whole, &mut scratch).unwrap();
     for rows in [1usize, 7, 64, 333] {
       let mut banded = vec![0f32; whole.len()];
       for (i, band) in banded.chunks_mut(rows * 600 * 3).enumerate() {
-        r.resize_band(MaskPlanes::F32(&mask), (i * rows) as u64, band, &mut scratch).unwrap();
+        r.resize_band(FlatPlanes::F32(&mask), (i * rows) as u64, band, &mut scratch).unwrap();
       }
       let worst = whole.iter().zip(&banded).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
       assert!(worst <= 1e-6, "bands of {rows} rows differ by {worst}");
     }
     let mut parallel = vec![0f32; whole.len()];
-    r.resize_into(MaskPlanes::F32(&mask), &mut parallel).unwrap();
+    r.resize_into(r.planes(FlatPlanes::F32(&mask)).unwrap(), &mut parallel).unwrap();
     let worst = whole.iter().zip(&parallel).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     assert!(worst <= 1e-6, "parallel bands differ by {worst}");
   }
@@ -617,9 +653,9 @@ mod tests {
         let data = noise(channels * mask[0] as usize * mask[1] as usize, 11 + k as u64);
         let r = SourceResize::new(geometry(mask, span, source), channels, kernel).unwrap();
         let mut expected = vec![0f32; r.output_len().unwrap()];
-        r.resize_into(MaskPlanes::F32(&data), &mut expected).unwrap();
+        r.resize_into(r.planes(FlatPlanes::F32(&data)).unwrap(), &mut expected).unwrap();
         let wide: Vec<f64> = data.iter().map(|&v| v as f64).collect();
-        for input in [MaskPlanes::F32(&data), MaskPlanes::F64(&wide)] {
+        for input in [FlatPlanes::F32(&data), FlatPlanes::F64(&wide)] {
           // 1 KiB bands: every row here is wider, so it goes in pieces.
           assert!(r.row_elements() * 4 > 1024);
           let path = std::env::temp_dir().join(format!("wsi-resize-wide-{}-{k}.npy", std::process::id()));
@@ -642,9 +678,9 @@ mod tests {
     let g = geometry([5, 8], [300, 480], [290, 470]);
     let r = SourceResize::new(g, 2, ResizeKernel::Bilinear).unwrap();
     let mut expected = vec![0f32; r.output_len().unwrap()];
-    r.resize_into(MaskPlanes::F32(&mask), &mut expected).unwrap();
+    r.resize_into(r.planes(FlatPlanes::F32(&mask)).unwrap(), &mut expected).unwrap();
     let path = std::env::temp_dir().join(format!("wsi-resize-{}.npy", std::process::id()));
-    r.resize_to_npy(MaskPlanes::F32(&mask), &path, NpyVersion::V1, false).unwrap();
+    r.resize_to_npy(r.planes(FlatPlanes::F32(&mask)).unwrap(), &path, NpyVersion::V1, false).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     let header = crate::npy::parse_header(&bytes).unwrap();
@@ -666,9 +702,15 @@ mod tests {
     assert_eq!(e.code, codes::OPTION_TYPE);
     let r = SourceResize::new(geometry([4, 4], [16, 16], [16, 16]), 2, ResizeKernel::Nearest).unwrap();
     let mut out = vec![0f32; 16 * 16 * 2];
-    let e = r.resize_into(MaskPlanes::F32(&[0.0; 16]), &mut out).unwrap_err();
+    let e = r.planes(FlatPlanes::F32(&[0.0; 16])).unwrap_err();
     assert_eq!(e.code, codes::IMAGE_SHAPE);
-    let e = r.resize_into(MaskPlanes::F32(&[0.0; 32]), &mut out[1..]).unwrap_err();
+    // A view of the wrong shape, or not in C layout, from Rust callers.
+    let data = [0.0f32; 32];
+    let wrong = ArrayView3::from_shape((2, 2, 8), &data[..]).unwrap();
+    assert_eq!(r.resize_into(Floats::F32(wrong), &mut out).unwrap_err().code, codes::IMAGE_SHAPE);
+    let fortran = ArrayView3::from_shape(ndarray::ShapeBuilder::f((2, 4, 4)), &data[..]).unwrap();
+    assert_eq!(r.resize_into(Floats::F32(fortran), &mut out).unwrap_err().code, codes::IMAGE_SHAPE);
+    let e = r.resize_into(r.planes(FlatPlanes::F32(&[0.0; 32])).unwrap(), &mut out[1..]).unwrap_err();
     assert_eq!(e.code, codes::IMAGE_SHAPE);
   }
 
@@ -676,7 +718,12 @@ mod tests {
   fn failed_npy_writes_leave_no_file() {
     let r = SourceResize::new(geometry([2, 2], [4, 4], [4, 4]), 1, ResizeKernel::Nearest).unwrap();
     let e = r
-      .resize_to_npy(MaskPlanes::F32(&[0.0; 4]), Path::new("/nonexistent-dir/x.npy"), NpyVersion::V1, false)
+      .resize_to_npy(
+        r.planes(FlatPlanes::F32(&[0.0; 4])).unwrap(),
+        Path::new("/nonexistent-dir/x.npy"),
+        NpyVersion::V1,
+        false,
+      )
       .unwrap_err();
     assert_eq!(e.code, "ENOENT");
   }

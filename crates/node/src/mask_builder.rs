@@ -136,9 +136,8 @@ impl NativeMaskBuilder {
     };
     let (inner, max_view_bytes) = build().or_throw(&env)?;
     let bytes = |raw: Option<wsi_mask_core::RawArray>| raw.map_or(0, |r| r.byte_len as i64);
-    let external_bytes = bytes(inner.mask_raw(None).ok())
-      + bytes(inner.counter_raw().ok().flatten())
-      + bytes(inner.aux_raw().ok().flatten());
+    let external_bytes =
+      bytes(inner.mask_raw(None).ok()) + inner.counter_bytes() as i64 + bytes(inner.aux_raw().ok().flatten());
     adjust_external_memory(&env, external_bytes);
     let clipping = RefCell::new(EdgeClipping::none(inner.geometry().ndim()));
     Ok(Self {
@@ -333,11 +332,22 @@ impl NativeMaskBuilder {
     }
   }
 
+  /// Before releasing a persisted memmap builder unfinished: writes the
+  /// files it keeps beside its sums (a uniform mean's counter file, which
+  /// otherwise is written at finalize), so `files` lists them.
+  #[napi(catch_unwind)]
+  pub fn prepare_release(&self, env: Env) -> Result<()> {
+    self.inner.prepare_release().or_throw(&env)
+  }
+
   /// Waits for pending updates, frees the storage and detaches every view
   /// (they then read as empty). Calling it again does nothing.
+  ///
+  /// With `abandon`, the build is being thrown away (its files are deleted
+  /// next): a persisted file not created yet is not written first.
   #[napi(catch_unwind)]
-  pub fn cleanup(&self, env: Env) -> Result<()> {
-    let flushed = self.inner.cleanup();
+  pub fn cleanup(&self, env: Env, abandon: Option<bool>) -> Result<()> {
+    let flushed = if abandon == Some(true) { self.inner.abandon() } else { self.inner.cleanup() };
     self.views.borrow_mut().detach_all(&env);
     adjust_external_memory(&env, -self.external_bytes.replace(0));
     flushed.or_throw(&env)

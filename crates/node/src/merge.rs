@@ -12,20 +12,8 @@ use wsi_mask_core::Error;
 use crate::errors::OrThrow;
 use crate::mask_builder::NativeMaskBuilder;
 use crate::options::{NativePartial, NativeRegion};
+use crate::outputs::NativeTileCounts;
 use crate::update_task::JobTask;
-
-/// Tiles applied and tiles skipped (wholly outside the region).
-#[napi(object)]
-pub struct NativeTileCounts {
-  pub applied: f64,
-  pub skipped: f64,
-}
-
-impl From<(u64, u64)> for NativeTileCounts {
-  fn from((applied, skipped): (u64, u64)) -> Self {
-    Self { applied: applied as f64, skipped: skipped as f64 }
-  }
-}
 
 fn refs(partials: &[NativePartial]) -> std::result::Result<Vec<PartialRef>, Error> {
   partials.iter().map(PartialRef::try_from).collect()

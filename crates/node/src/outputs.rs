@@ -67,3 +67,16 @@ pub fn limits() -> NativeLimits {
     max_channels: wsi_mask_core::limits::MAX_CHANNELS as u32,
   }
 }
+
+/// Tiles applied and tiles skipped (wholly outside the region).
+#[napi(object)]
+pub struct NativeTileCounts {
+  pub applied: f64,
+  pub skipped: f64,
+}
+
+impl From<(u64, u64)> for NativeTileCounts {
+  fn from((applied, skipped): (u64, u64)) -> Self {
+    Self { applied: applied as f64, skipped: skipped as f64 }
+  }
+}

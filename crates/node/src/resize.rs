@@ -8,7 +8,7 @@ use napi::{Env, Result};
 use napi_derive::napi;
 use wsi_mask_core::error::codes;
 use wsi_mask_core::npy::NpyVersion;
-use wsi_mask_core::{Error, MaskPlanes, ResizeGeometry, ResizeKernel, SourceResize};
+use wsi_mask_core::{Error, FloatSlice, ResizeGeometry, ResizeKernel, SourceResize};
 
 use crate::errors::OrThrow;
 use crate::numbers::to_u64_vec;
@@ -50,10 +50,10 @@ fn cast<T: bytemuck::Pod>(bytes: &[u8]) -> std::result::Result<&[T], Error> {
     .map_err(|_| Error::type_error(codes::IMAGE_TYPE, "the image data is not aligned to its element size"))
 }
 
-fn planes<'a>(image: &'a TypedArray<'_>) -> std::result::Result<MaskPlanes<'a>, Error> {
+fn floats<'a>(image: &'a TypedArray<'_>) -> std::result::Result<FloatSlice<'a>, Error> {
   match image.typed_array_type {
-    TypedArrayType::Float32 => Ok(MaskPlanes::F32(cast(&image.arraybuffer)?)),
-    TypedArrayType::Float64 => Ok(MaskPlanes::F64(cast(&image.arraybuffer)?)),
+    TypedArrayType::Float32 => Ok(FloatSlice::F32(cast(&image.arraybuffer)?)),
+    TypedArrayType::Float64 => Ok(FloatSlice::F64(cast(&image.arraybuffer)?)),
     other => Err(Error::type_error(
       codes::IMAGE_TYPE,
       format!("image data must be a Float32Array or Float64Array; received a {}", other.as_ref()),
@@ -74,7 +74,7 @@ pub fn resize_to_source(
   mut output: Float32ArraySlice,
 ) -> Result<()> {
   let resize = plan(channels, &geometry, &kernel).or_throw(&env)?;
-  let input = planes(&image).or_throw(&env)?;
+  let input = floats(&image).or_throw(&env)?;
   // SAFETY: JavaScript waits for this synchronous call; the two arrays must
   // not overlap, which is checked before the mutable slice is used.
   let out = unsafe { output.as_mut() };
@@ -86,7 +86,7 @@ pub fn resize_to_source(
       &Error::type_error(codes::IMAGE_TYPE, "the output array shares memory with the image; pass a separate array"),
     ));
   }
-  resize.resize_into(input, out).or_throw(&env)
+  resize.planes(input).and_then(|planes| resize.resize_into(planes, out)).or_throw(&env)
 }
 
 /// Like `resizeToSource`, but streams the result into a new NPY file
@@ -105,7 +105,7 @@ pub fn resize_to_source_file(
   overwrite: bool,
 ) -> Result<()> {
   let resize = plan(channels, &geometry, &kernel).or_throw(&env)?;
-  let input = planes(&image).or_throw(&env)?;
+  let input = resize.planes(floats(&image).or_throw(&env)?).or_throw(&env)?;
   let version = NpyVersion::try_from(npy_version).or_throw(&env)?;
   resize.resize_to_npy(input, Path::new(&filename), version, overwrite).or_throw(&env)
 }

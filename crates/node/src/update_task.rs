@@ -7,7 +7,7 @@ use napi::bindgen_prelude::{TypedArray, TypedArrayType};
 use napi::{sys, Env, JsValue, Task};
 use wsi_mask_core::shards::PendingJob;
 
-use crate::merge::NativeTileCounts;
+use crate::outputs::NativeTileCounts;
 use wsi_mask_core::storage::Region;
 use wsi_mask_core::{BatchData, Error, OwnedBatchData, PendingFinalize, PendingUpdate};
 
