@@ -170,8 +170,12 @@ for (const name of names) {
   process.stdout.write('\n');
   const native = runs.native;
   const maskPixels = native[0].maskExtents.reduce((a, e) => a * e, 1);
+  // Counts from rectangles serve the uniform mean; weighted means keep a per-pixel counter, and a
+  // memmap mean writes its counter file (through the page cache, so it is resident) at finalize.
+  const countsFromRects = !w.weights;
+  const counterResident = w.weights || w.storage === 'memmap';
   const bytes = traffic(w, native[0].tiles, maskPixels, true);
-  const newBytes = traffic(w, native[0].tiles, maskPixels, false);
+  const newBytes = traffic(w, native[0].tiles, maskPixels, !countsFromRects);
   const seconds = Object.fromEntries(implsHere.map((i) => [i, median(runs[i].map((x) => x.seconds))]));
   const ratio = (impl) => (runs[impl] ? median(runs[impl].map((x, k) => x.seconds / native[k].seconds)) : null);
   // CPU time of every thread of the run's process: on a shared machine it shows the work done where
@@ -180,7 +184,7 @@ for (const name of names) {
   const cpuRatio = (impl) => (runs[impl] ? median(runs[impl].map((x, k) => x.cpuSeconds / native[k].cpuSeconds)) : null);
   // The old memory bound kept the overlap counter resident; the new one (counts from rectangles) does not.
   const oldRssBound = native[0].storageBytes + native[0].counterBytes + native[0].batchBytes + 64 * MiB;
-  const rssBound = native[0].storageBytes + native[0].batchBytes + 64 * MiB;
+  const rssBound = oldRssBound - (counterResident ? 0 : native[0].counterBytes);
   const bestBandwidth = Math.max(bw.addAllThreadsGBps, bw.addGBps) * 1e9;
   // The least time the run's traffic could take at the in-place-add bandwidth.
   const boundSeconds = bytes / bestBandwidth;
@@ -207,6 +211,7 @@ for (const name of names) {
     // Weighted workloads: the same run with uniform weights over the weighted one, and tiler's Merger over ours.
     costOverUniform: runs.uniform ? median(native.map((x, k) => x.seconds / runs.uniform[k].seconds)) : null,
     speedupOverTiler: runs.tiler ? ratio('tiler') : null,
+    tilerWindow: w.weights ? (typeof w.weights === 'string' ? w.weights : w.weights.type) : 'boxcar',
     tilerVersion: runs.tiler ? runs.tiler[0].tiler : null,
     referenceKind: runs.reference ? runs.reference[0].impl : null,
     referenceVersions: runs.reference
@@ -302,7 +307,7 @@ const weightedLines = results.flatMap((e) => [
     : []),
   ...(e.speedupOverTiler != null
     ? [
-        `- ${e.workload} ${e.title}: ${fmt(e.seconds.native, 3)} s against ${fmt(e.seconds.tiler, 3)} s for tiler ${e.tilerVersion} Merger (window: hann), ${fmt(e.speedupOverTiler, 1)}x faster`,
+        `- ${e.workload} ${e.title}: ${fmt(e.seconds.native, 3)} s against ${fmt(e.seconds.tiler, 3)} s for tiler ${e.tilerVersion} Merger (window: ${e.tilerWindow}), ${fmt(e.speedupOverTiler, 1)}x faster`,
       ]
     : []),
 ]);
@@ -338,7 +343,7 @@ const md = [
     python,
   )}${note ? ` (${note})` : ''}. Second peer: ${tiler ? `the-lay/tiler ${results.find((e) => e.tilerVersion)?.tilerVersion ?? TILER_VERSION} Merger (boxcar window, i.e. the uniform mean, visits not kept, on the dense in-memory means; the workload's window on the weighted ones)` : 'tiler not installed, skipped'}.`,
   `Memory bandwidth (Rust): copy ${bw.copyGBps} GB/s one thread, ${bw.copyAllThreadsGBps} GB/s all threads; in-place add ${bw.addGBps} / ${bw.addAllThreadsGBps} GB/s (bytes read + written); fresh memory made writable at ${bw.firstTouchGBps} GB/s.`,
-  `Bound: the time a workload's traffic (every tile pixel reads its value and reads and writes the accumulator of each channel, then the finalize pass; no cache reuse assumed) takes at the in-place-add bandwidth. The old bound adds the u16 overlap counter's read-modify-write per tile pixel and its read at finalize; the new one leaves it out (overlap counts derived from the tiles' rectangles). "of bound" is that time over the measured time. Memory: the new bound is accumulator + one batch + 64 MiB, the old one adds the counter.`,
+  `Bound: the time a workload's traffic (every tile pixel reads its value and reads and writes the accumulator of each channel, then the finalize pass; no cache reuse assumed) takes at the in-place-add bandwidth. The old bound adds the u16 overlap counter's read-modify-write per tile pixel and its read at finalize; the new one leaves it out (overlap counts derived from the tiles' rectangles). "of bound" is that time over the measured time. Memory: the new bound is accumulator + one batch + 64 MiB, the old one adds the counter; weighted means (which keep a per-pixel counter beside the weight sum) and memmap means (whose counter file is written through the page cache at finalize) keep the counter in both.`,
   '',
   ...lines,
   '',

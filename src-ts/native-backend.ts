@@ -361,7 +361,7 @@ export class NativeBackend implements Backend {
       return {
         mask,
         weightSum: this.extra('weight sum', () => this.native.auxBuffer(), 1, dtype),
-        overlapCounter: this.overlapCounter(),
+        overlapCounter: this.counterResult(),
       };
     }
     return { mask, overlapCounter: this.counterResult() };

@@ -70,9 +70,11 @@ impl<T: Element> Accumulator<T> {
     let weight_map = weights::footprint_weights(&config.weights, &output_tile, &upscale)?
       .map(|map| map.into_iter().map(T::from_f64).collect::<Vec<T>>());
     let region = config.region_held();
-    // The uniform mean keeps tile rectangles instead of a counter until the
-    // counts are needed; Welford (variance) and argmax read the live counter.
-    let rects = (config.aggregation == Aggregation::Mean && weight_map.is_none())
+    // The mean (uniform or weighted: a weighted mean divides by its weight
+    // sum, so it needs counts only as a result) keeps tile rectangles
+    // instead of a counter until the counts are needed; Welford (variance)
+    // and argmax read the live counter.
+    let rects = (config.aggregation == Aggregation::Mean)
       .then(|| TileRects::new(&region.extent))
       .flatten();
     let Storage { plane_len, mut mask, counter, aux, files } = allocate::<T>(&config, rects.is_some())?;
@@ -361,6 +363,22 @@ impl<T: Element> Accumulator<T> {
     let mask = self.mask.as_mut_slice();
     let plane_len = self.plane_len;
     let weighted = self.weight_map.is_some();
+    if let (Some(rects), true) = (&self.rects, weighted) {
+      // The weight sum divides; counts stay rectangles (memmap: written
+      // into the counter file now, as the uniform mean's are).
+      let sums = self.aux.as_ref().expect("weighted builders keep the weight sum");
+      kernels::divide_by_sums(mask, sums.as_slice(), plane_len);
+      if let Some((mut counter, file)) = counter_file {
+        match &mut counter {
+          Counter::U16(c) => rects.fill_counts(c.as_mut_slice()),
+          Counter::U32(c) => rects.fill_counts(c.as_mut_slice()),
+        }
+        self.files.extend(file);
+        self.counter = Some(counter);
+        self.rects = None;
+      }
+      return;
+    }
     if let Some(rects) = &self.rects {
       // Counts derived row by row, fused with the division; memmap writes
       // the counter file in the same pass.
