@@ -74,9 +74,7 @@ impl<T: Element> Accumulator<T> {
     // sum, so it needs counts only as a result) keeps tile rectangles
     // instead of a counter until the counts are needed; Welford (variance)
     // and argmax read the live counter.
-    let rects = (config.aggregation == Aggregation::Mean)
-      .then(|| TileRects::new(&region.extent))
-      .flatten();
+    let rects = (config.aggregation == Aggregation::Mean).then(|| TileRects::new(&region.extent)).flatten();
     let Storage { plane_len, mut mask, counter, aux, files } = allocate::<T>(&config, rects.is_some())?;
     match config.aggregation {
       // Start beyond every value so negative maxima (positive minima)
