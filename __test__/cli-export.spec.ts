@@ -61,3 +61,34 @@ test('assemble writes a sidecar; export reads it for all three formats', () => {
     remove();
   }
 });
+
+test('export --simplify thins the GeoJSON outlines; a negative or non-numeric tolerance is refused naming --simplify', () => {
+  const { dir, remove } = scratchDir('cli-export-simplify');
+  try {
+    // A disc of radius 20 pixels: its pixel-edge outline is all stairs.
+    const data = new Float32Array(48 * 48);
+    for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) data[y * 48 + x] = Math.hypot(y - 23.5, x - 23.5) < 20 ? 1 : 0;
+    writeNpy(join(dir, 'disc.npy'), { data, shape: [48, 48], dtype: 'float32' });
+    const vertices = (file: string) =>
+      JSON.parse(readFileSync(join(dir, file), 'utf8')).features[0].geometry.coordinates[0].length as number;
+    expect(runCli(['export', 'disc.npy', '--format', 'geojson', '-o', 'exact.geojson'], dir)).toMatchObject({ status: 0 });
+    expect(runCli(['export', 'disc.npy', '--format', 'geojson', '-o', 'zero.geojson', '--simplify', '0'], dir)).toMatchObject({
+      status: 0,
+    });
+    expect(readFileSync(join(dir, 'zero.geojson')).equals(readFileSync(join(dir, 'exact.geojson')))).toBe(true);
+    expect(runCli(['export', 'disc.npy', '--format', 'geojson', '-o', 'simple.geojson', '--simplify', '2'], dir)).toMatchObject({
+      status: 0,
+      stderr: '',
+    });
+    expect(vertices('simple.geojson')).toBeLessThan(vertices('exact.geojson') / 2);
+    for (const bad of ['-1', 'abc', 'NaN']) {
+      const run = runCli(['export', 'disc.npy', '--format', 'geojson', '-o', `bad${bad}.geojson`, `--simplify=${bad}`], dir);
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toContain('--simplify');
+      expect(run.stderr).toContain('expected a non-negative number');
+      expect(existsSync(join(dir, `bad${bad}.geojson`))).toBe(false);
+    }
+  } finally {
+    remove();
+  }
+});

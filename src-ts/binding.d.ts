@@ -247,6 +247,8 @@ export interface NativeGeoJsonOptions {
   classes: Array<NativeRegionClass>
   /** Regions below this area (source pixels squared) are dropped. */
   minArea: number
+  /** Simplification tolerance in slide pixels; 0 keeps the exact outlines. */
+  simplify: number
 }
 
 /** The builder's geometry, one entry per spatial dimension. */
@@ -382,8 +384,21 @@ export declare function resizeToSourceFile(image: Float32Array | Float64Array, c
 /** Traces regions of the mask into a GeoJSON FeatureCollection (as JSON text). */
 export declare function toGeoJson(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, options: NativeGeoJsonOptions): string
 
+/** `toGeoJson` on the libuv thread pool (in-memory planes copied first). */
+export declare function toGeoJsonAsync(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, options: NativeGeoJsonOptions): Promise<string>
+
 /** Writes a tiled OME-TIFF pyramid at `path`; returns the `[H, W]` of every level. */
 export declare function writeOmeTiff(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, path: string, options: NativeOmeTiffOptions): Array<Array<number>>
 
+/** `writeOmeTiff` on the libuv thread pool (in-memory planes copied first). */
+export declare function writeOmeTiffAsync(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, path: string, options: NativeOmeTiffOptions): Promise<Array<Array<number>>>
+
 /** Writes an OME-Zarr image at `path`; returns the `[H, W]` of every level. */
 export declare function writeOmeZarr(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, path: string, options: NativeOmeZarrOptions): Array<Array<number>>
+
+/**
+ * `writeOmeZarr` on the libuv thread pool. In-memory planes are copied
+ * before the call returns (the caller may change them meanwhile); a file
+ * is read on the pool.
+ */
+export declare function writeOmeZarrAsync(planes: Array<Float32Array | Float64Array | Uint8Array | Uint16Array>, source: NativeExportSource, geometry: NativeExportGeometry, path: string, options: NativeOmeZarrOptions): Promise<Array<Array<number>>>

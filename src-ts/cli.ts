@@ -7,7 +7,16 @@
  */
 
 import { Command, Option } from 'commander';
-import { clipList, finiteNumber, nonNegativeInteger, positiveInteger, positiveList, positiveNumber, range } from './cli/args';
+import {
+  clipList,
+  finiteNumber,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  positiveInteger,
+  positiveList,
+  positiveNumber,
+  range,
+} from './cli/args';
 import { AGGREGATIONS, assemble, WEIGHT_NAMES } from './cli/assemble';
 import { exportMask } from './cli/export';
 import { formatInfo, npyInfo } from './cli/info';
@@ -126,6 +135,11 @@ function program(): Command {
     .option('--threshold <t>', 'GeoJSON: inside at or above this (default 0.5)', Number)
     .option('--class-name <name>', 'GeoJSON: QuPath classification of the regions')
     .option('--min-area <px2>', 'GeoJSON: drop regions smaller than this, in slide pixels squared', Number)
+    .option(
+      '--simplify <px>',
+      'GeoJSON: simplify outlines with this tolerance in slide pixels, topology kept (default 0: exact pixel edges)',
+      nonNegativeNumber,
+    )
     .option('--overwrite', 'replace an earlier export at the output path')
     .action((mask, o) => {
       process.stdout.write(`${exportMask(mask, o)}\n`);

@@ -13,11 +13,21 @@ export {
   type GeoJsonOptions,
   type RegionClass,
   toGeoJSON,
+  toGeoJSONAsync,
   writeGeoJSON,
+  writeGeoJSONAsync,
 } from './export/geojson';
 export { type MaskGeometry, sidecarPath } from './export/geometry';
 export type { ExportInput } from './export/input';
-export { type ExportedImage, type OmeTiffOptions, type OmeZarrOptions, writeOmeTiff, writeOmeZarr } from './export/ome';
+export {
+  type ExportedImage,
+  type OmeTiffOptions,
+  type OmeZarrOptions,
+  writeOmeTiff,
+  writeOmeTiffAsync,
+  writeOmeZarr,
+  writeOmeZarrAsync,
+} from './export/ome';
 export {
   type ColorizeOptions,
   type ColormapName,

@@ -131,6 +131,30 @@ export const BAD_EXPORTS: BadExport[] = [
     expected: range('ERR_WSI_OPTION_RANGE', 'minArea must be a non-negative number', 'received -1'),
   },
   {
+    what: 'negative GeoJSON simplify',
+    call: 'toGeoJSON',
+    run: () => toGeoJSON(mask(), { simplify: -1 }),
+    expected: range('ERR_WSI_OPTION_RANGE', 'simplify must be a non-negative number of slide pixels', 'received -1'),
+  },
+  {
+    what: 'NaN GeoJSON simplify',
+    call: 'toGeoJSON',
+    run: () => toGeoJSON(mask(), { simplify: Number.NaN }),
+    expected: range('ERR_WSI_OPTION_RANGE', 'simplify must be a non-negative number of slide pixels', 'received NaN'),
+  },
+  {
+    what: 'infinite GeoJSON simplify',
+    call: 'toGeoJSON',
+    run: () => toGeoJSON(mask(), { simplify: Number.POSITIVE_INFINITY }),
+    expected: range('ERR_WSI_OPTION_RANGE', 'simplify must be a non-negative number of slide pixels', 'received Infinity'),
+  },
+  {
+    what: 'GeoJSON simplify not a number',
+    call: 'toGeoJSON',
+    run: () => toGeoJSON(mask(), { simplify: '1' as any }),
+    expected: type('ERR_WSI_OPTION_TYPE', 'simplify must be a number', "received '1'"),
+  },
+  {
     what: 'a threshold for a label map',
     call: 'toGeoJSON',
     run: () => toGeoJSON(labels(), { threshold: 0.5 }),

@@ -15,6 +15,7 @@ export interface ExportCliOptions {
   threshold?: number;
   className?: string;
   minArea?: number;
+  simplify?: number;
   overwrite?: boolean;
 }
 
@@ -35,6 +36,7 @@ export function exportMask(mask: string, o: ExportCliOptions): string {
               ...(o.className ? { classification: { name: o.className } } : {}),
             }),
         minArea: o.minArea ?? 0,
+        simplify: o.simplify ?? 0,
       });
       return `wrote ${written.features} regions (${geometry}) -> ${o.output}`;
     }

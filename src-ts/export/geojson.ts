@@ -4,6 +4,7 @@
  */
 
 import { writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { describe, ErrorCode, rangeError, typeError } from '../errors';
 import { type ExportInput, exportSource, namesOf } from './input';
 import { nativeFor } from './native';
@@ -25,6 +26,14 @@ export interface GeoJsonOptions {
   classes?: Record<number, RegionClass>;
   /** Drop regions smaller than this, in source pixels squared. Default 0. */
   minArea?: number;
+  /**
+   * Simplify outlines with tolerance `simplify` slide pixels (topology-preserving
+   * Visvalingam-Whyatt: a vertex goes when the triangle it makes with its neighbours
+   * is under `simplify²`, so one mask pixel's worth removes the one-pixel stairs).
+   * Polygons stay valid with their holes inside; each polygon's area moves by at
+   * most `dropped vertices × simplify²`. Default 0: the exact pixel-edge outlines.
+   */
+  simplify?: number;
   /** Micrometres per source pixel (adds `Area µm^2`). Default: what the mask's geometry carries. */
   mpp?: number | number[];
   channelNames?: string[];
@@ -46,7 +55,7 @@ export interface GeoJsonFeatureCollection {
   features: GeoJsonFeature[];
 }
 
-const KNOWN = ['channel', 'threshold', 'classification', 'classes', 'minArea', 'mpp', 'channelNames'];
+const KNOWN = ['channel', 'threshold', 'classification', 'classes', 'minArea', 'simplify', 'mpp', 'channelNames'];
 const RED: [number, number, number] = [200, 0, 0];
 
 function regionClass(name: string, value: unknown, label?: number) {
@@ -64,7 +73,10 @@ function regionClass(name: string, value: unknown, label?: number) {
   return { label, name: c.name, color: [...color] };
 }
 
-function traced(call: string, mask: ExportInput, options: GeoJsonOptions | undefined): string {
+type Native = ReturnType<typeof nativeFor>;
+
+/** The checked arguments of the native `toGeoJson`, ready for its sync or async form. */
+function request(call: string, mask: ExportInput, options: GeoJsonOptions | undefined): Parameters<Native['toGeoJson']> {
   if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
     throw typeError(ErrorCode.OPTION_TYPE, `${call}: options must be an object; received ${describe(options)}`);
   }
@@ -92,6 +104,19 @@ function traced(call: string, mask: ExportInput, options: GeoJsonOptions | undef
     throw rangeError(
       ErrorCode.OPTION_RANGE,
       `minArea must be a non-negative number (source pixels squared); received ${describe(minArea)}`,
+    );
+  }
+  const simplify = o.simplify ?? 0;
+  if (typeof simplify !== 'number') {
+    throw typeError(
+      ErrorCode.OPTION_TYPE,
+      `simplify must be a number (a tolerance in slide pixels, 0 for exact outlines); received ${describe(simplify)}`,
+    );
+  }
+  if (!Number.isFinite(simplify) || simplify < 0) {
+    throw rangeError(
+      ErrorCode.OPTION_RANGE,
+      `simplify must be a non-negative number of slide pixels (e.g. 1; 0 keeps the exact outlines); received ${describe(simplify)}`,
     );
   }
   let classes: ReturnType<typeof regionClass>[];
@@ -125,12 +150,24 @@ function traced(call: string, mask: ExportInput, options: GeoJsonOptions | undef
     }
     classes = [regionClass('classification', o.classification ?? { name: namesOf(source)[channel] })];
   }
-  return nativeFor(call).toGeoJson(
+  return [
     source.planes,
     { extents: source.extents, file: source.file },
     { scale: source.geometry.scale, mpp: source.geometry.mpp },
-    { labels, channel, threshold, classes, minArea },
-  );
+    { labels, channel, threshold, classes, minArea, simplify },
+  ];
+}
+
+function pathArgument(call: string, path: unknown): string {
+  if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
+    throw typeError(ErrorCode.OPTION_TYPE, `${call}: path must be a non-empty string; received ${describe(path)}`);
+  }
+  return path;
+}
+
+function written(path: string, text: string): { path: string; features: number } {
+  writeFileSync(path, text);
+  return { path, features: (JSON.parse(text) as GeoJsonFeatureCollection).features.length };
 }
 
 /**
@@ -138,19 +175,45 @@ function traced(call: string, mask: ExportInput, options: GeoJsonOptions | undef
  * each label of a uint8/uint16 label map) into a GeoJSON FeatureCollection of
  * QuPath annotations: polygons with holes, in slide coordinates (mask pixel
  * corners times the mask's scale), with classification and measured area.
- * Traced along pixel edges, so areas are exact. Needs the native addon; the
- * mask is held in memory while tracing (5 bytes per mask pixel besides it).
+ * Traced along pixel edges, so areas are exact (`simplify` trades vertices for
+ * a bounded area change). Needs the native addon; tracing holds the plane in
+ * memory: about 10 bytes per mask pixel (8 for a label map).
  */
 export function toGeoJSON(mask: ExportInput, options?: GeoJsonOptions): GeoJsonFeatureCollection {
-  return JSON.parse(traced('toGeoJSON', mask, options));
+  const call = 'toGeoJSON';
+  const args = request(call, mask, options);
+  return JSON.parse(nativeFor(call).toGeoJson(...args));
+}
+
+/**
+ * `toGeoJSON` on the libuv thread pool: the event loop keeps turning while it
+ * traces. In-memory masks are copied first (change them freely meanwhile);
+ * NPY files are read on the pool. Same features as `toGeoJSON`.
+ */
+export async function toGeoJSONAsync(mask: ExportInput, options?: GeoJsonOptions): Promise<GeoJsonFeatureCollection> {
+  const call = 'toGeoJSONAsync';
+  const args = request(call, mask, options);
+  return JSON.parse(await nativeFor(call).toGeoJsonAsync(...args));
 }
 
 /** `toGeoJSON` written to `path` (QuPath: File > Import objects). Returns the number of features. */
 export function writeGeoJSON(mask: ExportInput, path: string, options?: GeoJsonOptions): { path: string; features: number } {
-  if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
-    throw typeError(ErrorCode.OPTION_TYPE, `writeGeoJSON: path must be a non-empty string; received ${describe(path)}`);
-  }
-  const text = traced('writeGeoJSON', mask, options);
-  writeFileSync(path, text);
-  return { path, features: (JSON.parse(text) as GeoJsonFeatureCollection).features.length };
+  const call = 'writeGeoJSON';
+  const target = pathArgument(call, path);
+  const args = request(call, mask, options);
+  return written(target, nativeFor(call).toGeoJson(...args));
+}
+
+/** `writeGeoJSON` with the tracing on the libuv thread pool and an asynchronous write; the same bytes. */
+export async function writeGeoJSONAsync(
+  mask: ExportInput,
+  path: string,
+  options?: GeoJsonOptions,
+): Promise<{ path: string; features: number }> {
+  const call = 'writeGeoJSONAsync';
+  const target = pathArgument(call, path);
+  const args = request(call, mask, options);
+  const text = await nativeFor(call).toGeoJsonAsync(...args);
+  await writeFile(target, text);
+  return { path: target, features: (JSON.parse(text) as GeoJsonFeatureCollection).features.length };
 }

@@ -120,15 +120,10 @@ function outputDtype(dtype: string): ExportedImage['dtype'] {
   return dtype === 'uint8' || dtype === 'uint16' ? dtype : 'float32';
 }
 
-/**
- * Writes a 2-D mask (`finalize()` result, `{ data, shape, dtype }` or an
- * `openNpy()` file) as an OME-Zarr image at `path`: levels halved until the
- * smallest fits one chunk (mean for float masks, nearest for uint8/uint16
- * labels), axes and coordinate transformations in source pixels (or
- * micrometres with `mpp`), zstd chunks. Needs the native addon.
- */
-export function writeOmeZarr(mask: ExportInput, path: string, options?: OmeZarrOptions): ExportedImage {
-  const call = 'writeOmeZarr';
+type Native = ReturnType<typeof nativeFor>;
+
+/** The checked arguments of the native `writeOmeZarr`, for its sync or async form. */
+function omeZarrRequest(call: string, mask: ExportInput, path: string, options: OmeZarrOptions | undefined) {
   const o = checkKeys(call, options, [...COMMON, 'chunk', 'ngffVersion', 'compression', 'level']);
   const target = pathArgument(call, path);
   const source = exportSource(mask, o);
@@ -136,8 +131,7 @@ export function writeOmeZarr(mask: ExportInput, path: string, options?: OmeZarrO
   const ngffVersion = oneOf('ngffVersion', o.ngffVersion, ['0.4', '0.5'] as const);
   const compression = oneOf('compression', o.compression, ['zstd', 'none'] as const);
   const { name, overwrite } = common(call, o);
-  const native = nativeFor(call);
-  const levels = native.writeOmeZarr(
+  const args: Parameters<Native['writeOmeZarr']> = [
     source.planes,
     { extents: source.extents, file: source.file },
     { scale: source.geometry.scale, mpp: source.geometry.mpp },
@@ -151,18 +145,17 @@ export function writeOmeZarr(mask: ExportInput, path: string, options?: OmeZarrO
       name,
       overwrite,
     },
-  );
-  return { path: target, levels: levels as [number, number][], dtype: outputDtype(source.dtype) };
+  ];
+  const exported = (levels: number[][]): ExportedImage => ({
+    path: target,
+    levels: levels as [number, number][],
+    dtype: outputDtype(source.dtype),
+  });
+  return { args, exported };
 }
 
-/**
- * Writes a 2-D mask as a tiled OME-TIFF pyramid at `path`: one IFD per
- * channel with the reduced levels as SubIFDs, OME-XML with
- * PhysicalSizeX/Y when `mpp` is known, BigTIFF when needed. Opens in QuPath,
- * tifffile and libvips. Needs the native addon.
- */
-export function writeOmeTiff(mask: ExportInput, path: string, options?: OmeTiffOptions): ExportedImage {
-  const call = 'writeOmeTiff';
+/** The checked arguments of the native `writeOmeTiff`, for its sync or async form. */
+function omeTiffRequest(call: string, mask: ExportInput, path: string, options: OmeTiffOptions | undefined) {
   const o = checkKeys(call, options, [...COMMON, 'tile', 'compression', 'level', 'bigTiff']);
   const target = pathArgument(call, path);
   const source = exportSource(mask, o);
@@ -173,8 +166,7 @@ export function writeOmeTiff(mask: ExportInput, path: string, options?: OmeTiffO
   }
   const { name, overwrite } = common(call, o);
   const compressionLevel = compression === 'zstd' ? level(o.level, 3, 1, 22, 'zstd') : level(o.level, 6, 0, 9, 'deflate');
-  const native = nativeFor(call);
-  const levels = native.writeOmeTiff(
+  const args: Parameters<Native['writeOmeTiff']> = [
     source.planes,
     { extents: source.extents, file: source.file },
     { scale: source.geometry.scale, mpp: source.geometry.mpp },
@@ -188,6 +180,54 @@ export function writeOmeTiff(mask: ExportInput, path: string, options?: OmeTiffO
       name,
       overwrite,
     },
-  );
-  return { path: target, levels: levels as [number, number][], dtype: outputDtype(source.dtype) };
+  ];
+  const exported = (levels: number[][]): ExportedImage => ({
+    path: target,
+    levels: levels as [number, number][],
+    dtype: outputDtype(source.dtype),
+  });
+  return { args, exported };
+}
+
+/**
+ * Writes a 2-D mask (`finalize()` result, `{ data, shape, dtype }` or an
+ * `openNpy()` file) as an OME-Zarr image at `path`: levels halved until the
+ * smallest fits one chunk (mean for float masks, nearest for uint8/uint16
+ * labels), axes and coordinate transformations in source pixels (or
+ * micrometres with `mpp`), zstd chunks. Needs the native addon.
+ */
+export function writeOmeZarr(mask: ExportInput, path: string, options?: OmeZarrOptions): ExportedImage {
+  const call = 'writeOmeZarr';
+  const { args, exported } = omeZarrRequest(call, mask, path, options);
+  return exported(nativeFor(call).writeOmeZarr(...args));
+}
+
+/**
+ * `writeOmeZarr` on the libuv thread pool: the event loop keeps turning while
+ * it writes. In-memory masks are copied first (change them freely meanwhile);
+ * NPY files are streamed on the pool. The same store as `writeOmeZarr`.
+ */
+export async function writeOmeZarrAsync(mask: ExportInput, path: string, options?: OmeZarrOptions): Promise<ExportedImage> {
+  const call = 'writeOmeZarrAsync';
+  const { args, exported } = omeZarrRequest(call, mask, path, options);
+  return exported(await nativeFor(call).writeOmeZarrAsync(...args));
+}
+
+/**
+ * Writes a 2-D mask as a tiled OME-TIFF pyramid at `path`: one IFD per
+ * channel with the reduced levels as SubIFDs, OME-XML with
+ * PhysicalSizeX/Y when `mpp` is known, BigTIFF when needed. Opens in QuPath,
+ * tifffile and libvips. Needs the native addon.
+ */
+export function writeOmeTiff(mask: ExportInput, path: string, options?: OmeTiffOptions): ExportedImage {
+  const call = 'writeOmeTiff';
+  const { args, exported } = omeTiffRequest(call, mask, path, options);
+  return exported(nativeFor(call).writeOmeTiff(...args));
+}
+
+/** `writeOmeTiff` on the libuv thread pool (in-memory masks copied first); the same file as `writeOmeTiff`. */
+export async function writeOmeTiffAsync(mask: ExportInput, path: string, options?: OmeTiffOptions): Promise<ExportedImage> {
+  const call = 'writeOmeTiffAsync';
+  const { args, exported } = omeTiffRequest(call, mask, path, options);
+  return exported(await nativeFor(call).writeOmeTiffAsync(...args));
 }

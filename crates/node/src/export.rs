@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use napi::bindgen_prelude::{TypedArray, TypedArrayType};
+use napi::bindgen_prelude::{AsyncTask, TypedArray, TypedArrayType};
 use napi::{Env, Result};
 use napi_derive::napi;
 use wsi_mask_core::error::codes;
@@ -14,6 +14,7 @@ use wsi_mask_core::export::{
 use wsi_mask_core::Error;
 
 use crate::errors::OrThrow;
+use crate::export_task::{ExportJob, ExportTask, OwnedSource};
 
 /// Where the mask lies, validated by the facade.
 #[napi(object)]
@@ -84,7 +85,7 @@ pub struct NativeExportSource {
   pub file: Option<String>,
 }
 
-fn pair<T: Copy>(name: &str, values: &[T]) -> std::result::Result<[T; 2], Error> {
+pub(crate) fn pair<T: Copy>(name: &str, values: &[T]) -> std::result::Result<[T; 2], Error> {
   match values {
     [y, x] => Ok([*y, *x]),
     _ => {
@@ -98,7 +99,7 @@ fn cast<T: bytemuck::Pod>(bytes: &[u8]) -> std::result::Result<&[T], Error> {
     .map_err(|_| Error::type_error(codes::IMAGE_TYPE, "the mask data is not aligned to its element size"))
 }
 
-fn plane<'a>(array: &'a TypedArray<'_>) -> std::result::Result<Plane<'a>, Error> {
+pub(crate) fn plane<'a>(array: &'a TypedArray<'_>) -> std::result::Result<Plane<'a>, Error> {
   match array.typed_array_type {
     TypedArrayType::Float32 => Ok(Plane::F32(cast(&array.arraybuffer)?)),
     TypedArrayType::Float64 => Ok(Plane::F64(cast(&array.arraybuffer)?)),
@@ -117,7 +118,7 @@ fn plane<'a>(array: &'a TypedArray<'_>) -> std::result::Result<Plane<'a>, Error>
 fn with_source<R>(
   planes: &[TypedArray<'_>],
   source: &NativeExportSource,
-  run: impl FnOnce(&mut MaskSource) -> std::result::Result<R, Error>,
+  run: ExportJob<R>,
 ) -> std::result::Result<R, Error> {
   let mut mask = match &source.file {
     Some(file) => MaskSource::from_npy(Path::new(file))?,
@@ -133,6 +134,35 @@ fn geometry(g: &NativeExportGeometry) -> std::result::Result<ExportGeometry, Err
   ExportGeometry::new(pair("scale", &g.scale)?, g.mpp.as_deref().map(|m| pair("mpp", m)).transpose()?)
 }
 
+type Levels = Vec<Vec<u32>>;
+
+fn levels(summary: export::ExportSummary) -> Levels {
+  summary.levels.iter().map(|l| vec![l[0] as u32, l[1] as u32]).collect()
+}
+
+fn ome_zarr_job(
+  geometry_: NativeExportGeometry,
+  path: String,
+  options: NativeOmeZarrOptions,
+) -> std::result::Result<ExportJob<Levels>, Error> {
+  let options = OmeZarrOptions {
+    chunk: pair("chunk", &options.chunk)?.map(|c| c as usize),
+    version: options.ngff_version.into(),
+    zstd_level: match options.compression {
+      NativeCompression::Zstd => Some(options.level),
+      NativeCompression::None => None,
+      NativeCompression::Deflate => {
+        return Err(Error::range(codes::OPTION_RANGE, "OME-Zarr compression must be 'zstd' or 'none'"))
+      }
+    },
+    channel_names: options.channel_names,
+    name: options.name,
+    overwrite: options.overwrite,
+  };
+  let g = geometry(&geometry_)?;
+  Ok(Box::new(move |mask| Ok(levels(export::write_ome_zarr(mask, &g, Path::new(&path), &options)?))))
+}
+
 /// Writes an OME-Zarr image at `path`; returns the `[H, W]` of every level.
 #[napi(catch_unwind)]
 pub fn write_ome_zarr(
@@ -143,26 +173,44 @@ pub fn write_ome_zarr(
   path: String,
   options: NativeOmeZarrOptions,
 ) -> Result<Vec<Vec<u32>>> {
-  let run = || -> std::result::Result<Vec<Vec<u32>>, Error> {
-    let options = OmeZarrOptions {
-      chunk: pair("chunk", &options.chunk)?.map(|c| c as usize),
-      version: options.ngff_version.into(),
-      zstd_level: match options.compression {
-        NativeCompression::Zstd => Some(options.level),
-        NativeCompression::None => None,
-        NativeCompression::Deflate => {
-          return Err(Error::range(codes::OPTION_RANGE, "OME-Zarr compression must be 'zstd' or 'none'"))
-        }
-      },
-      channel_names: options.channel_names,
-      name: options.name,
-      overwrite: options.overwrite,
-    };
-    let g = geometry(&geometry_)?;
-    let summary = with_source(&planes, &source, |mask| export::write_ome_zarr(mask, &g, Path::new(&path), &options))?;
-    Ok(summary.levels.iter().map(|l| vec![l[0] as u32, l[1] as u32]).collect())
+  ome_zarr_job(geometry_, path, options).and_then(|job| with_source(&planes, &source, job)).or_throw(&env)
+}
+
+/// `writeOmeZarr` on the libuv thread pool. In-memory planes are copied
+/// before the call returns (the caller may change them meanwhile); a file
+/// is read on the pool.
+#[napi(catch_unwind, ts_return_type = "Promise<Array<Array<number>>>")]
+pub fn write_ome_zarr_async(
+  env: Env,
+  #[napi(ts_arg_type = "Array<Float32Array | Float64Array | Uint8Array | Uint16Array>")] planes: Vec<TypedArray>,
+  source: NativeExportSource,
+  geometry_: NativeExportGeometry,
+  path: String,
+  options: NativeOmeZarrOptions,
+) -> Result<AsyncTask<ExportTask<Levels>>> {
+  let run = || Ok(ExportTask::new(OwnedSource::copy(&planes, &source)?, ome_zarr_job(geometry_, path, options)?));
+  run().map(AsyncTask::new).or_throw(&env)
+}
+
+fn ome_tiff_job(
+  geometry_: NativeExportGeometry,
+  path: String,
+  options: NativeOmeTiffOptions,
+) -> std::result::Result<ExportJob<Levels>, Error> {
+  let options = OmeTiffOptions {
+    tile: pair("tile", &options.tile)?.map(|c| c as usize),
+    compression: match options.compression {
+      NativeCompression::None => TiffCompression::None,
+      NativeCompression::Deflate => TiffCompression::Deflate(options.level.max(0) as u32),
+      NativeCompression::Zstd => TiffCompression::Zstd(options.level),
+    },
+    big_tiff: options.big_tiff,
+    channel_names: options.channel_names,
+    name: options.name,
+    overwrite: options.overwrite,
   };
-  run().or_throw(&env)
+  let g = geometry(&geometry_)?;
+  Ok(Box::new(move |mask| Ok(levels(export::write_ome_tiff(mask, &g, Path::new(&path), &options)?))))
 }
 
 /// Writes a tiled OME-TIFF pyramid at `path`; returns the `[H, W]` of every level.
@@ -175,24 +223,21 @@ pub fn write_ome_tiff(
   path: String,
   options: NativeOmeTiffOptions,
 ) -> Result<Vec<Vec<u32>>> {
-  let run = || -> std::result::Result<Vec<Vec<u32>>, Error> {
-    let options = OmeTiffOptions {
-      tile: pair("tile", &options.tile)?.map(|c| c as usize),
-      compression: match options.compression {
-        NativeCompression::None => TiffCompression::None,
-        NativeCompression::Deflate => TiffCompression::Deflate(options.level.max(0) as u32),
-        NativeCompression::Zstd => TiffCompression::Zstd(options.level),
-      },
-      big_tiff: options.big_tiff,
-      channel_names: options.channel_names,
-      name: options.name,
-      overwrite: options.overwrite,
-    };
-    let g = geometry(&geometry_)?;
-    let summary = with_source(&planes, &source, |mask| export::write_ome_tiff(mask, &g, Path::new(&path), &options))?;
-    Ok(summary.levels.iter().map(|l| vec![l[0] as u32, l[1] as u32]).collect())
-  };
-  run().or_throw(&env)
+  ome_tiff_job(geometry_, path, options).and_then(|job| with_source(&planes, &source, job)).or_throw(&env)
+}
+
+/// `writeOmeTiff` on the libuv thread pool (in-memory planes copied first).
+#[napi(catch_unwind, ts_return_type = "Promise<Array<Array<number>>>")]
+pub fn write_ome_tiff_async(
+  env: Env,
+  #[napi(ts_arg_type = "Array<Float32Array | Float64Array | Uint8Array | Uint16Array>")] planes: Vec<TypedArray>,
+  source: NativeExportSource,
+  geometry_: NativeExportGeometry,
+  path: String,
+  options: NativeOmeTiffOptions,
+) -> Result<AsyncTask<ExportTask<Levels>>> {
+  let run = || Ok(ExportTask::new(OwnedSource::copy(&planes, &source)?, ome_tiff_job(geometry_, path, options)?));
+  run().map(AsyncTask::new).or_throw(&env)
 }
 
 /// A class of traced regions: QuPath's classification.
@@ -216,6 +261,8 @@ pub struct NativeGeoJsonOptions {
   pub classes: Vec<NativeRegionClass>,
   /// Regions below this area (source pixels squared) are dropped.
   pub min_area: f64,
+  /// Simplification tolerance in slide pixels; 0 keeps the exact outlines.
+  pub simplify: f64,
 }
 
 fn region_class(c: &NativeRegionClass) -> std::result::Result<RegionClass, Error> {
@@ -224,6 +271,33 @@ fn region_class(c: &NativeRegionClass) -> std::result::Result<RegionClass, Error
     _ => return Err(Error::range(codes::OPTION_RANGE, "a class color must be [r, g, b] with entries 0 to 255")),
   };
   Ok(RegionClass { name: c.name.clone(), color })
+}
+
+fn geojson_job(
+  geometry_: NativeExportGeometry,
+  options: NativeGeoJsonOptions,
+) -> std::result::Result<ExportJob<String>, Error> {
+  let selection = if options.labels {
+    let mut classes = Vec::new();
+    for c in &options.classes {
+      let label = c.label.unwrap_or(0) as usize;
+      if classes.len() <= label {
+        classes.resize(label + 1, None);
+      }
+      classes[label] = Some(region_class(c)?);
+    }
+    Selection::Labels { classes }
+  } else {
+    let class = options
+      .classes
+      .first()
+      .ok_or_else(|| Error::range(codes::OPTION_RANGE, "a threshold needs one class"))
+      .and_then(region_class)?;
+    Selection::Threshold { channel: options.channel as usize, threshold: options.threshold, class }
+  };
+  let g = geometry(&geometry_)?;
+  let options = GeoJsonOptions { selection, min_area: options.min_area, simplify: options.simplify };
+  Ok(Box::new(move |mask| Ok(to_geojson(mask, &g, &options)?.to_string())))
 }
 
 /// Traces regions of the mask into a GeoJSON FeatureCollection (as JSON text).
@@ -235,29 +309,18 @@ pub fn to_geo_json(
   geometry_: NativeExportGeometry,
   options: NativeGeoJsonOptions,
 ) -> Result<String> {
-  let run = || -> std::result::Result<String, Error> {
-    let selection = if options.labels {
-      let mut classes = Vec::new();
-      for c in &options.classes {
-        let label = c.label.unwrap_or(0) as usize;
-        if classes.len() <= label {
-          classes.resize(label + 1, None);
-        }
-        classes[label] = Some(region_class(c)?);
-      }
-      Selection::Labels { classes }
-    } else {
-      let class = options
-        .classes
-        .first()
-        .ok_or_else(|| Error::range(codes::OPTION_RANGE, "a threshold needs one class"))
-        .and_then(region_class)?;
-      Selection::Threshold { channel: options.channel as usize, threshold: options.threshold, class }
-    };
-    let g = geometry(&geometry_)?;
-    let options = GeoJsonOptions { selection, min_area: options.min_area };
-    let collection = with_source(&planes, &source, |mask| to_geojson(mask, &g, &options))?;
-    Ok(collection.to_string())
-  };
-  run().or_throw(&env)
+  geojson_job(geometry_, options).and_then(|job| with_source(&planes, &source, job)).or_throw(&env)
+}
+
+/// `toGeoJson` on the libuv thread pool (in-memory planes copied first).
+#[napi(catch_unwind, ts_return_type = "Promise<string>")]
+pub fn to_geo_json_async(
+  env: Env,
+  #[napi(ts_arg_type = "Array<Float32Array | Float64Array | Uint8Array | Uint16Array>")] planes: Vec<TypedArray>,
+  source: NativeExportSource,
+  geometry_: NativeExportGeometry,
+  options: NativeGeoJsonOptions,
+) -> Result<AsyncTask<ExportTask<String>>> {
+  let run = || Ok(ExportTask::new(OwnedSource::copy(&planes, &source)?, geojson_job(geometry_, options)?));
+  run().map(AsyncTask::new).or_throw(&env)
 }

@@ -9,6 +9,7 @@
 mod batch_buffer;
 mod errors;
 mod export;
+mod export_task;
 mod mask_builder;
 mod merge;
 mod npy_file;
@@ -20,7 +21,9 @@ mod update_task;
 mod views;
 
 pub use batch_buffer::allocate_batch_buffer;
-pub use export::{to_geo_json, write_ome_tiff, write_ome_zarr};
+pub use export::{
+  to_geo_json, to_geo_json_async, write_ome_tiff, write_ome_tiff_async, write_ome_zarr, write_ome_zarr_async,
+};
 pub use mask_builder::NativeMaskBuilder;
 pub use npy_file::NativeNpyFile;
 pub use outputs::limits;

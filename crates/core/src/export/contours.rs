@@ -2,7 +2,7 @@
 //! is exactly the pixel count. No kept crate traces pixel edges (`contour` is
 //! marching squares, which cuts corners), so this is the one tracer here.
 //! Foreground is 4-connected: pixels touching only at a corner are separate
-//! regions. Works in memory: 5 bytes per mask pixel besides the mask.
+//! regions. Works in memory: 6 bytes per mask pixel (inside, walked, label) besides the mask.
 
 /// One region: its outline and holes, closed rings of `[x, y]` mask-pixel corners.
 #[derive(Debug, Clone, PartialEq)]

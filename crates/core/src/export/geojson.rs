@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::contours::{trace, Region};
+use super::simplify::simplify_rings;
 use super::source::{MaskSource, SampleKind};
 use super::ExportGeometry;
 use crate::error::codes;
@@ -29,14 +30,27 @@ pub struct GeoJsonOptions {
   pub selection: Selection,
   /// Regions smaller than this (in source pixels squared) are dropped.
   pub min_area: f64,
+  /// Simplification tolerance in slide (source) pixels; 0 keeps the exact
+  /// pixel-edge outlines (see `simplify::simplify_rings`).
+  pub simplify: f64,
 }
 
 const PALETTE: [[u8; 3]; 6] = [[200, 0, 0], [0, 150, 0], [0, 0, 200], [200, 150, 0], [150, 0, 200], [0, 150, 150]];
 
-fn feature(region: &Region, class: &RegionClass, geometry: &ExportGeometry, label: Option<u64>) -> Value {
+fn feature(
+  region: &Region,
+  class: &RegionClass,
+  geometry: &ExportGeometry,
+  label: Option<u64>,
+  simplify: f64,
+) -> Value {
   let [sy, sx] = geometry.scale;
-  let rings: Vec<Vec<[f64; 2]>> =
+  let mut rings: Vec<Vec<[f64; 2]>> =
     region.rings.iter().map(|ring| ring.iter().map(|&[x, y]| [x as f64 * sx, y as f64 * sy]).collect()).collect();
+  if simplify > 0.0 {
+    rings = simplify_rings(rings, simplify).rings;
+  }
+  // The measured area is the region's pixels, exact whatever the outline's simplification.
   let area = region.pixels as f64 * sx * sy;
   let mut measurements = json!({ "Area px^2": area });
   if let Some([my, mx]) = geometry.mpp {
@@ -55,13 +69,19 @@ fn feature(region: &Region, class: &RegionClass, geometry: &ExportGeometry, labe
 
 /// Traces the selected regions of `source` into a GeoJSON FeatureCollection.
 pub fn to_geojson(source: &mut MaskSource, geometry: &ExportGeometry, options: &GeoJsonOptions) -> Result<Value> {
+  if !(options.simplify.is_finite() && options.simplify >= 0.0) {
+    return Err(Error::range(
+      codes::OPTION_RANGE,
+      format!("simplify must be a non-negative number of slide pixels; received {}", options.simplify),
+    ));
+  }
   let [h, w] = source.extents();
   let n = h * w;
   let mut features = Vec::new();
   let mut keep = |regions: Vec<Region>, class: &RegionClass, label: Option<u64>| {
     for region in regions {
       if region.pixels as f64 * geometry.scale[0] * geometry.scale[1] >= options.min_area {
-        features.push(feature(&region, class, geometry, label));
+        features.push(feature(&region, class, geometry, label, options.simplify));
       }
     }
   };

@@ -6,6 +6,7 @@ pub mod geojson;
 pub mod ome_tiff;
 pub mod ome_zarr;
 pub mod pyramid;
+pub mod simplify;
 pub mod source;
 
 use std::path::Path;
