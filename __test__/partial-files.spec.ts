@@ -21,7 +21,7 @@ test.each(BACKENDS)('numpy opens the partial arrays of a %s builder: sums, count
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
   expect(manifest).toMatchObject({
     format: 'wsi-mask-builder-partial',
-    formatVersion: 1,
+    formatVersion: 2,
     sourceExtents: [32, 48],
     maskExtents: [16, 24],
     nChannels: 2,

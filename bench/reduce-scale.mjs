@@ -3,9 +3,13 @@
 // quantize (uint8 per channel, a quarter of the mask) or argmax (uint8 labels).
 // Reports elapsed time and the peak anonymous RSS of the whole run and of the
 // reduction alone: no full-size float copy is ever made.
-//   node bench/reduce-scale.mjs [--reduction quantize|argmax] [--extent N] [--tile 500] [--dir /path]
+//   node bench/reduce-scale.mjs [--reduction quantize|argmax] [--extent N] [--tile 500] [--dir /path] [--memory-limit 4G]
 // Needs the mask, its counter and the reduction free on disk in --dir (default: the OS temp directory).
-import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+// --memory-limit runs the measurement in a child process inside a cgroup v1 memory group of that limit
+// (page cache included, as the kernel counts it), so "twice the RAM" means twice the limit; it needs a
+// writable /sys/fs/cgroup/memory and says so when there is none.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, mkdirSync, readFileSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,8 +23,64 @@ const { values } = parseArgs({
     tile: { type: 'string', default: '500' },
     dir: { type: 'string' },
     batch: { type: 'string', default: '16' },
+    'memory-limit': { type: 'string' },
   },
 });
+
+const CGROUP_ROOT = '/sys/fs/cgroup/memory';
+
+/** `4G`, `512M`, `4096K` or bytes. */
+function parseBytes(text) {
+  const m = /^(\d+(?:\.\d+)?)([KMG]?)i?B?$/i.exec(text.trim());
+  if (!m) return null;
+  const scale = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 }[m[2].toUpperCase()];
+  return Math.floor(Number(m[1]) * scale);
+}
+
+// The parent: make the group, run this script inside it, report what the kernel saw, remove the group.
+if (values['memory-limit'] !== undefined && process.env.WSI_BENCH_CGROUP === undefined) {
+  const limit = parseBytes(values['memory-limit']);
+  if (!limit) {
+    console.error(`--memory-limit must be a size such as 4G or 512M; got ${values['memory-limit']}`);
+    process.exit(2);
+  }
+  try {
+    accessSync(CGROUP_ROOT, constants.W_OK);
+  } catch (e) {
+    console.error(
+      `--memory-limit needs a writable cgroup v1 memory controller at ${CGROUP_ROOT} (${e.message}); ` +
+        'this machine does not offer one to this user: run without --memory-limit (the bound then is twice the RAM), ' +
+        'or under systemd-run --scope -p MemoryMax=4G on cgroup v2',
+    );
+    process.exit(2);
+  }
+  const group = join(CGROUP_ROOT, `wsi-reduce-scale-${process.pid}`);
+  mkdirSync(group);
+  let status = 1;
+  try {
+    writeFileSync(join(group, 'memory.limit_in_bytes'), String(limit));
+    const args = process.argv.slice(2);
+    const child = spawnSync(process.execPath, [new URL(import.meta.url).pathname, ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, WSI_BENCH_CGROUP: group, WSI_BENCH_MEMORY_LIMIT: String(limit) },
+    });
+    status = child.status ?? 1;
+    const read = (name) => Number(readFileSync(join(group, name), 'utf8').trim());
+    console.log(
+      `cgroup ${group}: limit ${(limit / 2 ** 30).toFixed(2)} GiB, peak usage (anonymous + page cache) ` +
+        `${(read('memory.max_usage_in_bytes') / 2 ** 30).toFixed(2)} GiB, limit hits ${read('memory.failcnt')}; ` +
+        `child ${child.signal ? `killed by ${child.signal}` : `exited ${status}`}`,
+    );
+  } finally {
+    rmdirSync(group);
+  }
+  process.exit(status);
+}
+// The child: join the group before allocating anything.
+const memoryLimit = process.env.WSI_BENCH_CGROUP ? Number(process.env.WSI_BENCH_MEMORY_LIMIT) : null;
+if (process.env.WSI_BENCH_CGROUP) writeFileSync(join(process.env.WSI_BENCH_CGROUP, 'cgroup.procs'), String(process.pid));
+const ram = memoryLimit ?? totalmem();
+const ramName = memoryLimit ? 'memory limit' : 'RAM';
 const reduction = values.reduction;
 if (reduction !== 'quantize' && reduction !== 'argmax') {
   console.error(`--reduction must be quantize or argmax; got ${reduction}`);
@@ -29,7 +89,7 @@ if (reduction !== 'quantize' && reduction !== 'argmax') {
 const channels = 2;
 const tile = Number(values.tile);
 // Twice the RAM in float32 mask bytes, rounded up to whole tiles.
-const extent = Number(values.extent ?? 0) || Math.ceil(Math.sqrt((2 * totalmem()) / (channels * 4)) / tile) * tile;
+const extent = Number(values.extent ?? 0) || Math.ceil(Math.sqrt((2 * ram) / (channels * 4)) / tile) * tile;
 const batchSize = Number(values.batch);
 const dir = values.dir ?? tmpdir();
 const GB = 1e9;
@@ -45,8 +105,8 @@ const free = (() => {
 })();
 const needed = maskBytes + counterBytes + reducedBytes;
 console.log(
-  `mask ${channels} x ${extent} x ${extent} float32 (${(maskBytes / GB).toFixed(1)} GB, ${(maskBytes / totalmem()).toFixed(2)}x this machine's ` +
-    `${(totalmem() / GB).toFixed(1)} GB RAM) + uint16 counter (${(counterBytes / GB).toFixed(1)} GB); ${reduction} into ` +
+  `mask ${channels} x ${extent} x ${extent} float32 (${(maskBytes / GB).toFixed(1)} GB, ${(maskBytes / ram).toFixed(2)}x this process's ` +
+    `${(ram / GB).toFixed(1)} GB ${ramName}) + uint16 counter (${(counterBytes / GB).toFixed(1)} GB); ${reduction} into ` +
     `${(reducedBytes / GB).toFixed(1)} GB; free in ${dir}: ${(free / GB).toFixed(1)} GB`,
 );
 if (free < needed * 1.05) {
@@ -114,6 +174,7 @@ try {
     mask: [channels, extent, extent],
     maskBytes,
     ramBytes: totalmem(),
+    memoryLimitBytes: memoryLimit,
     output: { shape: written.shape, dtype: written.dtype },
     tiles,
     updatesSeconds: (tUpdates - t0) / 1000,
@@ -125,7 +186,7 @@ try {
   written.close();
   console.log(JSON.stringify(result, null, 2));
   console.log(
-    `\n${reduction} of a ${(maskBytes / GB).toFixed(1)} GB mask (${(maskBytes / totalmem()).toFixed(2)}x RAM) into ` +
+    `\n${reduction} of a ${(maskBytes / GB).toFixed(1)} GB mask (${(maskBytes / ram).toFixed(2)}x the ${ramName}) into ` +
       `${result.output.dtype} [${result.output.shape.join(', ')}] in ${result.reduceSeconds.toFixed(1)} s ` +
       `(updates ${result.updatesSeconds.toFixed(1)} s); peak anonymous RSS ${result.peakAnonRssMiB.toFixed(0)} MiB ` +
       `(reduction alone ${result.reducePeakAnonRssMiB.toFixed(0)} MiB; ${result.peakAnonRssMiB < 1024 ? 'under' : 'OVER'} the 1 GiB bound)`,

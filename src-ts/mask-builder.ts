@@ -1,6 +1,7 @@
 /** `MaskBuilder`: the public class. Validates arguments, then hands typed arrays to a backend. */
 
 import { rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Backend, Geometry, StorageFile, TileCounts } from './backend';
 import { describe, ErrorCode, list, rangeError, stateError, typeError } from './errors';
 import { decorateResult } from './export/result';
@@ -22,6 +23,7 @@ import { JsBackend } from './js/js-backend';
 import { loadNative, NativeBackend, nativeLoadError } from './native-backend';
 import { fallbackWarning } from './native-package';
 import type { ArrayOf, CounterDtype, FloatArray, FloatDtype, NdArray, TypedNdArray } from './ndarray';
+import { writeNpy } from './npy';
 import {
   type FinalizeOptions,
   type MaskBuilderOptions,
@@ -39,11 +41,14 @@ import {
   checkSameBuild,
   identityOf,
   manifestOf,
+  partialWeights,
   readManifests,
   refOf,
+  weightsOf,
   writePartialAsync,
   writePartialSync,
 } from './partial';
+import { WEIGHT_MAP_FILE } from './partial-files';
 import { type ResizedFile, type ResizedImage, type ResizeOptions, resizeToSource } from './resize';
 import type {
   AggregatorClass,
@@ -480,15 +485,10 @@ export class MaskBuilder<
     if (typeof o.aggregation === 'function') {
       throw typeError(
         ErrorCode.OPTION_TYPE,
-        `${call} applies to the built-in aggregations ('mean', 'max'), not a custom Aggregator`,
+        `${call} applies to the built-in aggregations ('mean', 'max', 'min', 'sum', 'variance', 'argmax'), not a custom Aggregator`,
       );
     }
-    if (o.aggregation !== 'mean' && o.aggregation !== 'max') {
-      throw typeError(
-        ErrorCode.OPTION_TYPE,
-        `${call} applies to the 'mean' and 'max' aggregations (partial files of '${o.aggregation}' are not supported yet)`,
-      );
-    }
+    const counts = o.aggregation !== 'max' && o.aggregation !== 'min';
     return {
       sourceExtents: o.sourceExtents,
       sourceTileExtent: o.sourceTileExtent,
@@ -497,16 +497,27 @@ export class MaskBuilder<
       nChannels: o.nChannels,
       aggregation: o.aggregation,
       dtype: o.dtype,
-      counterDtype: o.aggregation === 'mean' ? o.counterDtype : null,
+      counterDtype: counts ? o.counterDtype : null,
+      weights: partialWeights(o.weights),
+      background: o.aggregation === 'argmax' ? o.background : null,
     };
+  }
+
+  /** A custom weight map goes beside the arrays, so `loadPartials` can rebuild the builder with it. */
+  #writeWeightMap(tmp: string): void {
+    const w = this.#options.weights;
+    if (w.kind === 'map') writeNpy(join(tmp, WEIGHT_MAP_FILE), { data: w.map, shape: w.mapShape, dtype: 'float64' });
   }
 
   /**
    * Saves the un-normalized state (after pending updates) into the new
-   * directory `dir`: `accumulator.npy` (sums for mean, maxima for max),
-   * `overlap_counter.npy` (mean) and `manifest.json` (geometry, options,
-   * region, tile counts, format version). numpy opens the arrays. The
-   * directory appears whole or not at all. The builder keeps building.
+   * directory `dir`: `accumulator.npy` (sums for mean, sum and argmax,
+   * maxima or minima, running means for variance), `overlap_counter.npy`
+   * (all but max and min), `weight_sum.npy` (weighted builders), `m2.npy`
+   * (variance), `weight_map.npy` (a custom weight map) and `manifest.json`
+   * (geometry, options, region, tile counts, format version). numpy opens
+   * the arrays. The directory appears whole or not at all. The builder
+   * keeps building.
    */
   savePartial(dir: string): void {
     this.#check('savePartial', true);
@@ -514,6 +525,7 @@ export class MaskBuilder<
     checkPartialTarget(dir);
     writePartialSync(dir, (tmp) => {
       const counts = this.#backend.writePartialArrays(tmp);
+      this.#writeWeightMap(tmp);
       return manifestOf(identity, this.#backend.geometry.maskExtents, this.#backend.region, counts);
     });
   }
@@ -525,6 +537,7 @@ export class MaskBuilder<
     checkPartialTarget(dir);
     await writePartialAsync(dir, async (tmp) => {
       const counts = await this.#backend.writePartialArraysAsync(tmp);
+      this.#writeWeightMap(tmp);
       return manifestOf(identity, this.#backend.geometry.maskExtents, this.#backend.region, counts);
     });
   }
@@ -611,6 +624,8 @@ export class MaskBuilder<
       aggregation: first.aggregation,
       dtype: first.dtype,
       ...(first.counterDtype ? { counterDtype: first.counterDtype } : {}),
+      ...(first.weights === 'uniform' ? {} : { weights: weightsOf(manifests[0]) }),
+      ...(first.background === null ? {} : { background: first.background }),
       ...(whole ? {} : { region: cover }),
       ...options,
     } as MaskBuilderOptions);

@@ -262,15 +262,64 @@ export class NativeBackend implements Backend {
     return this.native.updateBatchAsync(batch.data, coords.data, this.dims(batch, coords, clipping), transferred);
   }
 
-  /** A view of an array beside the mask (weight sum, variances, reductions), whole. */
+  /**
+   * A view of an array beside the mask (weight sum, variances, reductions),
+   * whole; past maxViewBytes a lazy array whose `data` throws, saying where
+   * to read it instead (`file`: the NPY file it was written to).
+   */
   private extra(
     what: string,
-    buffer: { buffer: ArrayBuffer; live: boolean } | null,
+    buffer: () => { buffer: ArrayBuffer; live: boolean } | null,
     channels: number,
     dtype: 'float32' | 'float64' | 'uint8' | 'uint16',
+    file?: string,
   ): NdArray<any> {
-    if (!buffer) throw rangeError(ErrorCode.INTERNAL, `the native builder returned no ${what}`);
-    return view(buffer.buffer, [channels, ...this.geometry.maskExtents], dtype);
+    const shape = [channels, ...this.region.extent];
+    const bytes = shape.reduce((a, e) => a * e, bytesPerElement(dtype));
+    if (bytes > this.maxViewBytes) {
+      const instead = file
+        ? `it is in ${file}: open it with openNpy('${file}') (numpy: np.load(path, mmap_mode='r'))`
+        : 'read the finalized mask in windows with builder.readRegion(channel, start, extent)';
+      return lazyArray<any>(shape, dtype, null, () =>
+        rangeError(
+          ErrorCode.VIEW_TOO_LARGE,
+          `the ${what} [${shape.join(', ')}] ${dtype} takes ${bytes} bytes, more than the ${this.maxViewBytes} one view may hold (maxViewBytes); ${instead}`,
+        ),
+      );
+    }
+    const made = buffer();
+    if (!made) throw rangeError(ErrorCode.INTERNAL, `the native builder returned no ${what}`);
+    return view(made.buffer, shape, dtype);
+  }
+
+  /** The reduced values finalize would make: labels (argmax) or uint8 per channel. */
+  private reducedValues(request: ResolvedFinalize): { what: string; shape: number[]; dtype: 'uint8' | 'uint16' } | null {
+    const channels = this.options.nChannels;
+    const extents = this.region.extent;
+    if (this.options.aggregation === 'argmax' || request.reduction === 'argmax') {
+      return { what: 'labels', shape: [1, ...extents], dtype: channels <= 256 ? 'uint8' : 'uint16' };
+    }
+    if (request.reduction) return { what: request.reduction, shape: [channels, ...extents], dtype: 'uint8' };
+    return null;
+  }
+
+  /**
+   * Refuses, before anything changes, a reduction whose values would not fit
+   * one view and have no file to go to: `outputFilename` writes them into an
+   * NPY file band by band instead.
+   */
+  private checkReductionFits(request: ResolvedFinalize): void {
+    const a = this.options.aggregation;
+    // Reductions the aggregation does not take are refused by the core, with their own message.
+    if (request.reduction && (a === 'variance' || a === 'argmax' || typeof a === 'function')) return;
+    const values = this.reducedValues(request);
+    if (!values || request.outputFilename) return;
+    const bytes = values.shape.reduce((a, e) => a * e, bytesPerElement(values.dtype));
+    if (bytes <= this.maxViewBytes) return;
+    throw rangeError(
+      ErrorCode.VIEW_TOO_LARGE,
+      `the ${values.what} [${values.shape.join(', ')}] ${values.dtype} would take ${bytes} bytes, more than the ${this.maxViewBytes} one view may hold (maxViewBytes); pass outputFilename to finalize to write them into an NPY file band by band (then open it with openNpy()); nothing was changed`,
+    );
   }
 
   /** What finalize returns: the reduction asked for (made anew each call), or the finalized result (made once). */
@@ -279,11 +328,19 @@ export class NativeBackend implements Backend {
     const { nChannels: channels, dtype } = this.options;
     if (aggregation === 'argmax' || request.reduction === 'argmax') {
       return {
-        labels: this.extra('labels', this.native.reducedBuffer('values'), 1, channels <= 256 ? 'uint8' : 'uint16'),
-        confidence: this.extra('confidence', this.native.reducedBuffer('confidence'), 1, dtype),
+        labels: this.extra(
+          'labels',
+          () => this.native.reducedBuffer('values'),
+          1,
+          channels <= 256 ? 'uint8' : 'uint16',
+          request.outputFilename,
+        ),
+        confidence: this.extra('confidence', () => this.native.reducedBuffer('confidence'), 1, dtype),
       };
     }
-    if (request.reduction) return this.extra(request.reduction, this.native.reducedBuffer('values'), channels, 'uint8');
+    if (request.reduction) {
+      return this.extra(request.reduction, () => this.native.reducedBuffer('values'), channels, 'uint8', request.outputFilename);
+    }
     if (this.finished === undefined) this.finished = this.finishedResult();
     return this.finished;
   }
@@ -296,14 +353,14 @@ export class NativeBackend implements Backend {
     if (aggregation === 'variance') {
       return {
         mean: mask,
-        variance: this.extra('variance', this.native.auxBuffer(), channels, dtype),
+        variance: this.extra('variance', () => this.native.auxBuffer(), channels, dtype),
         overlapCounter: this.overlapCounter(),
       };
     }
     if (this.options.weights.kind !== 'uniform') {
       return {
         mask,
-        weightSum: this.extra('weight sum', this.native.auxBuffer(), 1, dtype),
+        weightSum: this.extra('weight sum', () => this.native.auxBuffer(), 1, dtype),
         overlapCounter: this.counterResult(),
       };
     }
@@ -327,11 +384,13 @@ export class NativeBackend implements Backend {
   }
 
   finalize(request: ResolvedFinalize = {}): unknown {
+    this.checkReductionFits(request);
     this.native.finalize(request);
     return this.result(request);
   }
 
   async finalizeAsync(request: ResolvedFinalize = {}): Promise<unknown> {
+    this.checkReductionFits(request);
     await this.native.finalizeAsync(request);
     return this.result(request);
   }

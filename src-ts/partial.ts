@@ -6,17 +6,53 @@
  * backend (the Rust core's `partial` module, or the JS mirror).
  */
 
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { PartialRef, TileCounts } from './backend';
 import { describe, ErrorCode, list, rangeError, typeError } from './errors';
+import { WINDOW_NAMES } from './js/weights';
 import type { CounterDtype, FloatDtype } from './ndarray';
-import type { MaskRegion } from './options';
-import { ACCUMULATOR_FILE, COUNTER_FILE, MANIFEST_FILE } from './partial-files';
+import { readNpy } from './npy';
+import type { BuiltinAggregation, MaskRegion, ResolvedWeights, WeightsInput } from './options';
+import { ACCUMULATOR_FILE, COUNTER_FILE, M2_FILE, MANIFEST_FILE, WEIGHT_MAP_FILE, WEIGHT_SUM_FILE } from './partial-files';
 
 export const PARTIAL_FORMAT = 'wsi-mask-builder-partial';
-/** Bumped whenever the arrays or the manifest change meaning; other versions are refused. */
-export const PARTIAL_FORMAT_VERSION = 1;
+/**
+ * Bumped whenever the arrays or the manifest change meaning. Version 2 added
+ * every built-in aggregation, `weights`, `background` and the weight sum and
+ * M2 arrays; version 1 partials (mean and max, uniform weights) still load.
+ */
+export const PARTIAL_FORMAT_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
+
+const AGGREGATIONS: readonly BuiltinAggregation[] = ['mean', 'max', 'min', 'sum', 'variance', 'argmax'];
+
+/** `weights` as a manifest records it; a custom map by shape and digest (its values are saved beside the arrays). */
+export type PartialWeights =
+  | 'uniform'
+  | { type: 'gaussian'; sigmaScale: number[] }
+  | { type: Exclude<(typeof WINDOW_NAMES)[number], 'gaussian'>; symmetric: boolean }
+  | { type: 'map'; shape: number[]; sha256: string };
+
+export function partialWeights(w: ResolvedWeights): PartialWeights {
+  switch (w.kind) {
+    case 'uniform':
+      return 'uniform';
+    case 'gaussian':
+      return { type: 'gaussian', sigmaScale: [...w.sigmaScale] };
+    case 'map':
+      return {
+        type: 'map',
+        shape: [...w.mapShape],
+        sha256: createHash('sha256')
+          .update(new Uint8Array(w.map.buffer, w.map.byteOffset, w.map.byteLength))
+          .digest('hex'),
+      };
+    default:
+      return { type: w.kind, symmetric: w.symmetric };
+  }
+}
 
 /** What must agree between two states for them to merge. */
 export interface BuildIdentity {
@@ -25,10 +61,13 @@ export interface BuildIdentity {
   outputTileExtent: number[];
   stride: number[];
   nChannels: number;
-  aggregation: 'mean' | 'max';
+  aggregation: BuiltinAggregation;
   dtype: FloatDtype;
-  /** The mean's counter type; null for max. */
+  /** The counter type; null for max and min, which count no overlaps. */
   counterDtype: CounterDtype | null;
+  weights: PartialWeights;
+  /** argmax's label for pixels no tile reached; null for the other aggregations. */
+  background: number | null;
 }
 
 /** The manifest of a saved partial (`manifest.json`). */
@@ -39,7 +78,13 @@ export interface PartialManifest extends BuildIdentity {
   region: MaskRegion;
   tilesApplied: number;
   tilesSkipped: number;
-  files: { accumulator: string; overlapCounter: string | null };
+  files: {
+    accumulator: string;
+    overlapCounter: string | null;
+    weightSum: string | null;
+    m2: string | null;
+    weightMap: string | null;
+  };
   /** What the arrays hold, for a reader with numpy. */
   state: string;
 }
@@ -53,9 +98,11 @@ const IDENTITY_FIELDS = [
   'aggregation',
   'dtype',
   'counterDtype',
+  'weights',
+  'background',
 ] as const;
 
-const show = (v: unknown) => (Array.isArray(v) ? list(v) : String(v));
+const show = (v: unknown) => (Array.isArray(v) ? list(v) : v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /** Refuses `theirs` unless it is the same build as `mine`, naming the first field that differs. */
 export function checkSameBuild(mine: BuildIdentity, theirs: BuildIdentity, what: string): void {
@@ -83,13 +130,28 @@ export function manifestOf(
     region: { start: [...region.start], extent: [...region.extent] },
     tilesApplied: counts.applied,
     tilesSkipped: counts.skipped,
-    files: { accumulator: ACCUMULATOR_FILE, overlapCounter: identity.counterDtype ? COUNTER_FILE : null },
-    state:
-      identity.aggregation === 'mean'
-        ? 'accumulator: per-pixel sums of tile values (not divided); overlap_counter: tiles per pixel'
-        : 'accumulator: per-pixel maxima, -Infinity where no tile landed',
+    files: {
+      accumulator: ACCUMULATOR_FILE,
+      overlapCounter: identity.counterDtype ? COUNTER_FILE : null,
+      weightSum: identity.weights !== 'uniform' && identity.aggregation !== 'variance' ? WEIGHT_SUM_FILE : null,
+      m2: identity.aggregation === 'variance' ? M2_FILE : null,
+      weightMap: typeof identity.weights === 'object' && identity.weights.type === 'map' ? WEIGHT_MAP_FILE : null,
+    },
+    state: STATES[identity.aggregation] + (identity.weights === 'uniform' ? '' : WEIGHTED_STATE),
   };
 }
+
+const STATES: Record<BuiltinAggregation, string> = {
+  mean: 'accumulator: per-pixel sums of tile values (not divided); overlap_counter: tiles per pixel',
+  sum: 'accumulator: per-pixel sums of tile values; overlap_counter: tiles per pixel',
+  argmax: 'accumulator: per-pixel sums of class scores (not divided); overlap_counter: tiles per pixel',
+  max: 'accumulator: per-pixel maxima, -Infinity where no tile landed',
+  min: 'accumulator: per-pixel minima, Infinity where no tile landed',
+  variance:
+    'accumulator: per-pixel running means (Welford); m2: sums of squared deviations from them; overlap_counter: tiles per pixel (variance = m2 / count)',
+};
+const WEIGHTED_STATE =
+  ' (sums weighted by the weight map); weight_sum: per-pixel sums of weights; weight_map.npy, if present: the custom map';
 
 /** Refuses an existing target before anything is written. */
 export function checkPartialTarget(dir: unknown): string {
@@ -187,11 +249,18 @@ export function readManifest(dir: unknown): PartialManifest & { dir: string } {
   if (m.format !== PARTIAL_FORMAT) {
     throw corrupt(path, `manifest field format must be '${PARTIAL_FORMAT}'; found ${describe(m.format)}`);
   }
-  if (m.formatVersion !== PARTIAL_FORMAT_VERSION) {
+  if (!READABLE_VERSIONS.includes(m.formatVersion as number)) {
     throw rangeError(
       ErrorCode.PARTIAL_MISMATCH,
-      `formatVersion: ${path} has formatVersion ${describe(m.formatVersion)}; this version of wsi-mask-builder reads ${PARTIAL_FORMAT_VERSION} only`,
+      `formatVersion: ${path} has formatVersion ${describe(m.formatVersion)}; this version of wsi-mask-builder reads ${READABLE_VERSIONS.join(' and ')}`,
     );
+  }
+  if (m.formatVersion === 1) {
+    // Version 1: mean and max with uniform weights, no auxiliary arrays.
+    m.weights = 'uniform';
+    m.background = null;
+    const files = (m.files ?? {}) as Record<string, unknown>;
+    m.files = { ...files, weightSum: null, m2: null, weightMap: null };
   }
   for (const key of ['sourceExtents', 'sourceTileExtent', 'outputTileExtent', 'stride', 'maskExtents']) {
     intArray(path, key, m[key], 1);
@@ -204,16 +273,28 @@ export function readManifest(dir: unknown): PartialManifest & { dir: string } {
   positive('nChannels');
   positive('tilesApplied');
   positive('tilesSkipped');
-  if (m.aggregation !== 'mean' && m.aggregation !== 'max') {
-    throw corrupt(path, `manifest field aggregation must be 'mean' or 'max'; found ${describe(m.aggregation)}`);
+  const readable = m.formatVersion === 1 ? ['mean', 'max'] : AGGREGATIONS;
+  if (!readable.includes(m.aggregation as BuiltinAggregation)) {
+    throw corrupt(
+      path,
+      `manifest field aggregation must be one of ${readable.map((a) => `'${a}'`).join(', ')}; found ${describe(m.aggregation)}`,
+    );
   }
   if (m.dtype !== 'float32' && m.dtype !== 'float64') {
     throw corrupt(path, `manifest field dtype must be 'float32' or 'float64'; found ${describe(m.dtype)}`);
   }
-  const counterOk =
-    m.aggregation === 'mean' ? m.counterDtype === 'uint16' || m.counterDtype === 'uint32' : m.counterDtype === null;
+  const counts = m.aggregation !== 'max' && m.aggregation !== 'min';
+  const counterOk = counts ? m.counterDtype === 'uint16' || m.counterDtype === 'uint32' : m.counterDtype === null;
   if (!counterOk) {
     throw corrupt(path, `manifest field counterDtype ${describe(m.counterDtype)} does not fit aggregation '${m.aggregation}'`);
+  }
+  checkWeights(path, m.weights, m.aggregation as BuiltinAggregation);
+  const backgroundOk =
+    m.aggregation === 'argmax'
+      ? typeof m.background === 'number' && Number.isSafeInteger(m.background) && m.background >= 0
+      : m.background === null;
+  if (!backgroundOk) {
+    throw corrupt(path, `manifest field background ${describe(m.background)} does not fit aggregation '${m.aggregation}'`);
   }
   const region = m.region as Record<string, unknown> | null;
   if (region === null || typeof region !== 'object') throw corrupt(path, 'manifest field region must be { start, extent }');
@@ -226,6 +307,22 @@ export function readManifest(dir: unknown): PartialManifest & { dir: string } {
   return { ...(m as unknown as PartialManifest), dir };
 }
 
+/** Checks the form of a manifest's `weights` (the values of a map are checked when the builder is made). */
+function checkWeights(path: string, w: unknown, aggregation: BuiltinAggregation): void {
+  const bad = () => corrupt(path, `manifest field weights ${describe(w)} is not a weights record of wsi-mask-builder`);
+  if (w === 'uniform') return;
+  if (aggregation !== 'mean' && aggregation !== 'sum' && aggregation !== 'argmax') {
+    throw corrupt(path, `manifest field weights must be 'uniform' for aggregation '${aggregation}'; found ${describe(w)}`);
+  }
+  if (w === null || typeof w !== 'object' || Array.isArray(w)) throw bad();
+  const o = w as Record<string, unknown>;
+  const numbers = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  if (o.type === 'gaussian' && numbers(o.sigmaScale)) return;
+  if (o.type === 'map' && numbers(o.shape) && typeof o.sha256 === 'string') return;
+  if ((WINDOW_NAMES as readonly unknown[]).includes(o.type) && o.type !== 'gaussian' && typeof o.symmetric === 'boolean') return;
+  throw bad();
+}
+
 export function identityOf(m: BuildIdentity): BuildIdentity {
   return {
     sourceExtents: m.sourceExtents,
@@ -236,6 +333,8 @@ export function identityOf(m: BuildIdentity): BuildIdentity {
     aggregation: m.aggregation,
     dtype: m.dtype,
     counterDtype: m.counterDtype,
+    weights: m.weights,
+    background: m.background,
   };
 }
 
@@ -257,6 +356,33 @@ export function readManifests(dirs: unknown): { manifests: (PartialManifest & { 
     }
   }
   return { manifests, cover: { start: lo, extent: hi.map((h, d) => h - lo[d]) } };
+}
+
+/** The `weights` option a manifest records (a custom map read back from `weight_map.npy` and checked against its digest). */
+export function weightsOf(m: PartialManifest & { dir: string }): WeightsInput {
+  const w = m.weights;
+  if (w === 'uniform') return 'uniform';
+  if (w.type === 'gaussian') return { type: 'gaussian', sigmaScale: w.sigmaScale };
+  if (w.type !== 'map') return { type: w.type, symmetric: w.symmetric };
+  const path = join(m.dir, WEIGHT_MAP_FILE);
+  let map: ReturnType<typeof readNpy>;
+  try {
+    map = readNpy(path);
+  } catch (e) {
+    throw corrupt(path, `the custom weight map is not a readable NPY array (${(e as Error).message})`);
+  }
+  const data = map.data;
+  if (!(data instanceof Float64Array) || list(map.shape) !== list(w.shape)) {
+    throw corrupt(
+      path,
+      `the custom weight map must be float64 of shape ${list(w.shape)}; found ${map.header.descr} ${list(map.shape)}`,
+    );
+  }
+  const digest = partialWeights({ kind: 'map', map: data, mapShape: map.shape });
+  if (typeof digest === 'object' && digest.type === 'map' && digest.sha256 !== w.sha256) {
+    throw corrupt(path, 'the custom weight map does not match the digest its manifest records (weights.sha256)');
+  }
+  return { data, shape: map.shape };
 }
 
 export function refOf(m: PartialManifest & { dir: string }): PartialRef {

@@ -100,10 +100,75 @@ export const BAD_PARTIALS: BadPartial[] = [
     call: 'loadPartials',
     run: corrupted((p) =>
       editManifest(p, (m) => {
-        m.formatVersion = 2;
+        m.formatVersion = 3;
       }),
     ),
-    expected: range(MISMATCH, 'formatVersion:', 'has formatVersion 2', 'reads 1 only'),
+    expected: range(MISMATCH, 'formatVersion:', 'has formatVersion 3', 'reads 1 and 2'),
+  },
+  {
+    what: 'partials of other weights',
+    call: 'loadPartials',
+    run: mismatched({ weights: 'gaussian' }),
+    expected: range(MISMATCH, 'weights:', 'has weights {"type":"gaussian","sigmaScale":[0.125,0.125]}, this builder uniform'),
+  },
+  {
+    what: 'weighted partials of another window',
+    call: 'loadPartials',
+    run: (dir, backend, into = {}) => {
+      const hann = savedPartial(dir, 'hann', backend, { weights: 'hann' });
+      const blackman = savedPartial(dir, 'blackman', backend, { weights: 'blackman' });
+      return MaskBuilder.loadPartials([hann, blackman], { backend, ...into });
+    },
+    expected: range(MISMATCH, 'weights:', 'has weights {"type":"blackman","symmetric":false}', 'this builder {"type":"hann"'),
+  },
+  {
+    what: 'partials of custom weight maps that differ',
+    call: 'loadPartials',
+    run: (dir, backend, into = {}) => {
+      const map = (v: number) => ({ data: new Float64Array(16).fill(v).map((x, i) => x + i / 16), shape: [4, 4] });
+      const a = savedPartial(dir, 'a', backend, { weights: map(1) });
+      const b = savedPartial(dir, 'b', backend, { weights: map(2) });
+      return MaskBuilder.loadPartials([a, b], { backend, ...into });
+    },
+    expected: range(MISMATCH, 'weights:', '"type":"map"', '"sha256"'),
+  },
+  {
+    what: "a custom weight map file that does not match the manifest's digest",
+    call: 'loadPartials',
+    run: (dir, backend, into = {}) => {
+      const weights = { data: new Float64Array(16).fill(0.5), shape: [4, 4] };
+      const a = savedPartial(dir, 'a', backend, { weights });
+      const path = join(a, 'weight_map.npy');
+      const bytes = readFileSync(path);
+      bytes[bytes.length - 1] ^= 0x40;
+      writeFileSync(path, bytes);
+      return MaskBuilder.loadPartials([a], { backend, ...into });
+    },
+    expected: range(CORRUPT, 'weight_map.npy', 'does not match the digest', 'weights.sha256'),
+  },
+  {
+    what: 'a weighted partial without its weight_sum.npy',
+    call: 'loadPartials',
+    run: (dir, backend, into = {}) => {
+      const good = savedPartial(dir, 'good', backend, { weights: 'gaussian' });
+      const bad = savedPartial(dir, 'bad', backend, { weights: 'gaussian' });
+      unlinkSync(join(bad, 'weight_sum.npy'));
+      return MaskBuilder.loadPartials([good, bad], { backend, ...into });
+    },
+    expected: plain(CORRUPT, 'weight_sum.npy', /no such file/i),
+  },
+  {
+    what: 'a truncated m2.npy (variance)',
+    call: 'loadPartials',
+    run: (dir, backend, into = {}) => {
+      const good = savedPartial(dir, 'good', backend, { aggregation: 'variance' });
+      const bad = savedPartial(dir, 'bad', backend, { aggregation: 'variance' });
+      const path = join(bad, 'm2.npy');
+      const bytes = readFileSync(path);
+      writeFileSync(path, bytes.subarray(0, bytes.length - 8));
+      return MaskBuilder.loadPartials([good, bad], { backend, ...into });
+    },
+    expected: range(CORRUPT, 'm2.npy', 'm2', 'truncated'),
   },
   {
     what: 'a partial whose manifest is not JSON',
@@ -192,6 +257,18 @@ export const BAD_PARTIALS: BadPartial[] = [
         makeBuilder(backend, { region: { start: [4, 0], extent: [8, 24] } }),
       ),
     expected: range(MISMATCH, 'region:', 'must lie inside the region this builder holds (start [0, 0] extent [8, 24])'),
+  },
+  {
+    what: 'mergeFrom a builder of other weights',
+    call: 'mergeFrom',
+    run: (_dir, backend) =>
+      seededBuilder(backend, { weights: 'hann' }).mergeFrom(seededBuilder(backend, { weights: 'gaussian' })),
+    expected: range(
+      MISMATCH,
+      'weights:',
+      'the other builder has weights {"type":"gaussian"',
+      'this builder {"type":"hann","symmetric":false}',
+    ),
   },
   {
     what: 'mergeFrom itself',

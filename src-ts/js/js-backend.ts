@@ -11,7 +11,7 @@ import type { Batch, Clipping, CoordsTable } from '../inputs';
 import { ARRAY_TYPES, type ArrayDtype, type CounterArray, copyWindow, type FloatArray, type NdArray, product } from '../ndarray';
 import { readNpy, writeNpy } from '../npy';
 import { type MaskRegion, type ResolvedFinalize, type ResolvedOptions, storageBytes } from '../options';
-import { ACCUMULATOR_FILE, COUNTER_FILE } from '../partial-files';
+import { ACCUMULATOR_FILE, COUNTER_FILE, M2_FILE, WEIGHT_SUM_FILE } from '../partial-files';
 import { type Aggregator, type AggregatorContext, InMemory } from '../strategies';
 import { computeGeometry, planeLength } from './geometry';
 import {
@@ -23,6 +23,7 @@ import {
   materializeSample,
   mergeCounts,
   mergeValues,
+  mergeWelford,
   quantizeValues,
   thresholdValues,
   type Update,
@@ -119,6 +120,8 @@ interface State {
   region: MaskRegion;
   mask: FloatArray;
   counter: CounterArray | null;
+  /** The weight sum plane (weighted) or the M2 planes (variance). */
+  aux: FloatArray | null;
   tilesApplied: number;
   tilesSkipped: number;
 }
@@ -489,16 +492,7 @@ export class JsBackend implements Backend {
     if (this.aggregator) {
       throw typeError(
         ErrorCode.OPTION_TYPE,
-        `${call} applies to the built-in aggregations ('mean', 'max'), not a custom Aggregator`,
-      );
-    }
-    // The core's `check_partials`.
-    if (this.aux) {
-      throw typeError(
-        ErrorCode.OPTION_TYPE,
-        `partial states hold the accumulator and the overlap counter only; ${
-          this.options.aggregation === 'variance' ? "aggregation 'variance'" : "a weighted builder (weights other than 'uniform')"
-        } keeps more and cannot be saved or merged yet`,
+        `${call} applies to the built-in aggregations ('mean', 'max', 'min', 'sum', 'variance', 'argmax'), not a custom Aggregator`,
       );
     }
   }
@@ -507,7 +501,13 @@ export class JsBackend implements Backend {
     this.checkBuilding('savePartial');
     writeNpy(join(dir, ACCUMULATOR_FILE), this.mask as NdArray<FloatArray>);
     if (this.counter) writeNpy(join(dir, COUNTER_FILE), this.counter);
+    if (this.aux) writeNpy(join(dir, this.auxFile()), this.aux as NdArray<FloatArray>);
     return this.tileCounts();
+  }
+
+  /** The weight sum (weighted) or M2 planes (variance): the core's `AuxFile`. */
+  private auxFile(): string {
+    return this.options.aggregation === 'variance' ? M2_FILE : WEIGHT_SUM_FILE;
   }
 
   async writePartialArraysAsync(dir: string): Promise<TileCounts> {
@@ -540,7 +540,10 @@ export class JsBackend implements Backend {
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code && !code.startsWith('ERR_WSI')) {
-          throw Object.assign(new Error(`${path}: cannot read the ${field} (${(e as Error).message})`), { code });
+          // As the core: a partial whose array cannot be opened is not a whole partial.
+          throw Object.assign(new Error(`${path}: cannot read the ${field} (${(e as Error).message})`), {
+            code: ErrorCode.PARTIAL_CORRUPT,
+          });
         }
         throw rangeError(ErrorCode.PARTIAL_CORRUPT, `${path}: ${field} is not a readable NPY array (${(e as Error).message})`);
       }
@@ -562,10 +565,15 @@ export class JsBackend implements Backend {
     const counter = this.counter
       ? read(COUNTER_FILE, 'overlapCounter', this.options.counterDtype, [1, ...p.region.extent])
       : null;
+    const variance = this.options.aggregation === 'variance';
+    const aux = this.aux
+      ? read(this.auxFile(), variance ? 'm2' : 'weightSum', this.options.dtype, [this.aux.shape[0], ...p.region.extent])
+      : null;
     return {
       region: p.region,
       mask: mask as FloatArray,
       counter: counter as CounterArray | null,
+      aux: aux as FloatArray | null,
       tilesApplied: p.tilesApplied,
       tilesSkipped: p.tilesSkipped,
     };
@@ -590,8 +598,17 @@ export class JsBackend implements Backend {
       }
     }
     const aggregation = this.options.aggregation;
-    const combine = aggregation === 'max' || aggregation === 'min' ? aggregation : 'sum';
-    mergeValues(this.mask.data, this.region.extent, state.mask, state.region.extent, offset, this.options.nChannels, combine);
+    const channels = this.options.nChannels;
+    if (aggregation === 'variance') {
+      // The counter holds the merged counts now (the core's `merge_welford`).
+      const [dst, src] = [this.region.extent, state.region.extent];
+      const counts = [this.counter!.data, state.counter!];
+      mergeWelford(this.mask.data, this.aux!.data, counts[0], state.mask, state.aux!, counts[1], dst, src, offset, channels);
+    } else {
+      const combine = aggregation === 'max' || aggregation === 'min' ? aggregation : 'sum';
+      mergeValues(this.mask.data, this.region.extent, state.mask, state.region.extent, offset, channels, combine);
+      if (this.aux && state.aux) mergeValues(this.aux.data, this.region.extent, state.aux, state.region.extent, offset, 1, 'sum');
+    }
     this.tilesApplied += state.tilesApplied;
     this.tilesSkipped += state.tilesSkipped;
   }
@@ -617,6 +634,7 @@ export class JsBackend implements Backend {
       region: this.region,
       mask: this.mask.data,
       counter: this.counter?.data ?? null,
+      aux: this.aux?.data ?? null,
       tilesApplied: this.tilesApplied,
       tilesSkipped: this.tilesSkipped,
     };

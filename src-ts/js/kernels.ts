@@ -391,6 +391,47 @@ export function mergeValues(
   }
 }
 
+/**
+ * Combines variance states (count, mean, M2) of a source window per pixel
+ * (Chan et al.), the mirror of the core's `welford_merge_row`: `counts`
+ * already holds the merged counts n, `srcCounts` the source's nb.
+ */
+export function mergeWelford(
+  mean: FloatArray,
+  m2: FloatArray,
+  counts: CounterArray,
+  srcMean: FloatArray,
+  srcM2: FloatArray,
+  srcCounts: CounterArray,
+  dstExtent: readonly number[],
+  srcExtent: readonly number[],
+  offset: readonly number[],
+  channels: number,
+): void {
+  const round = mean instanceof Float32Array ? Math.fround : identity;
+  const dstPlane = dstExtent.reduce((a, e) => a * e, 1);
+  const srcPlane = srcExtent.reduce((a, e) => a * e, 1);
+  for (let c = 0; c < channels; c++) {
+    forEachPlacedRow(dstExtent, srcExtent, offset, (d, s, length) => {
+      for (let i = 0; i < length; i++) {
+        const nb = srcCounts[s + i];
+        if (nb === 0) continue;
+        const n = counts[d + i];
+        const [j, k] = [c * dstPlane + d + i, c * srcPlane + s + i];
+        if (n === nb) {
+          mean[j] = srcMean[k];
+          m2[j] = srcM2[k];
+          continue;
+        }
+        const share = round(round(nb) / round(n));
+        const delta = round(srcMean[k] - mean[j]);
+        mean[j] = round(mean[j] + round(delta * share));
+        m2[j] = round(round(m2[j] + srcM2[k]) + round(round(round(delta * delta) * round(n - nb)) * share));
+      }
+    });
+  }
+}
+
 /** Adds overlap counts of a source window; returns false, writing nothing, if any would exceed `max`. */
 export function mergeCounts(
   dst: CounterArray,

@@ -344,7 +344,7 @@ impl<T: Element> Accumulator<T> {
     }
     if let Some(reduction) = reduction {
       let channels = self.config.channels;
-      let extents = &self.config.geometry.mask_extents;
+      let extents = &self.region.extent;
       let mask = self.mask.as_slice();
       let (reduced, files) = match &self.counter {
         Some(Counter::U16(c)) => reduce::reduce(mask, channels, extents, Some(c.as_slice()), reduction, &output)?,
@@ -472,6 +472,7 @@ impl<T: Element> Accumulator<T> {
         Counter::U32(a) => CounterSlice::U32(a.as_slice()),
       }),
       rects: self.rects.as_ref(),
+      aux: self.aux.as_ref().map(|a| a.as_slice()),
       tiles_applied: self.tiles_applied,
       tiles_skipped: self.tiles_skipped,
     }
@@ -508,6 +509,18 @@ impl<T: Element> Accumulator<T> {
           source.mask.len(),
           self.config.channels,
           src_plane * self.config.channels
+        ),
+      ));
+    }
+    let aux_len = self.config.aux_planes() * src_plane;
+    if source.aux.map_or(0, |a| a.len()) != aux_len {
+      let field = if self.config.aggregation == Aggregation::Variance { "m2" } else { "weightSum" };
+      return Err(Error::range(
+        codes::PARTIAL_MISMATCH,
+        format!(
+          "{field}: the merged state holds {} values there; this builder's aggregation '{}' and weights need {aux_len}",
+          source.aux.map_or(0, |a| a.len()),
+          self.config.aggregation.name()
         ),
       ));
     }
@@ -577,7 +590,24 @@ impl<T: Element> Accumulator<T> {
       }
       Aggregation::Max => merge::merge_values::<T, Maximum>(mask, source.mask, channels, &placement),
       Aggregation::Min => merge::merge_values::<T, Minimum>(mask, source.mask, channels, &placement),
-      Aggregation::Variance => unreachable!("refused by check_partials"),
+      Aggregation::Variance => {
+        // Chan et al.'s pairwise combination of (count, mean, M2); the
+        // counter already holds the merged counts.
+        let m2 = self.aux.as_mut().expect("variance keeps M2").as_mut_slice();
+        let src_m2 = source.aux.expect("checked above");
+        match (&self.counter, &source.counter) {
+          (Some(Counter::U16(c)), Some(CounterSlice::U16(s))) => {
+            merge::merge_welford(mask, m2, c.as_slice(), source.mask, src_m2, s, channels, &placement)
+          }
+          (Some(Counter::U32(c)), Some(CounterSlice::U32(s))) => {
+            merge::merge_welford(mask, m2, c.as_slice(), source.mask, src_m2, s, channels, &placement)
+          }
+          _ => unreachable!("variance counts overlaps; checked above"),
+        }
+      }
+    }
+    if let (Some(sums), Some(src_sums), true) = (self.aux.as_mut(), source.aux, self.weight_map.is_some()) {
+      merge::merge_values::<T, Sum>(sums.as_mut_slice(), src_sums, 1, &placement);
     }
     self.tiles_applied = self.tiles_applied.saturating_add(source.tiles_applied);
     self.tiles_skipped = self.tiles_skipped.saturating_add(source.tiles_skipped);
@@ -621,6 +651,8 @@ pub struct SourceState<'a, T> {
   pub counter: Option<CounterSlice<'a>>,
   /// The counts as tile rectangles, when the source keeps no counter.
   pub rects: Option<&'a TileRects>,
+  /// The weight sum plane (weighted), or the M2 planes per channel (variance).
+  pub aux: Option<&'a [T]>,
   pub tiles_applied: u64,
   pub tiles_skipped: u64,
 }

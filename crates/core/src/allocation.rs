@@ -120,7 +120,7 @@ pub(crate) fn allocate<T: Element>(config: &BuilderConfig, defer_counter: bool) 
   };
   let aux = match config.aux_planes() {
     0 => None,
-    planes => match allocate_aux::<T>(&config.storage, planes, &config.geometry.mask_extents) {
+    planes => match allocate_aux::<T>(&config.storage, planes, &region.extent) {
       Ok((aux, file)) => {
         files.extend(file);
         Some(aux)

@@ -139,21 +139,6 @@ impl BuilderConfig {
     Ok(())
   }
 
-  /// Refuses partial states (save, merge, load) for builders that keep more
-  /// than the accumulator and the counter: variance and weighted builders.
-  pub(crate) fn check_partials(&self) -> Result<()> {
-    if self.aux_planes() == 0 {
-      return Ok(());
-    }
-    Err(Error::type_error(
-      codes::OPTION_TYPE,
-      format!(
-        "partial states hold the accumulator and the overlap counter only; {} keeps more and cannot be saved or merged yet",
-        if self.aggregation == Aggregation::Variance { "aggregation 'variance'".to_string() } else { "a weighted builder (weights other than 'uniform')".to_string() }
-      ),
-    ))
-  }
-
   /// Planes of the auxiliary array: the weight sum, or one M2 plane per channel.
   pub(crate) fn aux_planes(&self) -> usize {
     match self.aggregation {
@@ -173,6 +158,8 @@ pub struct BuilderSpec {
   pub region: Option<MaskRegion>,
   pub aggregation: Aggregation,
   pub counter_dtype: CounterDtype,
+  /// Whether a weight map applies (the state then keeps a weight sum).
+  pub weighted: bool,
 }
 
 pub fn aggregation_name(a: Aggregation) -> &'static str {
@@ -201,6 +188,15 @@ pub fn plan_in_region(
 }
 
 impl BuilderSpec {
+  /// Planes of the auxiliary array: the weight sum, or one M2 plane per channel.
+  pub fn aux_planes(&self) -> usize {
+    match self.aggregation {
+      Aggregation::Variance => self.channels,
+      a if a.takes_weights() && self.weighted => 1,
+      _ => 0,
+    }
+  }
+
   pub fn plan(
     &self,
     data: &BatchData<'_>,

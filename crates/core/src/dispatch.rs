@@ -2,7 +2,7 @@
 
 use crate::accumulator::Accumulator;
 use crate::batch_data::BatchData;
-use crate::config::{aggregation_name, check_data, Aggregation, BuilderConfig, BuilderSpec};
+use crate::config::{aggregation_name, check_data, BuilderConfig, BuilderSpec};
 use crate::counter::Counter;
 use crate::element::Dtype;
 use crate::error::{codes, list, Error, Result};
@@ -91,7 +91,6 @@ impl AnyAccumulator {
 
   /// Refuses another builder's state unless everything but the region matches, naming the field.
   pub fn check_compatible(&self, other: &BuilderSpec, what: &str) -> Result<()> {
-    self.config().check_partials()?;
     let mine = self.spec();
     let config = self.config();
     let g = &mine.geometry;
@@ -117,7 +116,7 @@ impl AnyAccumulator {
         aggregation_name(other.aggregation),
       ));
     }
-    if config.aggregation == Aggregation::Mean && config.counter_dtype != other.counter_dtype {
+    if config.aggregation.counts_overlaps() && config.counter_dtype != other.counter_dtype {
       return Err(mismatch("counterDtype", what, config.counter_dtype.name(), other.counter_dtype.name()));
     }
     Ok(())
@@ -125,8 +124,16 @@ impl AnyAccumulator {
 
   /// Merges `other`'s state (same configuration, region inside this one's).
   pub fn merge_from(&mut self, other: &AnyAccumulator) -> Result<()> {
-    other.config().check_partials()?;
     self.check_compatible(&other.spec(), "the other builder")?;
+    if self.config().weights != other.config().weights {
+      let describe = |w: &crate::weights::Weights| w.describe();
+      return Err(mismatch(
+        "weights",
+        "the other builder",
+        &describe(&self.config().weights),
+        &describe(&other.config().weights),
+      ));
+    }
     match (self, other) {
       (AnyAccumulator::F32(a), AnyAccumulator::F32(b)) => a.merge(&b.state()),
       (AnyAccumulator::F64(a), AnyAccumulator::F64(b)) => a.merge(&b.state()),
@@ -145,6 +152,7 @@ impl AnyAccumulator {
       region: config.region.clone(),
       aggregation: config.aggregation,
       counter_dtype: config.counter_dtype,
+      weighted: config.weights != crate::weights::Weights::Uniform,
     }
   }
 

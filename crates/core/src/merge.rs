@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use crate::element::{CounterElement, Element};
 use crate::kernels::Combine;
+use crate::rows;
 
 /// Where a source window lands in a destination window: both extents and
 /// the source's offset inside the destination, per dimension.
@@ -75,6 +76,70 @@ pub fn merge_values<T: Element, C: Combine<T>>(dst: &mut [T], src: &[T], channel
         }
       },
     );
+  }
+}
+
+/// Calls `row(dst_at, src_at, len)` for every row of the source window in
+/// a dimension-`d` slab (offsets relative to the slabs' starts).
+fn placed_rows(p: &Placement, d: usize, dst_at: usize, src_at: usize, row: &mut impl FnMut(usize, usize, usize)) {
+  let n = p.dst_extent.len();
+  if d == n - 1 {
+    row(dst_at + p.offset[d], src_at, p.src_extent[d]);
+    return;
+  }
+  let dst_step: usize = p.dst_extent[d + 1..].iter().product();
+  let src_step: usize = p.src_extent[d + 1..].iter().product();
+  for i in 0..p.src_extent[d] {
+    placed_rows(p, d + 1, dst_at + (p.offset[d] + i) * dst_step, src_at + i * src_step, row);
+  }
+}
+
+/// Combines variance states `(count, mean, M2)` per pixel (Chan et al.):
+/// `mean`/`m2` hold `channels` planes each, `counts` the counts already
+/// merged (n = na + nb), `src_counts` the source's (nb). Slabs in parallel.
+#[allow(clippy::too_many_arguments)]
+pub fn merge_welford<T: Element, K: CounterElement>(
+  mean: &mut [T],
+  m2: &mut [T],
+  counts: &[K],
+  src_mean: &[T],
+  src_m2: &[T],
+  src_counts: &[K],
+  channels: usize,
+  p: &Placement,
+) {
+  let (dst_plane, src_plane) = (p.dst_plane_len(), p.src_plane_len());
+  let slab = |mean: &mut [T], m2: &mut [T], counts: &[K], src_mean: &[T], src_m2: &[T], src_counts: &[K], d: usize| {
+    placed_rows(p, d, 0, 0, &mut |at, from, len| {
+      rows::welford_merge_row(
+        &mut mean[at..at + len],
+        &mut m2[at..at + len],
+        &counts[at..at + len],
+        &src_mean[from..from + len],
+        &src_m2[from..from + len],
+        &src_counts[from..from + len],
+      )
+    })
+  };
+  for c in 0..channels {
+    let (mean, m2) = (&mut mean[c * dst_plane..(c + 1) * dst_plane], &mut m2[c * dst_plane..(c + 1) * dst_plane]);
+    let (src_mean, src_m2) =
+      (&src_mean[c * src_plane..(c + 1) * src_plane], &src_m2[c * src_plane..(c + 1) * src_plane]);
+    if p.dst_extent.len() == 1 {
+      slab(mean, m2, counts, src_mean, src_m2, src_counts, 0);
+      continue;
+    }
+    let dst_step: usize = p.dst_extent[1..].iter().product();
+    let src_step: usize = p.src_extent[1..].iter().product();
+    let rows = p.offset[0] * dst_step..(p.offset[0] + p.src_extent[0]) * dst_step;
+    mean[rows.clone()]
+      .par_chunks_mut(dst_step)
+      .zip(m2[rows.clone()].par_chunks_mut(dst_step))
+      .zip(counts[rows].par_chunks(dst_step))
+      .zip(src_mean.par_chunks(src_step).zip(src_m2.par_chunks(src_step)).zip(src_counts.par_chunks(src_step)))
+      .for_each(|(((mean, m2), counts), ((src_mean, src_m2), src_counts))| {
+        slab(mean, m2, counts, src_mean, src_m2, src_counts, 1)
+      });
   }
 }
 

@@ -1,7 +1,9 @@
 //! Saved partial states: a builder's un-normalized arrays as NPY files that
-//! numpy opens (`accumulator.npy`, `[C, ...region.extent]`, and for the mean
-//! `overlap_counter.npy`, `[1, ...region.extent]`), read back mapped
-//! copy-on-write so that merging streams them from disk.
+//! numpy opens (`accumulator.npy`, `[C, ...region.extent]`; for the
+//! aggregations that count overlaps `overlap_counter.npy`, `[1, ...]`; for
+//! weighted builders `weight_sum.npy`, `[1, ...]`; for variance `m2.npy`,
+//! `[C, ...]`), read back mapped copy-on-write so that merging streams them
+//! from disk.
 //!
 //! The manifest beside them (geometry, options, region, tile counts, format
 //! version) is written and checked by the TypeScript facade, which shares it
@@ -13,6 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::accumulator::SourceState;
+use crate::config::{Aggregation, BuilderSpec};
 use crate::counter::CounterSlice;
 use crate::dispatch::AnyAccumulator;
 use crate::element::{CounterDtype, Dtype};
@@ -23,6 +26,29 @@ use crate::npy::{encode_header, NpyVersion};
 
 pub const ACCUMULATOR_FILE: &str = "accumulator.npy";
 pub const COUNTER_FILE: &str = "overlap_counter.npy";
+pub const WEIGHT_SUM_FILE: &str = "weight_sum.npy";
+pub const M2_FILE: &str = "m2.npy";
+
+/// The auxiliary array of a partial: its file, its name in the manifest and
+/// errors, and its planes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuxFile {
+  pub file: &'static str,
+  pub field: &'static str,
+  pub planes: usize,
+}
+
+impl AuxFile {
+  /// The weight sum (weighted builders) or the M2 planes (variance); `None`
+  /// for builders that keep no more than the accumulator and the counter.
+  pub fn of(spec: &BuilderSpec) -> Option<Self> {
+    match spec.aux_planes() {
+      0 => None,
+      planes if spec.aggregation == Aggregation::Variance => Some(AuxFile { file: M2_FILE, field: "m2", planes }),
+      planes => Some(AuxFile { file: WEIGHT_SUM_FILE, field: "weightSum", planes }),
+    }
+  }
+}
 
 /// Bytes written per call: large enough to stream at disk speed.
 const WRITE_CHUNK: usize = 8 << 20;
@@ -50,30 +76,40 @@ fn write_npy(path: &Path, descr: &str, shape: &[u64], bytes: &[u8]) -> Result<()
 /// Writes the builder's un-normalized arrays into `dir` (which must exist);
 /// returns the files written.
 pub fn write_arrays(builder: &mut AnyAccumulator, dir: &Path) -> Result<Vec<PathBuf>> {
-  builder.config().check_partials()?;
   builder.materialize_counter()?;
   let builder = &*builder;
   let shape = builder.mask_shape();
-  let counter_shape: Vec<u64> = std::iter::once(1).chain(shape[1..].iter().copied()).collect();
+  let plane_shape =
+    |planes: usize| -> Vec<u64> { std::iter::once(planes as u64).chain(shape[1..].iter().copied()).collect() };
   let mut written = Vec::new();
-  let accumulator = dir.join(ACCUMULATOR_FILE);
+  let mut write = |path: PathBuf, descr: &str, shape: &[u64], bytes: &[u8]| -> Result<()> {
+    if let Err(e) = write_npy(&path, descr, shape, bytes) {
+      for done in &written {
+        let _ = std::fs::remove_file(done);
+      }
+      return Err(e);
+    }
+    written.push(path);
+    Ok(())
+  };
   let bytes: &[u8] = match builder {
     AnyAccumulator::F32(b) => bytemuck::cast_slice(b.mask().as_slice()),
     AnyAccumulator::F64(b) => bytemuck::cast_slice(b.mask().as_slice()),
   };
-  write_npy(&accumulator, builder.dtype().descr(), &shape, bytes)?;
-  written.push(accumulator);
+  write(dir.join(ACCUMULATOR_FILE), builder.dtype().descr(), &shape, bytes)?;
   if let Some(counter) = builder.counter() {
-    let path = dir.join(COUNTER_FILE);
     let (descr, bytes): (&str, &[u8]) = match counter {
       crate::Counter::U16(c) => ("<u2", bytemuck::cast_slice(c.as_slice())),
       crate::Counter::U32(c) => ("<u4", bytemuck::cast_slice(c.as_slice())),
     };
-    if let Err(e) = write_npy(&path, descr, &counter_shape, bytes) {
-      let _ = std::fs::remove_file(&written[0]);
-      return Err(e);
-    }
-    written.push(path);
+    write(dir.join(COUNTER_FILE), descr, &plane_shape(1), bytes)?;
+  }
+  if let Some(aux) = AuxFile::of(&builder.spec()) {
+    let bytes: &[u8] = match builder {
+      AnyAccumulator::F32(b) => bytemuck::cast_slice(b.aux().expect("the spec says it keeps planes").as_slice()),
+      AnyAccumulator::F64(b) => bytemuck::cast_slice(b.aux().expect("the spec says it keeps planes").as_slice()),
+    };
+    write(dir.join(aux.file), builder.dtype().descr(), &plane_shape(aux.planes), bytes)?;
   }
   Ok(written)
 }
@@ -86,6 +122,8 @@ pub struct PartialSpec {
   pub channels: usize,
   /// The counter's type, for aggregations that count overlaps.
   pub counter_dtype: Option<CounterDtype>,
+  /// The weight sum or M2 planes, for builders that keep them.
+  pub aux: Option<AuxFile>,
   pub region: MaskRegion,
   pub tiles_applied: u64,
   pub tiles_skipped: u64,
@@ -96,6 +134,7 @@ pub struct OpenPartial {
   spec: PartialSpec,
   accumulator: MappedNpy,
   counter: Option<MappedNpy>,
+  aux: Option<MappedNpy>,
 }
 
 fn corrupt(path: &Path, message: String) -> Error {
@@ -145,7 +184,14 @@ impl OpenPartial {
         Some(open_checked(&spec.dir.join(COUNTER_FILE), "overlapCounter", descr, k.name(), &shape)?)
       }
     };
-    Ok(Self { spec, accumulator, counter })
+    let aux = match spec.aux {
+      None => None,
+      Some(a) => {
+        let shape: Vec<u64> = std::iter::once(a.planes as u64).chain(region_shape.iter().copied()).collect();
+        Some(open_checked(&spec.dir.join(a.file), a.field, spec.dtype.descr(), spec.dtype.name(), &shape)?)
+      }
+    };
+    Ok(Self { spec, accumulator, counter, aux })
   }
 
   pub fn spec(&self) -> &PartialSpec {
@@ -171,11 +217,15 @@ impl OpenPartial {
     match builder {
       AnyAccumulator::F32(b) => {
         let mask = self.accumulator.array::<f32>()?;
-        b.merge(&SourceState { region, mask: mask.as_slice(), counter, rects: None, tiles_applied, tiles_skipped })
+        let aux = self.aux.as_ref().map(|a| a.array::<f32>()).transpose()?;
+        let aux = aux.as_ref().map(|a| a.as_slice());
+        b.merge(&SourceState { region, mask: mask.as_slice(), counter, rects: None, aux, tiles_applied, tiles_skipped })
       }
       AnyAccumulator::F64(b) => {
         let mask = self.accumulator.array::<f64>()?;
-        b.merge(&SourceState { region, mask: mask.as_slice(), counter, rects: None, tiles_applied, tiles_skipped })
+        let aux = self.aux.as_ref().map(|a| a.array::<f64>()).transpose()?;
+        let aux = aux.as_ref().map(|a| a.as_slice());
+        b.merge(&SourceState { region, mask: mask.as_slice(), counter, rects: None, aux, tiles_applied, tiles_skipped })
       }
     }
   }
@@ -229,6 +279,7 @@ mod tests {
       dtype: b.dtype(),
       channels: 1,
       counter_dtype: Some(CounterDtype::Uint16),
+      aux: None,
       region: b.region().clone(),
       tiles_applied,
       tiles_skipped,
@@ -259,6 +310,115 @@ mod tests {
       panic!()
     };
     assert_eq!(a, b);
+  }
+
+  fn builder_of(aggregation: Aggregation, weights: crate::weights::Weights) -> AnyAccumulator {
+    AnyAccumulator::new(
+      Dtype::Float64,
+      BuilderConfig {
+        geometry: Geometry::new(&[16, 16], &[8, 8], &[8, 8], &[4, 4]).unwrap(),
+        channels: 1,
+        aggregation,
+        counter_dtype: CounterDtype::Uint16,
+        storage: StorageConfig::InMemory { max_bytes: None },
+        weights,
+        region: Some(MaskRegion { start: vec![0, 0], extent: vec![12, 16] }),
+      },
+    )
+    .unwrap()
+  }
+
+  fn update_f64(b: &mut AnyAccumulator, coords: &[i32], values: &[f64]) {
+    let tiles = coords.len() / 2;
+    let data: Vec<f64> = values.iter().flat_map(|&v| (0..64).map(move |i| v + i as f64 / 64.0)).collect();
+    let plan = b
+      .spec()
+      .plan(&BatchData::F64(&data), &[tiles, 1, 8, 8], Coords::I32(coords), &[tiles, 2], &EdgeClipping::none(2))
+      .unwrap();
+    b.apply(&plan, BatchData::F64(&data)).unwrap();
+  }
+
+  fn saved_and_merged(parts: &mut [AnyAccumulator], into: &mut AnyAccumulator, name: &str) {
+    for (i, part) in parts.iter_mut().enumerate() {
+      let dir = scratch(&format!("{name}{i}"));
+      write_arrays(part, &dir).unwrap();
+      let (tiles_applied, tiles_skipped) = part.tile_counts();
+      let spec = PartialSpec {
+        dir: dir.clone(),
+        dtype: part.dtype(),
+        channels: 1,
+        counter_dtype: Some(CounterDtype::Uint16),
+        aux: AuxFile::of(&part.spec()),
+        region: part.region().clone(),
+        tiles_applied,
+        tiles_skipped,
+      };
+      OpenPartial::open(spec).unwrap().merge_into(into).unwrap();
+      std::fs::remove_dir_all(&dir).unwrap();
+    }
+  }
+
+  fn aux_of(b: &AnyAccumulator) -> Vec<f64> {
+    let AnyAccumulator::F64(a) = b else { panic!() };
+    a.aux().unwrap().as_slice().to_vec()
+  }
+
+  fn mask_of(b: &AnyAccumulator) -> Vec<f64> {
+    let AnyAccumulator::F64(a) = b else { panic!() };
+    a.mask().as_slice().to_vec()
+  }
+
+  #[test]
+  fn variance_states_saved_and_merged_equal_one_welford_build() {
+    let coords = [0, 0, 4, 4, 8, 8, 0, 8, 8, 0, 4, 0];
+    let values = [1.5, -2.0, 7.25, 0.5, 3.0, -1.0];
+    let mut whole = builder_of(Aggregation::Variance, crate::weights::Weights::Uniform);
+    update_f64(&mut whole, &coords, &values);
+    let mut parts = [
+      builder_of(Aggregation::Variance, crate::weights::Weights::Uniform),
+      builder_of(Aggregation::Variance, crate::weights::Weights::Uniform),
+    ];
+    update_f64(&mut parts[0], &coords[..6], &values[..3]);
+    update_f64(&mut parts[1], &coords[6..], &values[3..]);
+    assert_eq!(AuxFile::of(&parts[0].spec()).map(|a| a.file), Some(M2_FILE));
+    let mut merged = builder_of(Aggregation::Variance, crate::weights::Weights::Uniform);
+    saved_and_merged(&mut parts, &mut merged, "variance");
+    for (a, b) in mask_of(&whole).iter().zip(mask_of(&merged)) {
+      assert!((a - b).abs() <= 1e-12, "mean {a} vs {b}");
+    }
+    for (a, b) in aux_of(&whole).iter().zip(aux_of(&merged)) {
+      assert!((a - b).abs() <= 1e-10, "m2 {a} vs {b}");
+    }
+    assert!(aux_of(&merged).iter().any(|&q| q > 1.0), "overlaps give spread");
+  }
+
+  #[test]
+  fn weighted_sums_and_weight_sums_merge_by_addition() {
+    let gaussian = crate::weights::Weights::Window {
+      kind: crate::weights::WindowKind::Gaussian,
+      symmetric: false,
+      sigma_scale: vec![0.125, 0.125],
+    };
+    let coords = [0, 0, 4, 4, 8, 8, 0, 8];
+    let values = [1.0, 2.0, 3.0, 4.0];
+    let mut whole = builder_of(Aggregation::Mean, gaussian.clone());
+    update_f64(&mut whole, &coords, &values);
+    let mut parts = [builder_of(Aggregation::Mean, gaussian.clone()), builder_of(Aggregation::Mean, gaussian.clone())];
+    update_f64(&mut parts[0], &coords[..2], &values[..1]);
+    update_f64(&mut parts[1], &coords[2..], &values[1..]);
+    assert_eq!(AuxFile::of(&parts[0].spec()).map(|a| a.file), Some(WEIGHT_SUM_FILE));
+    let mut merged = builder_of(Aggregation::Mean, gaussian.clone());
+    saved_and_merged(&mut parts, &mut merged, "weighted");
+    for (a, b) in mask_of(&whole).iter().zip(mask_of(&merged)) {
+      assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0));
+    }
+    for (a, b) in aux_of(&whole).iter().zip(aux_of(&merged)) {
+      assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0));
+    }
+    let e = merged.merge_from(&builder_of(Aggregation::Mean, crate::weights::Weights::Uniform)).unwrap_err();
+    assert_eq!(e.code, codes::PARTIAL_MISMATCH);
+    assert!(e.message.starts_with("weights:"), "{}", e.message);
+    assert!(e.message.contains("'uniform'") && e.message.contains("'gaussian'"), "{}", e.message);
   }
 
   #[test]

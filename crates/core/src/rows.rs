@@ -72,6 +72,37 @@ pub fn welford_row<T: Element, K: CounterElement>(mean: &mut [T], m2: &mut [T], 
   }
 }
 
+/// Chan et al.'s combination of two variance states per pixel: `counts`
+/// holds the merged counts n, `src_counts` the source's nb (so the
+/// destination had na = n - nb); the mean moves by `delta * nb / n` and M2
+/// gains the source's M2 and `delta^2 * na * nb / n`.
+#[inline(always)]
+pub fn welford_merge_row<T: Element, K: CounterElement>(
+  mean: &mut [T],
+  m2: &mut [T],
+  counts: &[K],
+  src_mean: &[T],
+  src_m2: &[T],
+  src_counts: &[K],
+) {
+  let pixels = mean.iter_mut().zip(m2.iter_mut()).zip(counts).zip(src_mean.iter().zip(src_m2).zip(src_counts));
+  for (((m, q), &n), ((&mb, &qb), &nb)) in pixels {
+    let (n, nb) = (n.to_u32(), nb.to_u32());
+    if nb == 0 {
+      continue;
+    }
+    let na = n - nb;
+    if na == 0 {
+      (*m, *q) = (mb, qb);
+      continue;
+    }
+    let share = T::from_count(nb) / T::from_count(n);
+    let delta = mb - *m;
+    *m = *m + delta * share;
+    *q = (*q + qb) + delta * delta * T::from_count(na) * share;
+  }
+}
+
 #[inline(always)]
 pub fn welford_row_upscaled<T: Element, K: CounterElement>(
   mean: &mut [T],

@@ -9,7 +9,7 @@ use crate::background::in_turns;
 use crate::error::{codes, Error, Result};
 use crate::mask_builder::MaskBuilder;
 use crate::mask_region::MaskRegion;
-use crate::partial::{write_arrays, OpenPartial, PartialSpec};
+use crate::partial::{write_arrays, AuxFile, OpenPartial, PartialSpec};
 use crate::sequencer::Ticket;
 
 /// A saved partial, as its manifest describes it.
@@ -117,7 +117,8 @@ impl MaskBuilder {
               dir: p.dir,
               dtype: spec.dtype,
               channels: spec.channels,
-              counter_dtype: (spec.aggregation == crate::Aggregation::Mean).then_some(spec.counter_dtype),
+              counter_dtype: spec.aggregation.counts_overlaps().then_some(spec.counter_dtype),
+              aux: AuxFile::of(&spec),
               region: p.region,
               tiles_applied: p.tiles_applied,
               tiles_skipped: p.tiles_skipped,

@@ -75,6 +75,22 @@ pub enum Weights {
   Map { values: Vec<f64>, shape: Vec<usize> },
 }
 
+impl Weights {
+  /// A short description for error messages.
+  pub fn describe(&self) -> String {
+    match self {
+      Weights::Uniform => "'uniform'".to_string(),
+      Weights::Window { kind: WindowKind::Gaussian, sigma_scale, .. } => {
+        format!("'gaussian' (sigmaScale {})", crate::error::list(sigma_scale))
+      }
+      Weights::Window { kind, symmetric, .. } => {
+        format!("'{}' ({})", kind.name(), if *symmetric { "symmetric" } else { "periodic" })
+      }
+      Weights::Map { shape, .. } => format!("a custom map of shape {}", crate::error::list(shape)),
+    }
+  }
+}
+
 /// Scipy's symmetric general cosine window `sum_k a_k cos(k x)`, `x` spaced
 /// evenly over `[-pi, pi]` as numpy's `linspace` spaces it.
 fn general_cosine(m: usize, a: &[f64]) -> Vec<f64> {
