@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MaskBuilder, toGeoJSON, writeOmeTiff, writeOmeZarr } from '../src-ts/index';
-import { expectError, rejectionOf, thrownBy } from './helpers/robust';
+import { expectError, thrownBy } from './helpers/robust';
 import { scratchDir } from './helpers/scratch';
 
 const scratch = scratchDir('export-after-cleanup');
@@ -26,9 +26,18 @@ test('writeOmeZarr, writeOmeTiff and toGeoJSON refuse a released mask by name', 
   const mask = cleanedUpMask();
   const zarr = join(scratch.dir, 'm.zarr');
   const tiff = join(scratch.dir, 'm.ome.tif');
-  expectError(thrownBy(() => writeOmeZarr(mask, zarr)), expected);
-  expectError(thrownBy(() => writeOmeTiff(mask, tiff)), expected);
-  expectError(thrownBy(() => toGeoJSON(mask, { threshold: 0.5 })), expected);
+  expectError(
+    thrownBy(() => writeOmeZarr(mask, zarr)),
+    expected,
+  );
+  expectError(
+    thrownBy(() => writeOmeTiff(mask, tiff)),
+    expected,
+  );
+  expectError(
+    thrownBy(() => toGeoJSON(mask, { threshold: 0.5 })),
+    expected,
+  );
   expect(existsSync(zarr) || existsSync(tiff)).toBe(false);
 });
 
