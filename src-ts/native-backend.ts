@@ -375,11 +375,7 @@ export class NativeBackend implements Backend {
     const dtype = this.options.counterDtype;
     const extents = this.region.extent;
     if (extents.reduce((a, e) => a * e, bytesPerElement(dtype)) > this.maxViewBytes) return this.overlapCounter();
-    // Read first after cleanup(), it reads as empty, like every view taken before it.
-    const data = () =>
-      this.state === 'cleanedUp'
-        ? view(new ArrayBuffer(0), [0], dtype).data
-        : (this.overlapCounter() as NdArray<CounterArray>).data;
+    const data = () => (this.overlapCounter() as NdArray<CounterArray>).data;
     return lazyArray<CounterArray>([1, ...extents], dtype, data, () => new RangeError('the overlap counter is too large'));
   }
 

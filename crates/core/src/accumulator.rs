@@ -182,11 +182,17 @@ impl<T: Element> Accumulator<T> {
         Counter::U16(c) => rects.fill_counts(c.as_mut_slice()),
         Counter::U32(c) => rects.fill_counts(c.as_mut_slice()),
       }
-      self.files.extend(file);
-      self.counter = Some(counter);
-      self.rects = None;
+      self.adopt_counter(counter, file);
     }
     Ok(self.counter.as_ref())
+  }
+
+  /// Takes a per-pixel counter holding the rectangles' counts (and its
+  /// file, if memmap) in place of the rectangles.
+  fn adopt_counter(&mut self, counter: Counter, file: Option<CreatedFile>) {
+    self.files.extend(file);
+    self.counter = Some(counter);
+    self.rects = None;
   }
 
   /// Before the storage is released unfinished: a persisted memmap counter
@@ -371,9 +377,7 @@ impl<T: Element> Accumulator<T> {
           Counter::U16(c) => rects.fill_counts(c.as_mut_slice()),
           Counter::U32(c) => rects.fill_counts(c.as_mut_slice()),
         }
-        self.files.extend(file);
-        self.counter = Some(counter);
-        self.rects = None;
+        self.adopt_counter(counter, file);
       }
       return;
     }
@@ -386,9 +390,7 @@ impl<T: Element> Accumulator<T> {
             Counter::U16(c) => rects.divide(mask, plane_len, Some(c.as_mut_slice())),
             Counter::U32(c) => rects.divide(mask, plane_len, Some(c.as_mut_slice())),
           }
-          self.files.extend(file);
-          self.counter = Some(counter);
-          self.rects = None;
+          self.adopt_counter(counter, file);
         }
         None => rects.divide::<T, u16>(mask, plane_len, None),
       }
